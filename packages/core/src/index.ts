@@ -1,0 +1,24 @@
+export { type Codec, jsonCodec } from './codec'
+export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
+export { isSessionError, SessionError, type SessionErrorCode } from './errors'
+export { SessionEmitter, type SessionEvents } from './events'
+export { generateSessionId, isValidSessionId } from './ids'
+export { SessionManager, type SessionManagerOptions } from './manager'
+export {
+  type CommitOptions,
+  type CommitResult,
+  SessionRepository,
+  type SessionRepositoryOptions,
+} from './repository'
+export {
+  CookieIdResolver,
+  type CookieIdResolverOptions,
+  HeaderIdResolver,
+  type HeaderIdResolverOptions,
+  type HttpRequestLike,
+  type HttpResponseLike,
+  type SessionIdResolver,
+} from './resolvers'
+export { Session } from './session'
+export { createSigner, type Secret, type Signer } from './signer'
+export type * from './types'

@@ -1,0 +1,440 @@
+import { type Codec, jsonCodec } from './codec'
+import { isSessionError, SessionError } from './errors'
+import { SessionEmitter } from './events'
+import { generateSessionId, isValidSessionId } from './ids'
+import { Session, STATE } from './session'
+import type { SessionChange, SessionMeta, SessionRecord, SessionStore } from './types'
+
+/** Options of {@link SessionRepository}. */
+export interface SessionRepositoryOptions {
+  store: SessionStore
+  /** Attribute codec; JSON by default. */
+  codec?: Codec
+  /** Idle timeout of new sessions in ms. Default: 1 day. */
+  maxInactiveMs?: number
+  /** Hard cap on a session's life from creation, whatever its activity. Default: none. */
+  absoluteTimeoutMs?: number
+  /**
+   * An unchanged session's expiry is extended (one `touch`) at most this often.
+   * Default: a tenth of the idle timeout, at most 60 s.
+   */
+  touchAfterMs?: number
+  /** Encoded size (names + values, UTF-8) above which a save fails. Default: 1 MiB. */
+  maxSizeBytes?: number
+  generateId?: () => string
+  validateId?: (id: string) => boolean
+}
+
+/** What a commit did. */
+export type CommitResult =
+  /** A new session was written. */
+  | 'created'
+  /** Changed attributes, metadata or id were written. */
+  | 'saved'
+  /** Nothing changed; expiry was extended. */
+  | 'touched'
+  /** Nothing changed and no touch was due: no round trip. */
+  | 'unchanged'
+  /** A new, unmodified session was not written (saveUninitialized off). */
+  | 'skipped'
+  /** The session was deleted. */
+  | 'destroyed'
+  /** The record was deleted or expired meanwhile (e.g. logout elsewhere); nothing was written. */
+  | 'gone'
+
+/** Options of one commit. */
+export interface CommitOptions {
+  /** Write a new session even when it holds no attributes. Default: false. */
+  saveUninitialized?: boolean
+  /** Extend expiry even when no touch is due (express-session's `resave`, an explicit save). */
+  force?: boolean
+}
+
+interface Diff {
+  set: Record<string, string>
+  removed: string[]
+  encoded: Map<string, string>
+}
+
+const DAY = 86_400_000
+
+/**
+ * Sessions on top of one {@link SessionStore}: creation, loading with exact expiry and
+ * corrupt-record tolerance, attribute-level change tracking, rotation and revocation. The
+ * one place where session policy lives; bindings and stores call it.
+ *
+ * @example
+ * ```ts
+ * const repository = new SessionRepository({ store: new MemoryStore(), maxInactiveMs: 30 * 60_000 })
+ * const session = repository.create()
+ * session.data.userId = 42
+ * await repository.save(session)
+ * ```
+ */
+export class SessionRepository<Data extends object = Record<string, unknown>> extends SessionEmitter {
+  readonly store: SessionStore
+  readonly codec: Codec
+  readonly maxInactiveMs: number
+  readonly absoluteTimeoutMs: number | undefined
+  readonly maxSizeBytes: number
+  readonly #touchAfterMs: number | undefined
+  readonly #generateId: () => string
+  readonly #validateId: (id: string) => boolean
+
+  constructor(options: SessionRepositoryOptions) {
+    super()
+    if (!options?.store) throw new SessionError('INVALID_OPTIONS', 'a store is required')
+    this.store = options.store
+    this.codec = options.codec ?? jsonCodec
+    this.maxInactiveMs = positive(options.maxInactiveMs, DAY, 'maxInactiveMs')
+    this.absoluteTimeoutMs =
+      options.absoluteTimeoutMs === undefined
+        ? undefined
+        : positive(options.absoluteTimeoutMs, 0, 'absoluteTimeoutMs')
+    this.maxSizeBytes = positive(options.maxSizeBytes, 1024 * 1024, 'maxSizeBytes')
+    this.#touchAfterMs = options.touchAfterMs
+    this.#generateId = options.generateId ?? generateSessionId
+    this.#validateId = options.validateId ?? isValidSessionId
+  }
+
+  /** True when `id` could be a session id; checked before any store round trip. */
+  isValidId(id: unknown): id is string {
+    return typeof id === 'string' && this.#validateId(id)
+  }
+
+  /**
+   * A new, unsaved session. `requestedId` records an unknown id the client presented (it is
+   * never adopted); `id` lets a binding supply an id from its own generator.
+   */
+  create(options: { requestedId?: string | undefined; id?: string | undefined } = {}): Session<Data> {
+    const now = Date.now()
+    return new Session<Data>({
+      id: options.id ?? this.#generateId(),
+      createdAt: now,
+      lastAccessedAt: now,
+      maxInactiveMs: this.maxInactiveMs,
+      absoluteTimeoutMs: this.absoluteTimeoutMs,
+      principal: undefined,
+      data: {} as Data,
+      storedId: undefined,
+      loaded: new Map(),
+      requestedId: options.requestedId,
+      newId: this.#generateId,
+    })
+  }
+
+  /**
+   * The live session with this id, or `undefined` (malformed id, absent, expired, or a
+   * record that cannot be decoded, which is reported as an `error` event). A store failure
+   * rejects: a store outage must never look like a logout.
+   */
+  async load(id: string): Promise<Session<Data> | undefined> {
+    if (!this.isValidId(id)) return undefined
+    let record: SessionRecord | undefined
+    try {
+      record = await this.store.load(id)
+    } catch (err) {
+      if (isSessionError(err, 'CORRUPT_RECORD')) return this.#corrupt(id, err)
+      throw storeError(err)
+    }
+    if (!record) return undefined
+    const data = this.#decode(id, record)
+    if (!data) return undefined
+    const session = new Session<Data>({
+      id,
+      createdAt: record.createdAt,
+      lastAccessedAt: record.lastAccessedAt,
+      maxInactiveMs: record.maxInactiveMs,
+      absoluteTimeoutMs: this.absoluteTimeoutMs,
+      principal: record.principal,
+      data: data.values as Data,
+      storedId: id,
+      loaded: data.encoded,
+      requestedId: id,
+      newId: this.#generateId,
+    })
+    if (session.expiresAt <= Date.now() || record.expiresAt <= Date.now()) {
+      this.emit('expired', id)
+      return undefined
+    }
+    return session
+  }
+
+  /** True when committing now would write attributes, principal or idle timeout. */
+  isModified(session: Session<Data>): boolean {
+    const state = session[STATE]
+    if (state.storedId === undefined) return Object.keys(this.#diff(session).set).length > 0
+    const diff = this.#diff(session)
+    return (
+      Object.keys(diff.set).length > 0 ||
+      diff.removed.length > 0 ||
+      session.principal !== state.storedPrincipal ||
+      session.maxInactiveMs !== state.storedMaxInactiveMs
+    )
+  }
+
+  /**
+   * Writes what the request changed: nothing, a touch, the changed attributes only, a
+   * rotation, a creation or a deletion. Never recreates a session deleted meanwhile.
+   */
+  async save(session: Session<Data>, options: CommitOptions = {}): Promise<CommitResult> {
+    const state = session[STATE]
+    if (state.pendingDelete !== undefined) {
+      const old = state.pendingDelete
+      await this.delete(old)
+      state.pendingDelete = undefined
+    }
+    if (state.destroyed) {
+      if (state.storedId !== undefined) await this.delete(state.storedId)
+      state.storedId = undefined
+      return 'destroyed'
+    }
+    const diff = this.#diff(session)
+    const now = Date.now()
+
+    if (state.storedId === undefined) {
+      if (diff.encoded.size === 0 && !options.saveUninitialized && session.principal === undefined)
+        return 'skipped'
+      return this.#create(session, diff, now)
+    }
+
+    const rotated = state.storedId !== session.id
+    const modified =
+      rotated ||
+      Object.keys(diff.set).length > 0 ||
+      diff.removed.length > 0 ||
+      session.principal !== state.storedPrincipal ||
+      session.maxInactiveMs !== state.storedMaxInactiveMs
+    if (!modified) {
+      const touchAfter = this.#touchAfterMs ?? Math.min(60_000, Math.floor(session.maxInactiveMs / 10))
+      if (!options.force && now - session.lastAccessedAt < touchAfter) return 'unchanged'
+      const ok = await this.#call(() => this.store.touch(session.id, this.#meta(session, now)))
+      if (!ok) return this.#gone(session)
+      session.lastAccessedAt = now
+      return 'touched'
+    }
+
+    const change: SessionChange = rotated
+      ? {
+          id: session.id,
+          previousId: state.storedId,
+          isNew: false,
+          meta: this.#meta(session, now),
+          set: Object.fromEntries(diff.encoded),
+          removed: [],
+        }
+      : { id: session.id, isNew: false, meta: this.#meta(session, now), set: diff.set, removed: diff.removed }
+    const result = await this.#call(() => this.store.save(change))
+    if (result !== 'saved') return this.#gone(session)
+    this.#saved(session, diff, now)
+    if (rotated) this.emit('idChanged', { previousId: change.previousId!, id: session.id })
+    return 'saved'
+  }
+
+  /** Deletes a session by id; a missing id is a no-op. */
+  async delete(id: string): Promise<void> {
+    if (!this.isValidId(id)) return
+    await this.#call(() => this.store.delete(id))
+    this.emit('destroyed', id)
+  }
+
+  /** Live sessions of `principal` (needs a store with `capabilities.principalIndex`). */
+  async findByPrincipal(principal: string): Promise<Session<Data>[]> {
+    const find = this.store.findByPrincipal
+    if (!this.store.capabilities.principalIndex || !find) {
+      throw new SessionError(
+        'NOT_SUPPORTED',
+        'this store has no principal index (capabilities.principalIndex)',
+      )
+    }
+    const records = await this.#call(() => find.call(this.store, principal))
+    const now = Date.now()
+    const sessions: Session<Data>[] = []
+    for (const record of records) {
+      const data = this.#decode(record.id, record)
+      if (!data || record.expiresAt <= now) continue
+      sessions.push(
+        new Session<Data>({
+          id: record.id,
+          createdAt: record.createdAt,
+          lastAccessedAt: record.lastAccessedAt,
+          maxInactiveMs: record.maxInactiveMs,
+          absoluteTimeoutMs: this.absoluteTimeoutMs,
+          principal: record.principal,
+          data: data.values as Data,
+          storedId: record.id,
+          loaded: data.encoded,
+          requestedId: undefined,
+          newId: this.#generateId,
+        }),
+      )
+    }
+    return sessions
+  }
+
+  /**
+   * Logs `principal` out everywhere: deletes all its sessions, optionally keeping one (the
+   * current device). Answers how many were deleted.
+   *
+   * @example
+   * ```ts
+   * await repository.destroyAllFor('alice', { except: req.sessionID }) // after a password change
+   * ```
+   */
+  async destroyAllFor(principal: string, options: { except?: string } = {}): Promise<number> {
+    const sessions = await this.findByPrincipal(principal)
+    const doomed = sessions.filter((s) => s.id !== options.except)
+    await Promise.all(doomed.map((s) => this.delete(s.id)))
+    return doomed.length
+  }
+
+  async #create(session: Session<Data>, diff: Diff, now: number): Promise<CommitResult> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const result = await this.#call(() =>
+        this.store.save({
+          id: session.id,
+          isNew: true,
+          meta: this.#meta(session, now),
+          set: Object.fromEntries(diff.encoded),
+          removed: [],
+        }),
+      )
+      if (result === 'saved') {
+        this.#saved(session, diff, now)
+        this.emit('created', session.id)
+        return 'created'
+      }
+      session.changeId()
+    }
+    throw new SessionError(
+      'ID_COLLISION',
+      'three new session ids in a row already existed: the id generator is broken',
+    )
+  }
+
+  #gone(session: Session<Data>): CommitResult {
+    session[STATE].storedId = undefined
+    session[STATE].destroyed = true
+    return 'gone'
+  }
+
+  #saved(session: Session<Data>, diff: Diff, now: number): void {
+    const state = session[STATE]
+    state.storedId = session.id
+    state.loaded = diff.encoded
+    state.storedPrincipal = session.principal
+    state.storedMaxInactiveMs = session.maxInactiveMs
+    session.lastAccessedAt = now
+  }
+
+  #meta(session: Session<Data>, now: number): SessionMeta {
+    const idle = now + session.maxInactiveMs
+    const meta: SessionMeta = {
+      createdAt: session.createdAt,
+      lastAccessedAt: now,
+      maxInactiveMs: session.maxInactiveMs,
+      expiresAt:
+        this.absoluteTimeoutMs === undefined
+          ? idle
+          : Math.min(idle, session.createdAt + this.absoluteTimeoutMs),
+    }
+    if (session.principal !== undefined) meta.principal = session.principal
+    return meta
+  }
+
+  /** Encodes every top-level attribute and compares it with what was loaded. */
+  #diff(session: Session<Data>): Diff {
+    const loaded = session[STATE].loaded
+    const data = session.data as Record<string, unknown>
+    const set: Record<string, string> = {}
+    const encoded = new Map<string, string>()
+    let chars = 0
+    for (const name of Object.keys(data)) {
+      const text = this.codec.encode(data[name])
+      if (text === undefined) continue
+      encoded.set(name, text)
+      chars += name.length + text.length
+      if (loaded.get(name) !== text) set[name] = text
+    }
+    const removed: string[] = []
+    for (const name of loaded.keys()) if (!encoded.has(name)) removed.push(name)
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only near the limit.
+    if (chars * 3 > this.maxSizeBytes) {
+      let bytes = 0
+      for (const [name, text] of encoded) bytes += Buffer.byteLength(name) + Buffer.byteLength(text)
+      if (bytes > this.maxSizeBytes) {
+        throw new SessionError(
+          'SESSION_TOO_LARGE',
+          `session ${session.id.slice(0, 6)}… encodes to ${bytes} bytes, over maxSizeBytes (${this.maxSizeBytes})`,
+        )
+      }
+    }
+    return { set, removed, encoded }
+  }
+
+  #decode(
+    id: string,
+    record: SessionRecord,
+  ): { values: Record<string, unknown>; encoded: Map<string, string> } | undefined {
+    try {
+      if (
+        !Number.isFinite(record.createdAt) ||
+        !Number.isFinite(record.lastAccessedAt) ||
+        !Number.isFinite(record.maxInactiveMs) ||
+        !Number.isFinite(record.expiresAt) ||
+        typeof record.attributes !== 'object' ||
+        record.attributes === null
+      ) {
+        throw new Error('metadata is missing or not numeric')
+      }
+      const values: Record<string, unknown> = {}
+      const encoded = new Map<string, string>()
+      for (const [name, text] of Object.entries(record.attributes)) {
+        if (typeof text !== 'string') throw new Error(`attribute ${JSON.stringify(name)} is not a string`)
+        if (name === '__proto__') continue
+        values[name] = this.codec.decode(text)
+        encoded.set(name, text)
+      }
+      return { values, encoded }
+    } catch (err) {
+      return this.#corrupt(id, err)
+    }
+  }
+
+  #corrupt(id: string, err: unknown): undefined {
+    const error = isSessionError(err)
+      ? err
+      : new SessionError(
+          'CORRUPT_RECORD',
+          `session ${id.slice(0, 6)}… cannot be decoded: ${(err as Error)?.message}`,
+          {
+            cause: err,
+          },
+        )
+    this.emit('error', error)
+    return undefined
+  }
+
+  async #call<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+}
+
+function storeError(err: unknown): SessionError {
+  if (isSessionError(err)) return err
+  return new SessionError('STORE_ERROR', `session store failed: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  })
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SessionError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds`)
+  }
+  return value
+}

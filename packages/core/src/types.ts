@@ -1,0 +1,87 @@
+/**
+ * The store SPI: what a third-party store implements. Attribute values arrive already
+ * encoded as strings, so a store never serializes user data itself.
+ */
+
+/** What a store keeps for one session. */
+export interface SessionRecord {
+  id: string
+  /** Epoch ms. */
+  createdAt: number
+  /** Epoch ms of the last save or touch. */
+  lastAccessedAt: number
+  /** Idle timeout in ms. */
+  maxInactiveMs: number
+  /** Epoch ms; the store must never return the record at or after this instant. */
+  expiresAt: number
+  /** Owner name, indexed where the store supports `findByPrincipal`. */
+  principal?: string
+  /** Attribute name to encoded value. */
+  attributes: Record<string, string>
+}
+
+/** The metadata a save or touch writes in full. */
+export type SessionMeta = Omit<SessionRecord, 'id' | 'attributes'>
+
+/** What one request changed, handed to {@link SessionStore.save}. */
+export interface SessionChange {
+  id: string
+  /** The id was rotated since load: move the record to `id` and drop this one. */
+  previousId?: string
+  /** Never saved: create only if `id` is free, else answer `'collision'`. */
+  isNew: boolean
+  meta: SessionMeta
+  /** Attributes added or changed; all of them when `isNew` or rotated. */
+  set: Record<string, string>
+  /** Attributes deleted. */
+  removed: string[]
+}
+
+/**
+ * - `saved`: written.
+ * - `gone`: a non-new session's record (or a rotation's previous record) no longer exists;
+ *   nothing was written (no resurrection).
+ * - `collision`: `isNew` and the id is taken; nothing was written.
+ */
+export type SaveResult = 'saved' | 'gone' | 'collision'
+
+/**
+ * What a store can do beyond the mandatory contract. The conformance suite checks that the
+ * manifest tells the truth and runs the cases it enables.
+ */
+export interface StoreCapabilities {
+  /** `findByPrincipal` is implemented and returns exactly the live sessions of a principal. */
+  readonly principalIndex: boolean
+  /** Records are visible to other processes (false for an in-process store). */
+  readonly shared: boolean
+}
+
+/**
+ * The contract every sessionkit store implements.
+ *
+ * @example
+ * ```ts
+ * class MyStore implements SessionStore {
+ *   readonly capabilities = { principalIndex: false, shared: true }
+ *   async load(id) { ... }
+ *   async save(change) { ... }
+ *   async touch(id, meta) { ... }
+ *   async delete(id) { ... }
+ * }
+ * ```
+ */
+export interface SessionStore {
+  readonly capabilities: StoreCapabilities
+  /** The live record, or `undefined` when absent or expired. Never creates anything. */
+  load(id: string): Promise<SessionRecord | undefined>
+  /** Applies one request's change atomically with respect to the record's existence. */
+  save(change: SessionChange): Promise<SaveResult>
+  /** Writes `meta` (extending expiry) without rewriting attributes; false when the record is gone. */
+  touch(id: string, meta: SessionMeta): Promise<boolean>
+  /** Deletes the record and its index entries; a missing id is a no-op. */
+  delete(id: string): Promise<void>
+  /** Live records owned by `principal`. Present when `capabilities.principalIndex` is true. */
+  findByPrincipal?(principal: string): Promise<SessionRecord[]>
+  /** Releases what the store opened itself (never a client the user passed in). */
+  close?(): Promise<void>
+}
