@@ -1,3 +1,4 @@
+export { type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
 export { type Codec, jsonCodec } from './codec'
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'

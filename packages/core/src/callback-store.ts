@@ -1,0 +1,171 @@
+import { type Codec, jsonCodec } from './codec'
+import { SessionError } from './errors'
+import type { SaveResult, SessionChange, SessionMeta, SessionRecord, SessionStore } from './types'
+
+type Callback<T = void> = (err?: unknown, value?: T) => void
+
+/**
+ * The store interface of express-session and @fastify/session (connect-redis, connect-mongo,
+ * their MemoryStores, …): whole session objects through callbacks.
+ */
+export interface CallbackStore {
+  get(sid: string, callback: Callback<Record<string, unknown> | null | undefined>): unknown
+  set(sid: string, session: Record<string, unknown>, callback: Callback): unknown
+  destroy(sid: string, callback: Callback): unknown
+  touch?(sid: string, session: Record<string, unknown>, callback: Callback): unknown
+}
+
+/**
+ * True for a sessionkit store, false for a callback store that needs {@link fromCallbackStore}.
+ *
+ * @example
+ * ```ts
+ * const store = isSessionStore(options.store) ? options.store : fromCallbackStore(options.store)
+ * ```
+ */
+export function isSessionStore(value: unknown): value is SessionStore {
+  const store = value as SessionStore | null
+  return (
+    typeof store === 'object' &&
+    store !== null &&
+    typeof store.capabilities === 'object' &&
+    typeof store.save === 'function' &&
+    typeof store.load === 'function'
+  )
+}
+
+// Where sessionkit keeps its own metadata inside a whole-object session.
+const META = '__sessionkit'
+const DAY = 86_400_000
+
+/**
+ * Adapts a callback store so sessions move between apps on the peers and apps on sessionkit.
+ * The session object keeps the peers' shape (`cookie` plus data keys, `cookie.expires` as the
+ * server-side expiry that connect stores derive their TTL from) with sessionkit's metadata
+ * under one extra key. Such a store writes whole objects, so a save is a read plus a write:
+ * the existence checks hold, but not atomically. Use a sessionkit store for the guarantees.
+ *
+ * @example
+ * ```ts
+ * import { RedisStore } from 'connect-redis'
+ * const store = fromCallbackStore(new RedisStore({ client }))
+ * ```
+ */
+export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Codec } = {}): SessionStore {
+  const codec = options.codec ?? jsonCodec
+
+  const call = <T>(op: (cb: Callback<T>) => unknown, notFoundOk = false): Promise<T | undefined> =>
+    new Promise((resolve, reject) => {
+      const done: Callback<T> = (err, value) => {
+        if (!err) return resolve(value)
+        if (notFoundOk && (err as { code?: string }).code === 'ENOENT') return resolve(undefined)
+        reject(
+          new SessionError('STORE_ERROR', `session store failed: ${(err as Error).message ?? err}`, {
+            cause: err,
+          }),
+        )
+      }
+      try {
+        const returned = op(done) as Promise<unknown> | undefined
+        // Some stores answer by promise and ignore the callback; both are accepted.
+        if (returned && typeof returned.then === 'function') returned.then(() => undefined, done)
+      } catch (err) {
+        done(err)
+      }
+    })
+
+  const get = (id: string) =>
+    call<Record<string, unknown> | null | undefined>((cb) => legacy.get(id, cb), true)
+
+  const toRecord = (id: string, object: Record<string, unknown>): SessionRecord => {
+    const own = (object[META] ?? {}) as Partial<SessionMeta>
+    const cookie = (object.cookie ?? {}) as { originalMaxAge?: number | null; expires?: string | Date | null }
+    const maxInactiveMs = own.maxInactiveMs ?? cookie.originalMaxAge ?? DAY
+    const expiresAt = cookie.expires ? new Date(cookie.expires).getTime() : Date.now() + maxInactiveMs
+    const attributes: Record<string, string> = {}
+    for (const [name, value] of Object.entries(object)) {
+      if (name === META) continue
+      // `expires` moves on every touch; keeping it out keeps the attribute stable.
+      const plain = name === 'cookie' && value && typeof value === 'object' ? withoutExpires(value) : value
+      const text = codec.encode(plain)
+      if (text !== undefined) attributes[name] = text
+    }
+    const record: SessionRecord = {
+      id,
+      createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
+      lastAccessedAt: expiresAt - maxInactiveMs,
+      maxInactiveMs,
+      expiresAt,
+      attributes,
+    }
+    if (own.principal !== undefined) record.principal = own.principal
+    return record
+  }
+
+  const toObject = (attributes: Record<string, string>, meta: SessionMeta): Record<string, unknown> => {
+    const object: Record<string, unknown> = {}
+    for (const [name, text] of Object.entries(attributes)) object[name] = codec.decode(text)
+    object.cookie = {
+      originalMaxAge: null,
+      ...(object.cookie as object),
+      expires: new Date(meta.expiresAt).toISOString(),
+    }
+    const own: Partial<SessionMeta> = { createdAt: meta.createdAt, maxInactiveMs: meta.maxInactiveMs }
+    if (meta.principal !== undefined) own.principal = meta.principal
+    object[META] = own
+    return object
+  }
+
+  const live = async (id: string) => {
+    const object = await get(id)
+    if (!object) return undefined
+    const record = toRecord(id, object)
+    return record.expiresAt > Date.now() ? record : undefined
+  }
+
+  const write = (id: string, attributes: Record<string, string>, meta: SessionMeta) =>
+    call((cb) => legacy.set(id, toObject(attributes, meta), cb))
+
+  return {
+    capabilities: { principalIndex: false, shared: true },
+    load: live,
+    async save(change: SessionChange): Promise<SaveResult> {
+      if (change.isNew) {
+        if (await live(change.id)) return 'collision'
+        await write(change.id, change.set, change.meta)
+        return 'saved'
+      }
+      if (change.previousId !== undefined) {
+        if (!(await live(change.previousId))) return 'gone'
+        await write(change.id, change.set, change.meta)
+        await call((cb) => legacy.destroy(change.previousId!, cb))
+        return 'saved'
+      }
+      const current = await live(change.id)
+      if (!current) return 'gone'
+      const attributes = { ...current.attributes, ...change.set }
+      for (const name of change.removed) delete attributes[name]
+      await write(change.id, attributes, change.meta)
+      return 'saved'
+    },
+    async touch(id: string, meta: SessionMeta): Promise<boolean> {
+      const current = await live(id)
+      if (!current) return false
+      if (legacy.touch) {
+        const object = toObject({ cookie: current.attributes.cookie ?? '{}' }, meta)
+        await call((cb) => legacy.touch!(id, object, cb))
+      } else {
+        await write(id, current.attributes, meta)
+      }
+      return true
+    },
+    async delete(id: string): Promise<void> {
+      await call((cb) => legacy.destroy(id, cb))
+    },
+  }
+}
+
+function withoutExpires(cookie: object): object {
+  const { expires: _expires, ...rest } = cookie as Record<string, unknown>
+  return rest
+}
