@@ -116,7 +116,7 @@ export function readCookie(header: string | undefined, name: string): string | u
  * ```
  */
 export function isSecureRequest(
-  req: { headers: IncomingHttpHeaders; socket?: { encrypted?: boolean } | null },
+  req: { headers: IncomingHttpHeaders; socket?: object | null },
   trustProxy: boolean,
 ): boolean {
   if (req.socket && (req.socket as { encrypted?: boolean }).encrypted) return true

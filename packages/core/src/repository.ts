@@ -46,7 +46,10 @@ export type CommitResult =
 export interface CommitOptions {
   /** Write a new session even when it holds no attributes. Default: false. */
   saveUninitialized?: boolean
-  /** Extend expiry even when no touch is due (express-session's `resave`, an explicit save). */
+  /**
+   * Write even when nothing changed: creates a new empty session, touches an existing one
+   * although no touch is due (an explicit `save()`, express-session's `resave`).
+   */
   force?: boolean
 }
 

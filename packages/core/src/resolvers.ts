@@ -5,7 +5,8 @@ import { createSigner, type Secret, type Signer } from './signer'
 /** The part of a request the id resolvers read. */
 export interface HttpRequestLike {
   headers: IncomingHttpHeaders
-  socket?: { encrypted?: boolean } | null
+  /** `encrypted` is read when present (a TLS socket). */
+  socket?: object | null
 }
 
 /** The part of a response the id resolvers write; Node's `ServerResponse` fits. */

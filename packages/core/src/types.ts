@@ -20,15 +20,29 @@ export interface SessionRecord {
   attributes: Record<string, string>
 }
 
-/** The metadata a save or touch writes in full. */
+/**
+ * The metadata a save or touch writes in full. A `principal` absent here means the session
+ * has no owner: the store removes it from the principal index.
+ */
 export type SessionMeta = Omit<SessionRecord, 'id' | 'attributes'>
 
-/** What one request changed, handed to {@link SessionStore.save}. */
+/**
+ * What one request changed, handed to {@link SessionStore.save}. `set` and `removed` never
+ * name the same attribute.
+ */
 export interface SessionChange {
   id: string
-  /** The id was rotated since load: move the record to `id` and drop this one. */
+  /**
+   * The id was rotated since load: the new record at `id` is exactly `meta` + `set` (which
+   * holds every attribute); the record at `previousId` and its index entry are removed. If
+   * `previousId` no longer exists the answer is `'gone'`; if `id` is taken, `'collision'`;
+   * either way nothing is written. Never set together with `isNew`.
+   */
   previousId?: string
-  /** Never saved: create only if `id` is free, else answer `'collision'`. */
+  /**
+   * Never saved: create only if `id` is free (an expired record counts as free and is
+   * replaced whole), else answer `'collision'`.
+   */
   isNew: boolean
   meta: SessionMeta
   /** Attributes added or changed; all of them when `isNew` or rotated. */
@@ -72,7 +86,10 @@ export interface StoreCapabilities {
  */
 export interface SessionStore {
   readonly capabilities: StoreCapabilities
-  /** The live record, or `undefined` when absent or expired. Never creates anything. */
+  /**
+   * The live record, or `undefined` when absent or expired (also for any string that is no
+   * id this store could hold). Never creates anything.
+   */
   load(id: string): Promise<SessionRecord | undefined>
   /** Applies one request's change atomically with respect to the record's existence. */
   save(change: SessionChange): Promise<SaveResult>
@@ -80,8 +97,11 @@ export interface SessionStore {
   touch(id: string, meta: SessionMeta): Promise<boolean>
   /** Deletes the record and its index entries; a missing id is a no-op. */
   delete(id: string): Promise<void>
-  /** Live records owned by `principal`. Present when `capabilities.principalIndex` is true. */
+  /** Live records owned by `principal`, in no particular order. Present when `capabilities.principalIndex` is true. */
   findByPrincipal?(principal: string): Promise<SessionRecord[]>
-  /** Releases what the store opened itself (never a client the user passed in). */
+  /**
+   * Releases what the store opened itself (never a client the user passed in). Operations
+   * after `close` reject with `STORE_UNAVAILABLE`.
+   */
   close?(): Promise<void>
 }

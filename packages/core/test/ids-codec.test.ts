@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { generateSessionId, isSessionError, isValidSessionId, jsonCodec, readCookie, SessionError, serializeCookie } from '../src/index'
+import {
+  generateSessionId,
+  isSessionError,
+  isValidSessionId,
+  jsonCodec,
+  readCookie,
+  SessionError,
+  serializeCookie,
+} from '../src/index'
 
 describe('session ids', () => {
   it('are 256 random bits in base64url', () => {
@@ -15,7 +23,16 @@ describe('session ids', () => {
     expect(isValidSessionId(generateSessionId())).toBe(true)
     expect(isValidSessionId('KhrLPrPhq4Ai5DjtcYNGXNBFmY3r8YOQ')).toBe(true) // express-session
     expect(isValidSessionId('1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed')).toBe(true) // koa-session
-    for (const bad of ['', 'short', 'a'.repeat(129), '../../etc/passwd', 'abc def ghi jkl mno', 'ü'.repeat(20), 42, null]) {
+    for (const bad of [
+      '',
+      'short',
+      'a'.repeat(129),
+      '../../etc/passwd',
+      'abc def ghi jkl mno',
+      'ü'.repeat(20),
+      42,
+      null,
+    ]) {
       expect(isValidSessionId(bad)).toBe(false)
     }
   })
@@ -62,7 +79,15 @@ describe('cookies', () => {
     const header = serializeCookie(
       'sid',
       's:abc.def',
-      { path: '/', domain: 'example.com', httpOnly: true, secure: true, sameSite: 'strict', partitioned: true, priority: 'high' },
+      {
+        path: '/',
+        domain: 'example.com',
+        httpOnly: true,
+        secure: true,
+        sameSite: 'strict',
+        partitioned: true,
+        priority: 'high',
+      },
       { secure: false, expires: new Date(0), maxAgeSeconds: 60 },
     )
     expect(header).toBe(

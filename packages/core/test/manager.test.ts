@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../memory/src/index.ts'
-import { createSigner, HeaderIdResolver, isSessionError, SessionManager, type SessionManagerOptions } from '../src/index'
+import {
+  createSigner,
+  HeaderIdResolver,
+  isSessionError,
+  SessionManager,
+  type SessionManagerOptions,
+} from '../src/index'
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -44,7 +50,9 @@ describe('SessionManager over plain Node http', () => {
     const first = await request()
     expect(first.headers.get('x-result')).toBe('created')
     const setCookie = first.headers.get('set-cookie')!
-    expect(setCookie).toMatch(/^sid=s%3A[A-Za-z0-9_-]{43}\.[A-Za-z0-9+/]{43}; Path=\/; Expires=.+; HttpOnly; SameSite=Lax$/)
+    expect(setCookie).toMatch(
+      /^sid=s%3A[A-Za-z0-9_-]{43}\.[A-Za-z0-9%]{43,}; Path=\/; Expires=.+; HttpOnly; SameSite=Lax$/,
+    )
     const second = await request({ cookie: cookieOf(first) })
     expect(await second.json()).toEqual({ n: 2 })
     expect(second.headers.get('x-result')).toBe('saved')
@@ -100,15 +108,19 @@ describe('SessionManager over plain Node http', () => {
     expect(cookieOf(res)).toBe(cookie)
   })
 
-  it("marks the cookie Secure for HTTPS behind a trusted proxy only", async () => {
+  it('marks the cookie Secure for HTTPS behind a trusted proxy only', async () => {
     const trusting = await serve({ trustProxy: true }, (s) => {
       s.data.a = 1
     })
-    expect((await trusting.request({ 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toContain('; Secure')
+    expect((await trusting.request({ 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toContain(
+      '; Secure',
+    )
     const wary = await serve({}, (s) => {
       s.data.a = 1
     })
-    expect((await wary.request({ 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).not.toContain('Secure')
+    expect((await wary.request({ 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).not.toContain(
+      'Secure',
+    )
   })
 
   it('carries the id in a header for API clients', async () => {

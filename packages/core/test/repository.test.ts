@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 // The embedded store, by path: a package dependency would make core and memory a cycle.
 import { MemoryStore } from '../../memory/src/index.ts'
-import { isSessionError, type SessionError, SessionRepository, type SessionRepositoryOptions } from '../src/index'
+import {
+  isSessionError,
+  type SessionError,
+  SessionRepository,
+  type SessionRepositoryOptions,
+} from '../src/index'
 
 const stores: MemoryStore[] = []
 afterEach(async () => {
@@ -115,7 +120,9 @@ describe('SessionRepository change tracking', () => {
     const calls = count(store)
     const session = repository.create()
     session.data.big = 'é'.repeat(600) // 1200 bytes in UTF-8, 600 UTF-16 units
-    await expect(repository.save(session)).rejects.toSatisfy((err) => isSessionError(err, 'SESSION_TOO_LARGE'))
+    await expect(repository.save(session)).rejects.toSatisfy((err) =>
+      isSessionError(err, 'SESSION_TOO_LARGE'),
+    )
     expect(calls).toEqual([])
     session.data.big = 'e'.repeat(600)
     expect(await repository.save(session)).toBe('created')
@@ -237,12 +244,18 @@ describe('SessionRepository with bad bytes in the store', () => {
     const session = repository.create()
     session.data.a = 1
     await repository.save(session)
-    await store.save({ id: session.id, isNew: false, meta: {
+    await store.save({
+      id: session.id,
+      isNew: false,
+      meta: {
         createdAt: session.createdAt,
         lastAccessedAt: session.lastAccessedAt,
         maxInactiveMs: session.maxInactiveMs,
         expiresAt: session.expiresAt,
-      }, set: { b: '{"trunc' }, removed: [] })
+      },
+      set: { b: '{"trunc' },
+      removed: [],
+    })
     expect(await repository.load(session.id)).toBeUndefined()
     expect(errors.map((e) => e.code)).toEqual(['CORRUPT_RECORD'])
   })
@@ -250,6 +263,8 @@ describe('SessionRepository with bad bytes in the store', () => {
   it('wraps a failing store as a SessionError the framework sees', async () => {
     const { repository, store } = setup()
     await store.close()
-    await expect(repository.load('A'.repeat(43))).rejects.toSatisfy((err) => isSessionError(err, 'STORE_UNAVAILABLE'))
+    await expect(repository.load('A'.repeat(43))).rejects.toSatisfy((err) =>
+      isSessionError(err, 'STORE_UNAVAILABLE'),
+    )
   })
 })

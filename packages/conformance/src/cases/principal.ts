@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict'
+import type { SessionStore } from '@sessionkit/core'
+import {
+  assertAttributes,
+  create,
+  freshMeta,
+  newId,
+  newPrincipal,
+  sortedIds,
+  waitUntilPast,
+} from '../helpers'
+import type { ConformanceCase } from '../types'
+
+const find = async (store: SessionStore, principal: string) =>
+  sortedIds(await store.findByPrincipal!(principal))
+
+export const principalCases: readonly ConformanceCase[] = [
+  {
+    id: 'principal/exact',
+    title: 'findByPrincipal returns exactly the live sessions of that principal, as loaded',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      // Glob, key-syntax and case lookalikes must not match each other.
+      const p = newPrincipal('Us:{er}* ü😀 ')
+      const lookalikes = [p.toUpperCase(), p.slice(0, -1), `${p}x`, `${p.slice(0, 4)}*`]
+      const s1 = await create(store, { n: '1' }, freshMeta({ principal: p }))
+      const s2 = await create(store, { n: '2' }, freshMeta({ principal: p }))
+      const gone = await create(store, { n: '3' }, freshMeta({ principal: p }))
+      for (const other of lookalikes) await create(store, { n: other }, freshMeta({ principal: other }))
+      await create(store, { n: 'anonymous' })
+      await store.delete(gone.id)
+      assert.equal(
+        await store.save({ id: s1.id, isNew: false, meta: s1.meta, set: { n: '1b' }, removed: [] }),
+        'saved',
+      )
+
+      const found = await store.findByPrincipal!(p)
+      assert.deepEqual(sortedIds(found), [s1.id, s2.id].sort())
+      const byId = new Map(found.map((r) => [r.id, r]))
+      assertAttributes(byId.get(s1.id), { n: '1b' }, 'found records carry their current attributes')
+      assert.equal(byId.get(s2.id)?.principal, p)
+      assert.deepEqual(await find(store, newPrincipal('nobody')), [])
+    },
+  },
+  {
+    id: 'principal/delete',
+    title: 'delete removes the session from its principal’s index',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const p = newPrincipal()
+      const { id } = await create(store, {}, freshMeta({ principal: p }))
+      await store.delete(id)
+      assert.deepEqual(await find(store, p), [], 'a deleted session is still listed for its principal')
+    },
+  },
+  {
+    id: 'principal/rotation',
+    title: 'rotation moves the principal index entry to the new id',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const p = newPrincipal()
+      const { id: old } = await create(store, { a: '1' }, freshMeta({ principal: p }))
+      const next = newId()
+      const meta = freshMeta({ principal: p })
+      assert.equal(
+        await store.save({ id: next, previousId: old, isNew: false, meta, set: { a: '1' }, removed: [] }),
+        'saved',
+      )
+      assert.deepEqual(await find(store, p), [next])
+    },
+  },
+  {
+    id: 'principal/change',
+    title: 'a save or touch with another principal (or none) moves the index entry',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const p = newPrincipal('p')
+      const q = newPrincipal('q')
+      const { id } = await create(store, { a: '1' }, freshMeta({ principal: p }))
+      assert.equal(
+        await store.save({ id, isNew: false, meta: freshMeta({ principal: q }), set: {}, removed: [] }),
+        'saved',
+      )
+      assert.deepEqual(await find(store, p), [], 'the old principal still lists the session')
+      assert.deepEqual(await find(store, q), [id])
+      // meta is written whole: no principal in it means the session has none.
+      assert.equal(await store.save({ id, isNew: false, meta: freshMeta(), set: {}, removed: [] }), 'saved')
+      assert.deepEqual(await find(store, q), [], 'a session without principal is still indexed')
+      assert.equal((await store.load(id))?.principal, undefined)
+      assert.equal(await store.touch(id, freshMeta({ principal: p })), true)
+      assert.deepEqual(await find(store, p), [id], 'touch writes the principal too')
+    },
+  },
+  {
+    id: 'principal/expiry',
+    title: 'an expired session is not listed for its principal',
+    requires: ['principalIndex'],
+    timing: true,
+    async run({ store }) {
+      const p = newPrincipal()
+      const short = freshMeta({ principal: p }, 150)
+      await create(store, {}, short)
+      const { id: live } = await create(store, {}, freshMeta({ principal: p }))
+      await waitUntilPast(short.expiresAt)
+      assert.deepEqual(await find(store, p), [live])
+    },
+  },
+  {
+    id: 'principal/touch-extends',
+    title: 'a touched session stays listed past its former expiresAt',
+    requires: ['principalIndex'],
+    timing: true,
+    async run({ store }) {
+      // Index entries carry their own expiry: touch must move it along (Spring Session's stale sets).
+      const p = newPrincipal()
+      const meta = freshMeta({ principal: p }, 200)
+      const { id } = await create(store, {}, meta)
+      assert.equal(
+        await store.touch(id, freshMeta({ principal: p, createdAt: meta.createdAt }, 60_000)),
+        true,
+      )
+      await waitUntilPast(meta.expiresAt)
+      assert.deepEqual(await find(store, p), [id])
+    },
+  },
+]

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import type { SessionChange } from '@sessionkit/core'
+import { assertAttributes, assertMeta, create, freshMeta, newId } from '../helpers'
+import type { ConformanceCase } from '../types'
+
+const rotation = (previousId: string, id: string, set: Record<string, string>): SessionChange => ({
+  id,
+  previousId,
+  isNew: false,
+  meta: freshMeta(),
+  set,
+  removed: [],
+})
+
+export const rotateCases: readonly ConformanceCase[] = [
+  {
+    id: 'rotate/moves-everything',
+    title: 'rotation writes the new id with exactly the given attributes and drops the old id',
+    async run({ store }) {
+      const { id: old } = await create(store, { a: 'A', b: 'B', c: 'C' })
+      const next = newId()
+      // A rotation's `set` holds every attribute: `c` is absent, so the new record has no `c`.
+      const change = rotation(old, next, { a: 'A', b: 'B2' })
+      assert.equal(await store.save(change), 'saved')
+      const loaded = await store.load(next)
+      assertAttributes(loaded, { a: 'A', b: 'B2' }, 'attributes under the new id')
+      assertMeta(loaded, change.meta, 'metadata under the new id')
+      assert.equal(await store.load(old), undefined, 'the old id still loads')
+      assert.equal(await store.touch(old, freshMeta()), false, 'the old id can still be touched')
+      assert.equal(await store.save({ ...rotation(old, old, {}), previousId: undefined }), 'gone')
+    },
+  },
+  {
+    id: 'rotate/after-delete',
+    title: 'rotation of a deleted session answers gone and writes nothing',
+    async run({ store }) {
+      const { id: old } = await create(store, { a: 'A' })
+      await store.delete(old)
+      const next = newId()
+      assert.equal(await store.save(rotation(old, next, { a: 'A' })), 'gone')
+      assert.equal(await store.load(next), undefined, 'the new id was written anyway')
+      assert.equal(await store.load(old), undefined)
+    },
+  },
+  {
+    id: 'rotate/concurrent',
+    title: 'two concurrent rotations of one id: one winner, the loser gone, no orphan',
+    async run({ store }) {
+      await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const { id: old } = await create(store, { a: 'A' })
+          const targets = [newId(), newId()] as const
+          const results = await Promise.all(targets.map((t) => store.save(rotation(old, t, { a: 'A', t }))))
+          assert.deepEqual([...results].sort(), ['gone', 'saved'], `results: ${results.join(', ')}`)
+          const winner = results[0] === 'saved' ? targets[0] : targets[1]
+          const loser = winner === targets[0] ? targets[1] : targets[0]
+          assertAttributes(await store.load(winner), { a: 'A', t: winner }, 'the winner’s record')
+          assert.equal(await store.load(loser), undefined, 'the losing rotation left an orphan')
+          assert.equal(await store.load(old), undefined, 'the rotated id survived')
+        }),
+      )
+    },
+  },
+]

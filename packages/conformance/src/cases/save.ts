@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict'
+import type { SessionChange } from '@sessionkit/core'
+import { assertAttributes, assertMeta, create, freshMeta, newId, newPrincipal } from '../helpers'
+import type { ConformanceCase } from '../types'
+
+const update = (id: string, set: Record<string, string>, removed: string[] = []): SessionChange => ({
+  id,
+  isNew: false,
+  meta: freshMeta(),
+  set,
+  removed,
+})
+
+export const saveCases: readonly ConformanceCase[] = [
+  {
+    id: 'save/copies-input',
+    title: 'mutating a change after saving it changes nothing stored',
+    async run({ store }) {
+      const id = newId()
+      const meta = freshMeta()
+      const change: SessionChange = { id, isNew: true, meta, set: { a: '1' }, removed: [] }
+      assert.equal(await store.save(change), 'saved')
+      const expected = { ...meta }
+      change.set.a = 'mutated'
+      change.set.b = 'added'
+      change.meta.expiresAt = 0
+      assertAttributes(await store.load(id), { a: '1' }, 'attributes after mutating the saved change')
+      assertMeta(await store.load(id), expected, 'metadata after mutating the saved change')
+    },
+  },
+  {
+    id: 'save/attribute-merge',
+    title: 'saves merge attributes; concurrent saves of different attributes all persist',
+    async run({ store }) {
+      const { id } = await create(store, { keep: 'k', b: '1' })
+      assert.equal(await store.save(update(id, { b: '2' })), 'saved')
+      assertAttributes(
+        await store.load(id),
+        { keep: 'k', b: '2' },
+        'a save touches only the attributes it names',
+      )
+
+      const names = Array.from({ length: 8 }, (_, i) => `parallel${i}`)
+      const results = await Promise.all(names.map((name) => store.save(update(id, { [name]: name }))))
+      assert.deepEqual(
+        results,
+        names.map(() => 'saved'),
+      )
+      const expected = Object.fromEntries([['keep', 'k'], ['b', '2'], ...names.map((n) => [n, n])])
+      assertAttributes(await store.load(id), expected, 'no concurrent save may lose another one')
+    },
+  },
+  {
+    id: 'save/same-attribute-race',
+    title: 'concurrent saves of one attribute leave one of the values, others intact',
+    async run({ store }) {
+      const { id } = await create(store, { other: 'o' })
+      const values = ['a', 'b', 'c', 'd']
+      await Promise.all(values.map((v) => store.save(update(id, { x: v }))))
+      const loaded = await store.load(id)
+      assert.ok(loaded)
+      assert.ok(
+        values.includes(loaded.attributes.x ?? ''),
+        `x is ${loaded.attributes.x}, none of the values written`,
+      )
+      assert.equal(loaded.attributes.other, 'o')
+    },
+  },
+  {
+    id: 'save/set-remove',
+    title: 'set and removed apply together; removing every attribute keeps the session',
+    async run({ store }) {
+      const { id } = await create(store, { a: 'A', b: 'B', c: 'C' })
+      assert.equal(await store.save(update(id, { b: 'B2', d: 'D' }, ['a', 'never-existed'])), 'saved')
+      assertAttributes(await store.load(id), { b: 'B2', c: 'C', d: 'D' }, 'set and removed in one save')
+
+      assert.equal(await store.save(update(id, {}, ['b', 'c', 'd'])), 'saved')
+      assertAttributes(await store.load(id), {}, 'a session without attributes still exists')
+
+      assert.equal(await store.save(update(id, { b: 'again' })), 'saved')
+      assertAttributes(await store.load(id), { b: 'again' }, 'an attribute removed earlier can be set again')
+    },
+  },
+  {
+    id: 'save/writes-meta',
+    title: 'a save writes the full metadata it is given',
+    async run({ store }) {
+      const { id, meta } = await create(store, { a: '1' })
+      const next = freshMeta(
+        { createdAt: meta.createdAt, lastAccessedAt: meta.lastAccessedAt + 1_000 },
+        3_600_000,
+      )
+      next.principal = newPrincipal()
+      assert.equal(await store.save({ id, isNew: false, meta: next, set: {}, removed: [] }), 'saved')
+      const loaded = await store.load(id)
+      assertMeta(loaded, next, 'metadata after a save without attribute changes')
+      assertAttributes(loaded, { a: '1' }, 'attributes after a metadata-only save')
+    },
+  },
+  {
+    id: 'save/no-resurrection',
+    title: 'saving a deleted or never-saved session answers gone and writes nothing',
+    async run({ store }) {
+      const { id } = await create(store, { a: '1' })
+      await store.delete(id)
+      assert.equal(await store.save(update(id, { b: '2' })), 'gone', 'a save after delete must answer gone')
+      assert.equal(await store.load(id), undefined, 'a save after delete recreated the session')
+
+      const never = newId()
+      assert.equal(
+        await store.save(update(never, { b: '2' })),
+        'gone',
+        'a save of a never-saved id must answer gone',
+      )
+      assert.equal(await store.load(never), undefined, 'a save of a never-saved id created it')
+    },
+  },
+  {
+    id: 'save/race-delete',
+    title: 'a save racing a delete never resurrects the session',
+    async run({ store }) {
+      const trials = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const { id } = await create(store, { a: '1' })
+          const save = () => store.save(update(id, { b: '2' }))
+          const del = () => store.delete(id)
+          // Both start orders, so either may reach the backend first.
+          const [result] =
+            i % 2 === 0 ? await Promise.all([save(), del()]) : (await Promise.all([del(), save()])).reverse()
+          return { id, result }
+        }),
+      )
+      for (const { id, result } of trials) {
+        assert.ok(result === 'saved' || result === 'gone', `save answered ${String(result)}`)
+        assert.equal(await store.load(id), undefined, 'the session came back after its delete')
+      }
+    },
+  },
+  {
+    id: 'save/collision',
+    title: 'a new session on a taken id answers collision and changes nothing',
+    async run({ store }) {
+      const { id, meta } = await create(store, { a: 'original' }, freshMeta({ principal: newPrincipal() }))
+      const intruder = freshMeta({ principal: newPrincipal('intruder') }, 999_000)
+      assert.equal(
+        await store.save({ id, isNew: true, meta: intruder, set: { a: 'x', b: 'y' }, removed: [] }),
+        'collision',
+        'isNew on a taken id',
+      )
+      const loaded = await store.load(id)
+      assertAttributes(loaded, { a: 'original' }, 'attributes after a collision')
+      assertMeta(loaded, meta, 'metadata after a collision')
+    },
+  },
+  {
+    id: 'save/concurrent-create',
+    title: 'concurrent creations of one id: exactly one saved, the rest collide',
+    async run({ store }) {
+      const id = newId()
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.save({ id, isNew: true, meta: freshMeta(), set: { who: String(i) }, removed: [] }),
+        ),
+      )
+      assert.equal(results.filter((r) => r === 'saved').length, 1, `results: ${results.join(', ')}`)
+      assert.equal(results.filter((r) => r === 'collision').length, results.length - 1)
+      const winner = results.indexOf('saved')
+      assertAttributes(await store.load(id), { who: String(winner) }, 'the record is the winner’s')
+    },
+  },
+]

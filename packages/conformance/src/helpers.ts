@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import type { SessionMeta, SessionRecord, SessionStore } from '@sessionkit/core'
+
+/** An id shaped like core's (32 random bytes, base64url), so stores that validate ids accept it. */
+export function newId(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** Random suffix: principals are not namespaced by every backend the same way, so never share one. */
+export function newPrincipal(label = 'user'): string {
+  return `${label}-${randomBytes(6).toString('hex')}`
+}
+
+export function freshMeta(overrides: Partial<SessionMeta> = {}, ttlMs = 10 * 60_000): SessionMeta {
+  const now = Date.now()
+  return { createdAt: now, lastAccessedAt: now, maxInactiveMs: ttlMs, expiresAt: now + ttlMs, ...overrides }
+}
+
+export interface Created {
+  id: string
+  meta: SessionMeta
+}
+
+export async function create(
+  store: SessionStore,
+  attributes: Record<string, string> = {},
+  meta: SessionMeta = freshMeta(),
+): Promise<Created> {
+  const id = newId()
+  const result = await store.save({ id, isNew: true, meta, set: { ...attributes }, removed: [] })
+  assert.equal(result, 'saved', 'creating a session under a fresh id must answer "saved"')
+  return { id, meta }
+}
+
+/** Compares as Maps: a store may return a null-prototype object, and key order is not part of the contract. */
+export function assertAttributes(
+  record: SessionRecord | undefined,
+  expected: Record<string, string>,
+  message: string,
+): asserts record is SessionRecord {
+  assert.ok(record, `${message}: the record is missing`)
+  assert.deepEqual(new Map(Object.entries(record.attributes)), new Map(Object.entries(expected)), message)
+}
+
+export function assertMeta(record: SessionRecord | undefined, meta: SessionMeta, message: string): void {
+  assert.ok(record, `${message}: the record is missing`)
+  assert.deepEqual(
+    {
+      createdAt: record.createdAt,
+      lastAccessedAt: record.lastAccessedAt,
+      maxInactiveMs: record.maxInactiveMs,
+      expiresAt: record.expiresAt,
+      principal: record.principal,
+    },
+    {
+      createdAt: meta.createdAt,
+      lastAccessedAt: meta.lastAccessedAt,
+      maxInactiveMs: meta.maxInactiveMs,
+      expiresAt: meta.expiresAt,
+      principal: meta.principal,
+    },
+    message,
+  )
+}
+
+export function sortedIds(records: readonly SessionRecord[]): string[] {
+  return records.map((r) => r.id).sort()
+}
+
+/** Expiry has no event to await: the only way to observe it is to let the clock pass the instant. */
+export async function waitUntilPast(instant: number): Promise<void> {
+  while (Date.now() <= instant) {
+    await new Promise((resolve) => setTimeout(resolve, instant - Date.now() + 1))
+  }
+}
+
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
+
+/** Settles `promise`, failing the case if it takes longer than `ms`: a store must never hang. */
+export async function settleWithin<T>(promise: Promise<T>, ms: number, label: string): Promise<Settled<T>> {
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new assert.AssertionError({ message: `${label} did not settle within ${ms} ms` })),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([
+      promise.then(
+        (value): Settled<T> => ({ ok: true, value }),
+        (error: unknown): Settled<T> => ({ ok: false, error }),
+      ),
+      bound,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export function isAbsentRaw(raw: unknown): boolean {
+  return raw === undefined || raw === null
+}

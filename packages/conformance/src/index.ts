@@ -1,0 +1,159 @@
+import { SessionError, type SessionStore, type StoreCapabilities } from '@sessionkit/core'
+import { capabilityCases } from './cases/capabilities'
+import { deleteCases } from './cases/delete'
+import { expiryCases } from './cases/expiry'
+import { loadCases } from './cases/load'
+import { principalCases } from './cases/principal'
+import { rawCases } from './cases/raw'
+import { rotateCases } from './cases/rotate'
+import { roundtripCases } from './cases/roundtrip'
+import { saveCases } from './cases/save'
+import { touchCases } from './cases/touch'
+import { unavailableCases } from './cases/unavailable'
+import type { CaseContext, CasePlan, ConformanceCase, ConformanceOptions } from './types'
+
+export type { CaseContext, CasePlan, ConformanceCase, ConformanceOptions, Requirement } from './types'
+
+/**
+ * The contract version these cases check. A case that tightens the contract arrives behind a
+ * capability first and becomes mandatory only at the next major.
+ *
+ * @example
+ * ```ts
+ * if (CONFORMANCE_VERSION !== 1) throw new Error('re-read the store contract')
+ * ```
+ */
+export const CONFORMANCE_VERSION = 1
+
+/**
+ * Every case, `capabilities/truthful` first. Ids are stable within a major.
+ *
+ * @example
+ * ```ts
+ * for (const c of cases) console.log(c.id, c.title, c.requires ?? [])
+ * ```
+ */
+export const cases: readonly ConformanceCase[] = Object.freeze([
+  ...capabilityCases,
+  ...roundtripCases,
+  ...loadCases,
+  ...saveCases,
+  ...expiryCases,
+  ...touchCases,
+  ...deleteCases,
+  ...rotateCases,
+  ...principalCases,
+  ...unavailableCases,
+  ...rawCases,
+])
+
+const DEFAULT_UNAVAILABLE_WITHIN_MS = 5_000
+
+/**
+ * Decides per case whether it runs against a store with these capabilities and options, and
+ * if not, why. Throws `INVALID_OPTIONS` for a `skip` key that names no case (a typo would
+ * otherwise silently run the case, or silently skip nothing).
+ *
+ * @example
+ * ```ts
+ * const plan = planCases({ name: 'Mine', createStore, skip: { 'roundtrip/large-value': '400 KB items' } },
+ *   { principalIndex: false, shared: true })
+ * plan.filter((p) => p.skipReason).forEach((p) => console.log(p.case.id, p.skipReason))
+ * ```
+ */
+export function planCases<S extends SessionStore>(
+  options: ConformanceOptions<S>,
+  capabilities: StoreCapabilities,
+): CasePlan[] {
+  const known = new Set(cases.map((c) => c.id))
+  const unknown = Object.keys(options.skip ?? {}).filter((id) => !known.has(id))
+  if (unknown.length > 0) {
+    throw new SessionError('INVALID_OPTIONS', `skip names unknown conformance case(s): ${unknown.join(', ')}`)
+  }
+  return cases.map((c) => ({ case: c, skipReason: reasonToSkip(c, options, capabilities) }))
+}
+
+function reasonToSkip<S extends SessionStore>(
+  c: ConformanceCase,
+  options: ConformanceOptions<S>,
+  capabilities: StoreCapabilities,
+): string | undefined {
+  const given = options.skip?.[c.id]
+  if (given !== undefined) return given
+  for (const need of c.requires ?? []) {
+    if (need === 'makeUnavailable' || need === 'readRaw') {
+      if (options[need] === undefined) return `no ${need} hook given`
+    } else if (!capabilities[need]) {
+      return `store capability ${need} is false`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Runs one case with a fresh store on `namespace`, then disposes every store it opened. The
+ * building block of runner adapters (`@sessionkit/conformance/vitest` is one).
+ *
+ * @example
+ * ```ts
+ * import { test } from 'node:test'
+ * for (const { case: c, skipReason } of planCases(options, capabilities)) {
+ *   test(c.id, { skip: skipReason }, () => runConformanceCase(c, options, { namespace: `t-${c.id}`, capabilities }))
+ * }
+ * ```
+ */
+export async function runConformanceCase<S extends SessionStore>(
+  c: ConformanceCase,
+  options: ConformanceOptions<S>,
+  run: { namespace: string; capabilities: StoreCapabilities },
+): Promise<void> {
+  const opened: S[] = []
+  const open = async (): Promise<S> => {
+    const store = await options.createStore({ namespace: run.namespace })
+    opened.push(store)
+    return store
+  }
+  const store = await open()
+  const { makeUnavailable, readRaw } = options
+  const ctx: CaseContext = {
+    store,
+    namespace: run.namespace,
+    capabilities: run.capabilities,
+    openPeer: open,
+    unavailableWithinMs: options.unavailableWithinMs ?? DEFAULT_UNAVAILABLE_WITHIN_MS,
+    ...(makeUnavailable && { makeUnavailable: () => makeUnavailable(store) }),
+    ...(readRaw && { readRaw: (id: string) => readRaw(store, id) }),
+  }
+  let failure: { error: unknown } | undefined
+  try {
+    await c.run(ctx)
+  } catch (error) {
+    failure = { error }
+  }
+  for (const s of opened.reverse()) {
+    try {
+      await disposeStore(s, options)
+    } catch (error) {
+      failure ??= { error }
+    }
+  }
+  if (failure) throw failure.error
+}
+
+/**
+ * Disposes a store the way the suite does: the author's `disposeStore`, else `close()`.
+ *
+ * @example
+ * ```ts
+ * const probe = await options.createStore({ namespace: 'probe' })
+ * const { capabilities } = probe
+ * await disposeStore(probe, options)
+ * ```
+ */
+export async function disposeStore<S extends SessionStore>(
+  store: S,
+  options: ConformanceOptions<S>,
+): Promise<void> {
+  if (options.disposeStore) await options.disposeStore(store)
+  else await store.close?.()
+}

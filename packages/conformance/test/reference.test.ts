@@ -1,0 +1,24 @@
+import { describeStoreConformance } from '../src/vitest'
+import { Backend, ReferenceStore } from './fixtures/reference-store'
+
+const backends = new Map<string, Backend>()
+const backendFor = (namespace: string) => {
+  const backend = backends.get(namespace) ?? new Backend()
+  backends.set(namespace, backend)
+  return backend
+}
+
+// The correct reference store with every hook: every case runs and passes.
+describeStoreConformance({
+  name: 'ReferenceStore',
+  createStore: ({ namespace }) => new ReferenceStore(backendFor(namespace)),
+  makeUnavailable: async (store) => {
+    backendFor(namespaceOf(store)).down = true
+  },
+  readRaw: async (store, id) => backendFor(namespaceOf(store)).records.get(id),
+})
+
+function namespaceOf(store: ReferenceStore): string {
+  for (const [namespace, backend] of backends) if (store.uses(backend)) return namespace
+  throw new Error('store without backend')
+}

@@ -1,0 +1,304 @@
+import {
+  type SaveResult,
+  type SessionChange,
+  SessionError,
+  type SessionMeta,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+} from '@sessionkit/core'
+import { ExpiryHeap } from './heap'
+
+/**
+ * Options of {@link MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStoreOptions = { maxSessions: 50_000, sweepIntervalMs: 30_000 }
+ * ```
+ */
+export interface MemoryStoreOptions {
+  /** Records kept at most; beyond it the least recently used is evicted. Default 10 000. */
+  maxSessions?: number
+  /** How often expired records are dropped. Default 60 000 ms. */
+  sweepIntervalMs?: number
+}
+
+interface Entry {
+  id: string
+  meta: SessionMeta
+  expiresAt: number
+  heapIndex: number
+  /** A Map, not an object: attribute names like `__proto__` must stay plain data. */
+  attributes: Map<string, string>
+}
+
+/**
+ * The in-process session store: bounded (least recently used sessions are evicted), expiring
+ * (exactly, plus a periodic sweep that costs only what expired), with a principal index.
+ * For one process only: sessions vanish on restart and are invisible to other processes.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from '@sessionkit/memory'
+ *
+ * const store = new MemoryStore({ maxSessions: 1_000 })
+ * await store.save({ id, isNew: true, meta, set: { user: '"ada"' }, removed: [] })
+ * const record = await store.load(id)
+ * await store.close()
+ * ```
+ */
+export class MemoryStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({ principalIndex: true, shared: false })
+
+  /** Insertion order is recency order: an access moves the entry to the end. */
+  private readonly records = new Map<string, Entry>()
+  private readonly byPrincipal = new Map<string, Set<string>>()
+  private readonly expiry = new ExpiryHeap<Entry>()
+  private readonly maxSessions: number
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const { maxSessions = 10_000, sweepIntervalMs = 60_000 } = options
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      throw new SessionError('INVALID_OPTIONS', `maxSessions must be a positive integer, got ${maxSessions}`)
+    }
+    if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) {
+      throw new SessionError(
+        'INVALID_OPTIONS',
+        `sweepIntervalMs must be a positive number, got ${sweepIntervalMs}`,
+      )
+    }
+    this.maxSessions = maxSessions
+    // unref: a session store must never be the reason a process stays up.
+    this.timer = setInterval(() => this.sweep(), sweepIntervalMs).unref()
+  }
+
+  /**
+   * Records held, including expired ones the next sweep will drop.
+   *
+   * @example
+   * ```ts
+   * metrics.gauge('sessions', store.size)
+   * ```
+   */
+  get size(): number {
+    return this.records.size
+  }
+
+  /**
+   * The live record, a copy, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const record = await store.load(id)
+   * ```
+   */
+  async load(id: string): Promise<SessionRecord | undefined> {
+    this.assertOpen()
+    const entry = this.live(id)
+    if (!entry) return undefined
+    this.markUsed(entry)
+    return toRecord(entry)
+  }
+
+  /**
+   * Applies one request's change: create, merge, or rotate.
+   *
+   * @example
+   * ```ts
+   * const result = await store.save({ id, isNew: false, meta, set: { cart: '[]' }, removed: ['flash'] })
+   * if (result === 'gone') startNewSession()
+   * ```
+   */
+  async save(change: SessionChange): Promise<SaveResult> {
+    this.assertOpen()
+    const { id, previousId } = change
+    if (previousId !== undefined && previousId !== id) {
+      const previous = this.live(previousId)
+      if (!previous) return 'gone'
+      if (this.live(id)) return 'collision'
+      this.drop(previous)
+      this.insert(change)
+      return 'saved'
+    }
+    const entry = this.live(id)
+    if (change.isNew) {
+      if (entry) return 'collision'
+      this.insert(change)
+      return 'saved'
+    }
+    if (!entry) return 'gone'
+    for (const [name, value] of Object.entries(change.set)) entry.attributes.set(name, value)
+    for (const name of change.removed) entry.attributes.delete(name)
+    this.writeMeta(entry, change.meta)
+    this.markUsed(entry)
+    return 'saved'
+  }
+
+  /**
+   * Writes `meta` without touching attributes; `false` when the session is gone.
+   *
+   * @example
+   * ```ts
+   * await store.touch(id, { ...meta, lastAccessedAt: now, expiresAt: now + meta.maxInactiveMs })
+   * ```
+   */
+  async touch(id: string, meta: SessionMeta): Promise<boolean> {
+    this.assertOpen()
+    const entry = this.live(id)
+    if (!entry) return false
+    this.writeMeta(entry, meta)
+    this.markUsed(entry)
+    return true
+  }
+
+  /**
+   * Deletes the session and its index entry; a missing id is a no-op.
+   *
+   * @example
+   * ```ts
+   * await store.delete(id)
+   * ```
+   */
+  async delete(id: string): Promise<void> {
+    this.assertOpen()
+    const entry = this.records.get(id)
+    if (entry) this.drop(entry)
+  }
+
+  /**
+   * Live sessions of `principal`, as copies.
+   *
+   * @example
+   * ```ts
+   * for (const s of await store.findByPrincipal('ada')) await store.delete(s.id)
+   * ```
+   */
+  async findByPrincipal(principal: string): Promise<SessionRecord[]> {
+    this.assertOpen()
+    const ids = this.byPrincipal.get(principal)
+    if (!ids) return []
+    const found: SessionRecord[] = []
+    for (const id of [...ids]) {
+      const entry = this.live(id)
+      if (entry) found.push(toRecord(entry))
+    }
+    return found
+  }
+
+  /**
+   * Stops the sweep timer and drops every record; afterwards every operation rejects with
+   * `STORE_UNAVAILABLE`. Calling it again is harmless.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => store.close())
+   * ```
+   */
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.records.clear()
+    this.byPrincipal.clear()
+    this.expiry.clear()
+  }
+
+  private assertOpen(): void {
+    if (this.timer === undefined) throw new SessionError('STORE_UNAVAILABLE', 'MemoryStore is closed')
+  }
+
+  /** Expiry is exact on every read, whatever the sweep interval. */
+  private live(id: string): Entry | undefined {
+    const entry = this.records.get(id)
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.drop(entry)
+      return undefined
+    }
+    return entry
+  }
+
+  private insert(change: SessionChange): void {
+    this.makeRoom()
+    const entry: Entry = {
+      id: change.id,
+      meta: copyMeta(change.meta),
+      expiresAt: change.meta.expiresAt,
+      heapIndex: -1,
+      attributes: new Map(Object.entries(change.set)),
+    }
+    for (const name of change.removed) entry.attributes.delete(name)
+    this.records.set(entry.id, entry)
+    this.expiry.push(entry)
+    this.index(entry, entry.meta.principal)
+  }
+
+  private writeMeta(entry: Entry, meta: SessionMeta): void {
+    const principal = entry.meta.principal
+    entry.meta = copyMeta(meta)
+    entry.expiresAt = meta.expiresAt
+    this.expiry.update(entry)
+    if (principal !== meta.principal) {
+      this.unindex(entry.id, principal)
+      this.index(entry, meta.principal)
+    }
+  }
+
+  private markUsed(entry: Entry): void {
+    this.records.delete(entry.id)
+    this.records.set(entry.id, entry)
+  }
+
+  /** Expired records go first, so eviction only ever costs a live session when the store is full of them. */
+  private makeRoom(): void {
+    this.sweep()
+    while (this.records.size >= this.maxSessions) {
+      const oldest = this.records.values().next().value
+      if (!oldest) return
+      this.drop(oldest)
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (let next = this.expiry.peek(); next && next.expiresAt <= now; next = this.expiry.peek())
+      this.drop(next)
+  }
+
+  private drop(entry: Entry): void {
+    this.records.delete(entry.id)
+    this.expiry.remove(entry)
+    this.unindex(entry.id, entry.meta.principal)
+  }
+
+  private index(entry: Entry, principal: string | undefined): void {
+    if (principal === undefined) return
+    const ids = this.byPrincipal.get(principal) ?? new Set()
+    ids.add(entry.id)
+    this.byPrincipal.set(principal, ids)
+  }
+
+  private unindex(id: string, principal: string | undefined): void {
+    if (principal === undefined) return
+    const ids = this.byPrincipal.get(principal)
+    if (!ids) return
+    ids.delete(id)
+    if (ids.size === 0) this.byPrincipal.delete(principal)
+  }
+}
+
+/** Only the known fields: a remote store would not keep whatever else the object carried. */
+function copyMeta(meta: SessionMeta): SessionMeta {
+  const { createdAt, lastAccessedAt, maxInactiveMs, expiresAt, principal } = meta
+  const copy: SessionMeta = { createdAt, lastAccessedAt, maxInactiveMs, expiresAt }
+  if (principal !== undefined) copy.principal = principal
+  return copy
+}
+
+function toRecord(entry: Entry): SessionRecord {
+  const { principal, ...meta } = entry.meta
+  // fromEntries defines own properties, so an attribute named `__proto__` stays an attribute.
+  const record: SessionRecord = { id: entry.id, ...meta, attributes: Object.fromEntries(entry.attributes) }
+  if (principal !== undefined) record.principal = principal
+  return record
+}
