@@ -1,0 +1,59 @@
+import { isSessionError, SessionError } from '@sessionkit/core'
+
+/**
+ * Redis and ioredis failures that mean "the store is not reachable or not serving now", as
+ * opposed to a bug or a bad request. They map to STORE_UNAVAILABLE (HTTP 503), which a
+ * client may retry; everything else is STORE_ERROR.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+])
+const UNAVAILABLE_MESSAGE =
+  /^(LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|BUSY|MOVED|ASK)\b|Connection is closed|Stream isn't writeable|enableOfflineQueue|Reached the max retries|MaxRetriesPerRequest|None of startup nodes is available|Failed to refresh slots cache|All sentinels are unreachable|Too many Cluster redirections|Cluster isn't ready|connect ETIMEDOUT|Command timed out/i
+
+/** Maps anything thrown by ioredis to a SessionError, keeping it as the cause. */
+export function toSessionError(err: unknown, operation: string): SessionError {
+  if (isSessionError(err)) return err
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | undefined
+  const message = typeof e?.message === 'string' ? e.message : String(err)
+  const unavailable =
+    (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+    e?.name === 'MaxRetriesPerRequestError' ||
+    e?.name === 'ClusterAllFailedError' ||
+    UNAVAILABLE_MESSAGE.test(message)
+  return new SessionError(
+    unavailable ? 'STORE_UNAVAILABLE' : 'STORE_ERROR',
+    `redis ${operation} failed: ${message}`,
+    { cause: err },
+  )
+}
+
+/**
+ * Runs `fn` but settles within `ms`: ioredis' offline queue and reconnect retries can hold a
+ * command for a long time during an outage, and a request must fail fast instead of hanging.
+ * The command itself cannot be withdrawn from ioredis' queue; it may still run later.
+ */
+export async function bounded<T>(operation: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new SessionError('STORE_UNAVAILABLE', `redis ${operation} did not complete within ${ms} ms`)),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([fn(), timeout])
+  } catch (err) {
+    throw toSessionError(err, operation)
+  } finally {
+    clearTimeout(timer)
+  }
+}

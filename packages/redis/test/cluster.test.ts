@@ -1,0 +1,93 @@
+import { describeStoreConformance } from '@sessionkit/conformance/vitest'
+import { startCluster } from '@sessionkit/test-servers'
+import { Cluster } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { RedisStore } from '../src/index'
+import { meta, newId, owned, ownedStore, readRaw, timed } from './support'
+
+const cluster = await startCluster()
+const connect = () => new Cluster(cluster.nodes)
+const shared = connect()
+afterAll(async () => {
+  shared.disconnect()
+  await cluster.stop()
+})
+
+describeStoreConformance({
+  name: 'RedisStore (Cluster)',
+  createStore: ({ namespace }) => ownedStore(connect(), namespace),
+  disposeStore: (store) => owned.get(store)?.disconnect(),
+  makeUnavailable: async (store) => owned.get(store)!.disconnect(),
+  readRaw: (store, id) => readRaw(store, id, shared),
+})
+
+const BOUND_MS = 1500
+
+describe('Cluster failover (SIGKILL of one master)', () => {
+  it('keeps every write acknowledged with waitForReplicas, and serves new saves soon after', async () => {
+    const client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 1 } })
+    const wait = { replicas: 1, timeoutMs: 500 }
+    const durable = new RedisStore({
+      client,
+      prefix: 'fo:',
+      commandTimeoutMs: BOUND_MS,
+      waitForReplicas: wait,
+    })
+    const lenient = new RedisStore({
+      client,
+      prefix: 'fo:',
+      commandTimeoutMs: BOUND_MS,
+      waitForReplicas: { ...wait, onShortfall: 'accept' },
+    })
+    const ids = Array.from({ length: 60 }, () => newId())
+    const saved = await Promise.all(
+      ids.map((id, n) => durable.save({ id, isNew: true, meta: meta(), set: { n: String(n) }, removed: [] })),
+    )
+    expect(saved.every((r) => r === 'saved')).toBe(true)
+
+    const victim = (await cluster.masters())[0]!
+    // Sessions whose slot the victim serves: the ones the failover puts at risk.
+    const victimAddr = `${victim.host}:${victim.port}`
+    const onVictim: string[] = []
+    for (const id of ids) {
+      const slot = Number(await shared.cluster('KEYSLOT', durable.key(id)))
+      if (shared.slots[slot]?.[0] === victimAddr) onVictim.push(id)
+    }
+    expect(onVictim.length).toBeGreaterThan(0)
+
+    await cluster.kill(victim)
+    const killedAt = performance.now()
+    let slowest = 0
+    let firstSuccess: number | undefined
+    let failures = 0
+    const probe = onVictim[0]!
+    while (firstSuccess === undefined && performance.now() - killedAt < 12_000) {
+      const r = await timed(() =>
+        lenient.save({ id: probe, isNew: false, meta: meta(), set: { after: '1' }, removed: [] }),
+      )
+      slowest = Math.max(slowest, r.ms)
+      if (r.ok) {
+        expect(r.value).toBe('saved')
+        firstSuccess = performance.now() - killedAt
+      } else {
+        failures++
+        if (process.env.DEBUG_FAILOVER)
+          console.info(Math.round(performance.now() - killedAt), r.ms.toFixed(0), String(r.error))
+        expect(r.unavailable, String(r.error)).toBe(true)
+      }
+    }
+    await cluster.waitForFailover(victim)
+    console.info(
+      `cluster: first successful save on the killed master's slots ${firstSuccess?.toFixed(0)} ms after SIGKILL; ` +
+        `${failures} failed meanwhile, slowest call ${slowest.toFixed(0)} ms (bound ${BOUND_MS} ms + WAIT ${wait.timeoutMs} ms); ` +
+        `${onVictim.length} of ${ids.length} sessions were on it`,
+    )
+    expect(firstSuccess).toBeDefined()
+    expect(firstSuccess!).toBeLessThan(10_000)
+    expect(slowest).toBeLessThan(BOUND_MS + wait.timeoutMs + 300)
+
+    const loaded = await Promise.all(ids.map((id) => durable.load(id)))
+    expect(loaded.map((r) => r?.attributes.n)).toEqual(ids.map((_, n) => String(n)))
+    client.disconnect()
+  })
+})

@@ -1,0 +1,229 @@
+import { isSessionError } from '@sessionkit/core'
+import { type RedisServer, startRedis } from '@sessionkit/test-servers'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisStore } from '../src/index'
+import { meta, newId } from './support'
+
+let server: RedisServer
+let shared: Redis
+
+beforeAll(async () => {
+  server = await startRedis()
+  shared = new Redis(server.url)
+})
+afterAll(async () => {
+  shared?.disconnect()
+  await server?.stop()
+})
+
+describe('round trips, counted with MONITOR', () => {
+  /** Commands the store's connection sent while `fn` ran; commands run inside scripts are left out. */
+  async function commandsOf(client: Redis, fn: () => Promise<unknown>): Promise<string[]> {
+    const addr = /addr=(\S+)/.exec(String(await client.client('INFO')))![1]
+    const monitor = await shared.monitor()
+    const seen: string[] = []
+    let done: () => void = () => {}
+    const finished = new Promise<void>((r) => {
+      done = r
+    })
+    let recording = false
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== addr) return
+      if (args[0] === 'echo' && args[1] === 'start') recording = true
+      else if (args[0] === 'echo' && args[1] === 'end') {
+        recording = false
+        done()
+      } else if (recording) seen.push(args[0]!.toLowerCase())
+    })
+    await client.echo('start')
+    await fn()
+    await client.echo('end')
+    await finished
+    monitor.disconnect()
+    return seen
+  }
+
+  it('load = 1 HGETALL, save = 1 EVALSHA, touch = 1 EVALSHA, delete = 1 EVALSHA', async () => {
+    const client = new Redis(server.url)
+    const store = new RedisStore({ client, prefix: 'rt:' })
+    const id = newId()
+    const m = meta()
+    // First use of each script on a connection is an EVAL (ioredis then switches to EVALSHA).
+    await store.save({ id, isNew: true, meta: m, set: { a: '1', b: '2' }, removed: [] })
+    await store.touch(id, m)
+    await store.delete(newId())
+
+    const counts: Record<string, string[]> = {
+      load: await commandsOf(client, () => store.load(id)),
+      'load (missing id)': await commandsOf(client, () => store.load(newId())),
+      save: await commandsOf(client, () =>
+        store.save({ id, isNew: false, meta: meta(), set: { a: '3' }, removed: ['b'] }),
+      ),
+      touch: await commandsOf(client, () => store.touch(id, meta())),
+      delete: await commandsOf(client, () => store.delete(id)),
+    }
+    console.info('commands per operation (no principal):', counts)
+    expect(counts).toEqual({
+      load: ['hgetall'],
+      'load (missing id)': ['hgetall'],
+      save: ['evalsha'],
+      touch: ['evalsha'],
+      delete: ['evalsha'],
+    })
+    client.disconnect()
+  })
+
+  it('with a principal: save and touch add one ZADD sent alongside (same round trip)', async () => {
+    const client = new Redis(server.url)
+    const store = new RedisStore({ client, prefix: 'rtp:' })
+    const id = newId()
+    await store.save({ id, isNew: true, meta: meta(600_000, 'alice'), set: { a: '1' }, removed: [] })
+    await store.touch(id, meta(600_000, 'alice'))
+    const save = await commandsOf(client, () =>
+      store.save({ id, isNew: false, meta: meta(600_000, 'alice'), set: { a: '2' }, removed: [] }),
+    )
+    const touch = await commandsOf(client, () => store.touch(id, meta(600_000, 'alice')))
+    const find = await commandsOf(client, () => store.findByPrincipal('alice'))
+    console.info('commands with a principal:', { save, touch, findByPrincipal: find })
+    expect(save).toEqual(['evalsha', 'zadd'])
+    expect(touch).toEqual(['evalsha', 'zadd'])
+    // one pipeline (prune + range), then one HGETALL per live session
+    expect(find).toEqual(['zremrangebyscore', 'zrangebyscore', 'hgetall'])
+    client.disconnect()
+  })
+
+  it('never sends CONFIG, KEYS or SCAN', async () => {
+    const client = new Redis(server.url)
+    const store = new RedisStore({ client, prefix: 'nocfg:', legacy: {} })
+    const sent = await commandsOf(client, async () => {
+      const id = newId()
+      await store.save({ id, isNew: true, meta: meta(600_000, 'bob'), set: { a: '1' }, removed: [] })
+      await store.load(id)
+      await store.load(newId())
+      await store.findByPrincipal('bob')
+      await store.save({
+        id: newId(),
+        previousId: id,
+        isNew: false,
+        meta: meta(),
+        set: { a: '1' },
+        removed: [],
+      })
+    })
+    expect(sent.filter((c) => ['config', 'keys', 'scan', 'rename'].includes(c))).toEqual([])
+    client.disconnect()
+  })
+})
+
+describe('connect-redis records', () => {
+  /** Exactly what connect-redis' `set` does: JSON.stringify of the session, SET key val EX ttl. */
+  async function writeLikeConnectRedis(
+    id: string,
+    sess: { cookie: { expires?: string | null } },
+    ttlS = 86400,
+  ) {
+    const expires = sess.cookie.expires ? Date.parse(sess.cookie.expires) : undefined
+    const ttl = expires ? Math.ceil((expires - Date.now()) / 1000) : ttlS
+    await shared.set(`sess:${id}`, JSON.stringify(sess), 'EX', ttl)
+  }
+  const cookie = (maxAge: number | null) => ({
+    originalMaxAge: maxAge,
+    expires: maxAge === null ? null : new Date(Date.now() + maxAge).toISOString(),
+    secure: false,
+    httpOnly: true,
+    path: '/',
+  })
+
+  it('reads a legacy record, then the first save moves it to the new layout', async () => {
+    const store = new RedisStore({ client: shared, legacy: { prefix: 'sess:' } })
+    const id = newId()
+    const sess = { cookie: cookie(3_600_000), user: { name: 'alice' }, views: 3 }
+    await writeLikeConnectRedis(id, sess)
+
+    const loaded = await store.load(id)
+    expect(loaded).toBeDefined()
+    expect({ ...loaded!.attributes }).toEqual({
+      cookie: JSON.stringify(sess.cookie),
+      user: '{"name":"alice"}',
+      views: '3',
+    })
+    expect(loaded!.maxInactiveMs).toBe(3_600_000)
+    expect(loaded!.expiresAt).toBe(Date.parse(sess.cookie.expires!))
+
+    const m = { ...meta(3_600_000), createdAt: loaded!.createdAt }
+    expect(await store.save({ id, isNew: false, meta: m, set: { views: '4' }, removed: ['user'] })).toBe(
+      'saved',
+    )
+    expect(await shared.exists(`sess:${id}`)).toBe(0)
+    const hash = await shared.hgetall(store.key(id))
+    expect(hash['a:views']).toBe('4')
+    expect(hash['a:cookie']).toBe(JSON.stringify(sess.cookie))
+    expect(hash['a:user']).toBeUndefined()
+    expect(Number(await shared.pttl(store.key(id)))).toBeGreaterThan(3_500_000)
+    expect({ ...(await store.load(id))!.attributes }).toEqual({
+      cookie: JSON.stringify(sess.cookie),
+      views: '4',
+    })
+  })
+
+  it('a browser-session cookie takes its expiry from the key TTL; a touch also upgrades', async () => {
+    const store = new RedisStore({ client: shared, legacy: {} })
+    const id = newId()
+    await writeLikeConnectRedis(id, { cookie: cookie(null), cart: ['x'] } as never, 600)
+    const loaded = await store.load(id)
+    expect(loaded!.maxInactiveMs).toBe(86_400_000)
+    expect(Math.abs(loaded!.expiresAt - (Date.now() + 600_000))).toBeLessThan(2_000)
+    expect(await store.touch(id, meta())).toBe(true)
+    expect(await shared.exists(`sess:${id}`)).toBe(0)
+    expect(await shared.hget(store.key(id), 'a:cart')).toBe('["x"]')
+  })
+
+  it('without the option, and for hostile JSON, a legacy key is absent', async () => {
+    const id = newId()
+    await writeLikeConnectRedis(id, { cookie: cookie(60_000) })
+    expect(await new RedisStore({ client: shared }).load(id)).toBeUndefined()
+    await shared.set(`sess:${id}`, '{"__proto__":{"x":1},"cookie":', 'EX', 60)
+    const err = await new RedisStore({ client: shared, legacy: {} }).load(id).catch((e: unknown) => e)
+    expect(isSessionError(err, 'CORRUPT_RECORD')).toBe(true)
+  })
+
+  it('a rotation of a legacy session moves it and drops the legacy key', async () => {
+    const store = new RedisStore({ client: shared, legacy: {} })
+    const id = newId()
+    const next = newId()
+    await writeLikeConnectRedis(id, { cookie: cookie(60_000), user: 'carol' } as never)
+    // as after a load: a rotation's `set` carries every attribute
+    const set = { ...(await store.load(id))!.attributes }
+    const result = await store.save({
+      id: next,
+      previousId: id,
+      isNew: false,
+      meta: meta(),
+      set,
+      removed: [],
+    })
+    expect(result).toBe('saved')
+    expect(await shared.exists(`sess:${id}`)).toBe(0)
+    expect((await store.load(next))!.attributes.user).toBe('"carol"')
+  })
+})
+
+describe('bad bytes', () => {
+  it('a hash without metadata, or a key of another type, is CORRUPT_RECORD on load', async () => {
+    const store = new RedisStore({ client: shared, prefix: 'bad:' })
+    const id = newId()
+    await shared.hset(store.key(id), 'a:x', '1', 'expiresAt', 'soon')
+    await expect(store.load(id)).rejects.toMatchObject({ code: 'CORRUPT_RECORD' })
+    const other = newId()
+    await shared.set(store.key(other), 'not a hash')
+    await expect(store.load(other)).rejects.toMatchObject({ code: 'CORRUPT_RECORD' })
+    // a save of a non-new session over it is gone, a create replaces it
+    expect(await store.save({ id: other, isNew: false, meta: meta(), set: { a: '1' }, removed: [] })).toBe(
+      'gone',
+    )
+    expect(await store.save({ id: other, isNew: true, meta: meta(), set: { a: '1' }, removed: [] })).toBe(
+      'saved',
+    )
+  })
+})

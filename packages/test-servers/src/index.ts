@@ -1,0 +1,5 @@
+export { type ClusterTopology, type StartClusterOptions, startCluster } from './cluster'
+export { call, command, infoFields, type Reply, waitFor } from './resp'
+export { type SentinelTopology, type StartSentinelOptions, startSentinel } from './sentinel'
+export { assertRedisInstalled, freePort, type RedisServer } from './server'
+export { type StartRedisOptions, startRedis } from './standalone'
