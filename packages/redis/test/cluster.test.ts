@@ -3,10 +3,10 @@ import { startCluster } from '@sessionkit/test-servers'
 import { Cluster } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId, owned, ownedStore, readRaw, timed } from './support'
+import { meta, newId, owned, ownedStore, quiet, readRaw, timed } from './support'
 
 const cluster = await startCluster()
-const connect = () => new Cluster(cluster.nodes)
+const connect = () => quiet(new Cluster(cluster.nodes))
 const shared = connect()
 afterAll(async () => {
   shared.disconnect()
@@ -25,7 +25,7 @@ const BOUND_MS = 1500
 
 describe('Cluster failover (SIGKILL of one master)', () => {
   it('keeps every write acknowledged with waitForReplicas, and serves new saves soon after', async () => {
-    const client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 1 } })
+    const client = quiet(new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 1 } }))
     const wait = { replicas: 1, timeoutMs: 500 }
     const durable = new RedisStore({
       client,

@@ -3,7 +3,7 @@ import { type RedisServer, startRedis, waitFor } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId, timed } from './support'
+import { meta, newId, quiet, timed } from './support'
 
 const BOUND_MS = 1000
 // Timer and event-loop slack on a loaded 2-core machine.
@@ -21,7 +21,7 @@ describe.each([
   ['recommended options', { maxRetriesPerRequest: 1, enableOfflineQueue: false }],
 ])('Redis stopped mid-test (%s)', (_label, clientOptions) => {
   it('fails with STORE_UNAVAILABLE within the bound, then works again without a new store', async () => {
-    const client = new Redis(server.url, clientOptions)
+    const client = quiet(new Redis(server.url, clientOptions))
     // Without an offline queue, commands sent before the connection is ready fail at once.
     if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
     const store = new RedisStore({
@@ -69,7 +69,7 @@ describe.each([
 })
 
 it('a hung server (SIGSTOP) also fails within the bound', async () => {
-  const client = new Redis(server.url)
+  const client = quiet(new Redis(server.url))
   const store = new RedisStore({ client, commandTimeoutMs: BOUND_MS })
   await client.ping()
   server.pause()

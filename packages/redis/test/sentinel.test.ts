@@ -3,10 +3,10 @@ import { startSentinel } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId, owned, ownedStore, readRaw, timed } from './support'
+import { meta, newId, owned, ownedStore, quiet, readRaw, timed } from './support'
 
 const topo = await startSentinel()
-const connect = () => new Redis({ sentinels: topo.sentinels, name: topo.masterName })
+const connect = () => quiet(new Redis({ sentinels: topo.sentinels, name: topo.masterName }))
 const shared = connect()
 afterAll(async () => {
   shared.disconnect()
@@ -25,7 +25,9 @@ const BOUND_MS = 1500
 
 describe('Sentinel failover (SIGKILL of the master)', () => {
   it('keeps every write acknowledged with waitForReplicas, and serves new saves soon after', async () => {
-    const client = new Redis({ sentinels: topo.sentinels, name: topo.masterName, maxRetriesPerRequest: 1 })
+    const client = quiet(
+      new Redis({ sentinels: topo.sentinels, name: topo.masterName, maxRetriesPerRequest: 1 }),
+    )
     const wait = { replicas: 1, timeoutMs: 500 }
     const durable = new RedisStore({
       client,

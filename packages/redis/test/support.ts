@@ -43,3 +43,9 @@ export async function timed<T>(fn: () => Promise<T>) {
     }
   }
 }
+
+/** Outage tests expect connection errors; a listener keeps ioredis from printing each one. */
+export function quiet<C extends Redis | Cluster>(client: C): C {
+  client.on('error', () => {})
+  return client
+}
