@@ -1,0 +1,145 @@
+import { SessionRepository } from '@sessionkit/core'
+import { MemoryStore } from '@sessionkit/memory'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { CookieOptions } from './cookie'
+import { loadSession } from './lifecycle'
+import {
+  checkSecret,
+  cookieDefaults,
+  type FastifySessionOptions,
+  idsFor,
+  signerFor,
+  storeFor,
+} from './options'
+import { type Context, createSession, FastifySession, kCommit, presentedValue } from './session'
+import type { FastifySessionObject } from './types'
+
+export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
+export type { CookieSigner, FastifySessionOptions, UnsignResult } from './options'
+export type { SessionCallback } from './session'
+export type { FastifySessionObject } from './types'
+
+async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
+  const invalid = checkSecret(options?.secret)
+  if (invalid) throw invalid
+  const ids = idsFor(options)
+  const store = storeFor(options.store)
+  const repository = new SessionRepository({
+    store,
+    touchAfterMs: options.touchAfter,
+    absoluteTimeoutMs: options.absoluteTimeout,
+    generateId: () => ids.generate(),
+    validateId: ids.validateId,
+  })
+  const ctx: Context = {
+    repository,
+    signer: signerFor(options.secret, options.algorithm || 'sha256'),
+    prefix: options.cookiePrefix ?? '',
+    cookieName: options.cookieName || 'sessionId',
+    cookie: cookieDefaults(options.cookie),
+    generateId: ids.generate,
+    rolling: options.rolling ?? true,
+    saveUninitialized: options.saveUninitialized ?? true,
+  }
+  const userStore = options.store ?? store
+
+  fastify.decorate('sessionRepository', repository)
+  fastify.decorate('decryptSession', function decryptSession(
+    sessionId: string,
+    request: Record<string, any>,
+    cookieOpts: CookieOptions | ((err?: unknown) => void),
+    callback?: (err?: unknown) => void,
+  ) {
+    if (typeof cookieOpts === 'function') [callback, cookieOpts] = [cookieOpts, {}]
+    const req = request as FastifyRequest
+    loadSession(ctx, req, sessionId, { ...ctx.cookie, ...cookieOpts }).then(
+      (session) => {
+        req.session = session as unknown as FastifySessionObject
+        callback?.()
+      },
+      (err) => callback?.(err),
+    )
+  } as FastifyInstance['decryptSession'])
+  fastify.decorateRequest('sessionStore', { getter: () => userStore })
+  fastify.decorateRequest('session', null as never)
+
+  fastify.addHook('onRequest', async (request) => {
+    // As @fastify/session: outside the cookie's path a request gets a bare object.
+    request.session = {} as FastifySessionObject
+    const url = (request.raw.url ?? '/').split('?', 1)[0]!
+    if (!pathMatches(url, ctx.cookie.path || '/')) return
+    const presented = presentedValue(ctx, request)
+    const session = presented
+      ? await loadSession(ctx, request, presented, ctx.cookie)
+      : createSession(ctx, request, ctx.cookie)
+    request.session = session as unknown as FastifySessionObject
+  })
+
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const session = request.session as unknown
+    if (session instanceof FastifySession) await session[kCommit](reply)
+    return payload
+  })
+}
+
+/** RFC 6265 path-match of a request path against the cookie's Path. */
+function pathMatches(path: string, cookiePath: string): boolean {
+  if (path === cookiePath) return true
+  if (path.length <= cookiePath.length || !path.startsWith(cookiePath)) return false
+  return cookiePath.endsWith('/') || path[cookiePath.length] === '/'
+}
+
+/**
+ * The plugin: register it where @fastify/session was, after @fastify/cookie, with the same
+ * options. `request.session` works as before; sessions live in a sessionkit store.
+ *
+ * @example
+ * ```ts
+ * import fastifyCookie from '@fastify/cookie'
+ * import fastifySession from '@sessionkit/fastify'
+ * import { RedisStore } from '@sessionkit/redis'
+ *
+ * app.register(fastifyCookie)
+ * app.register(fastifySession, { secret: process.env.SESSION_SECRET!, store: new RedisStore({ client }) })
+ * app.get('/', async (request) => {
+ *   request.session.views = (request.session.views ?? 0) + 1
+ *   return { views: request.session.views }
+ * })
+ * ```
+ */
+const fastifySession: FastifyPluginAsync<FastifySessionOptions> & {
+  MemoryStore: typeof MemoryStore
+  Store: typeof MemoryStore
+} = Object.assign(
+  fp(plugin, {
+    fastify: '5.x',
+    // Plugins written for the peer declare `dependencies: ['@fastify/session']`.
+    name: '@fastify/session',
+    dependencies: ['@fastify/cookie'],
+  }),
+  { MemoryStore, Store: MemoryStore },
+)
+
+export default fastifySession
+export {
+  /**
+   * The plugin, as a named export (`import { fastifySession } from '@sessionkit/fastify'`).
+   *
+   * @example
+   * ```ts
+   * app.register(fastifySession, { secret: process.env.SESSION_SECRET! })
+   * ```
+   */
+  fastifySession,
+  /**
+   * sessionkit's in-process store, also under @fastify/session's names `MemoryStore`/`Store`.
+   *
+   * @example
+   * ```ts
+   * app.register(fastifySession, { secret, store: new MemoryStore({ maxSessions: 100_000 }) })
+   * ```
+   */
+  MemoryStore,
+  MemoryStore as Store,
+}

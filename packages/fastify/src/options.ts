@@ -1,0 +1,165 @@
+import { createHmac } from 'node:crypto'
+import {
+  type CallbackStore,
+  createSigner,
+  fromCallbackStore,
+  generateSessionId,
+  isSessionStore,
+  type SessionStore,
+  type Signer,
+} from '@sessionkit/core'
+import { MemoryStore } from '@sessionkit/memory'
+import type { FastifyRequest } from 'fastify'
+import type { CookieOptions } from './cookie'
+
+/**
+ * What a custom signer's `unsign` answers, as @fastify/cookie's `Signer` does.
+ *
+ * @example
+ * ```ts
+ * const result: UnsignResult = { valid: true, renew: false, value: 'the-id' }
+ * ```
+ */
+export interface UnsignResult {
+  valid: boolean
+  /** Signed with a secret other than the current one: re-issue the cookie. */
+  renew: boolean
+  value: string | null
+}
+
+/**
+ * A custom signer, e.g. @fastify/cookie's `Signer` instance.
+ *
+ * @example
+ * ```ts
+ * import { Signer } from '@fastify/cookie'
+ * app.register(fastifySession, { secret: new Signer([current, previous], 'sha512') })
+ * ```
+ */
+export interface CookieSigner {
+  sign(value: string): string
+  unsign(signed: string): UnsignResult
+}
+
+/**
+ * Options of the plugin: @fastify/session's, plus sessionkit's expiry settings.
+ *
+ * @example
+ * ```ts
+ * const options: FastifySessionOptions = { secret: process.env.SECRET!, cookie: { secure: 'auto' }, touchAfter: 60_000 }
+ * ```
+ */
+export interface FastifySessionOptions {
+  /** A string of 32+ characters, a list (sign with the first, verify with any), or a signer. */
+  secret: string | (string | Buffer)[] | CookieSigner
+  /** HMAC algorithm of the cookie signature. Default: `'sha256'`. */
+  algorithm?: string
+  /** Default: `'sessionId'`. */
+  cookieName?: string
+  /** Put before the signed id, e.g. `'s:'` to share cookies with express-session. Default: `''`. */
+  cookiePrefix?: string
+  /** Default: `{ path: '/', httpOnly: true, secure: true }`; `maxAge` in ms. */
+  cookie?: CookieOptions
+  /** A sessionkit store, or an express-session/@fastify/session callback store. Default: `MemoryStore`. */
+  store?: SessionStore | CallbackStore
+  /** Save new sessions that hold no data. Default: true. */
+  saveUninitialized?: boolean
+  /** Send the cookie on every response, extending its expiry. Default: true. */
+  rolling?: boolean
+  /** Ids of new sessions. Default: 32 random bytes, base64url. */
+  idGenerator?: (request?: FastifyRequest) => string
+  /** An unchanged session's store expiry is extended at most this often (ms). Default: core's. */
+  touchAfter?: number
+  /** Hard cap on a session's life from creation (ms). Default: none. */
+  absoluteTimeout?: number
+}
+
+/** The same errors, with the same messages, as @fastify/session gives for a bad `secret`. */
+export function checkSecret(secret: unknown): Error | undefined {
+  if (typeof secret === 'string') {
+    if (secret.length < 32) return new Error('the secret must have length 32 or greater')
+  } else if (Array.isArray(secret)) {
+    if (secret.length === 0) return new Error('at least one secret is required')
+  } else if (!isCookieSigner(secret)) {
+    return new Error(
+      'the secret option is required, and must be a String, Array of Strings, or a signer object with .sign and .unsign methods',
+    )
+  }
+  return undefined
+}
+
+function isCookieSigner(value: unknown): value is CookieSigner {
+  const signer = value as CookieSigner | null
+  return !!signer && typeof signer.sign === 'function' && typeof signer.unsign === 'function'
+}
+
+/**
+ * A core signer for the `secret` option. A custom signer is adapted (its `renew` shows up as a
+ * signature that differs from `sign(id)`, so the cookie is re-issued). A secret array is
+ * watched: @fastify/session lets apps rotate by mutating it at runtime.
+ */
+export function signerFor(secret: FastifySessionOptions['secret'], algorithm: string): Signer {
+  if (isCookieSigner(secret) && !Array.isArray(secret)) {
+    return {
+      sign: (value) => secret.sign(value),
+      unsign(signed) {
+        const result = secret.unsign(signed)
+        return result?.valid && typeof result.value === 'string' ? result.value : false
+      },
+    }
+  }
+  try {
+    createHmac(algorithm, 'probe')
+  } catch {
+    throw new TypeError(`Algorithm ${algorithm} not supported.`)
+  }
+  const list = Array.isArray(secret) ? secret : [secret]
+  for (const key of list) {
+    if (typeof key !== 'string' && !Buffer.isBuffer(key))
+      throw new TypeError('Secret key must be a string or Buffer.')
+  }
+  let snapshot = [...list]
+  let signer = createSigner(snapshot, algorithm)
+  const current = () => {
+    if (list.length !== snapshot.length || list.some((key, i) => key !== snapshot[i])) {
+      snapshot = [...list]
+      signer = createSigner(snapshot, algorithm)
+    }
+    return signer
+  }
+  return { sign: (value) => current().sign(value), unsign: (signed) => current().unsign(signed) }
+}
+
+/** The sessionkit store behind the `store` option. */
+export function storeFor(store: FastifySessionOptions['store']): SessionStore {
+  if (store === undefined || store === null) return new MemoryStore()
+  if (isSessionStore(store)) return store
+  const legacy = store as CallbackStore
+  if (
+    typeof legacy.get === 'function' &&
+    typeof legacy.set === 'function' &&
+    typeof legacy.destroy === 'function'
+  )
+    return fromCallbackStore(legacy)
+  throw new TypeError('store must be a sessionkit store or a store with get, set and destroy methods')
+}
+
+// Ids a custom generator makes are accepted as they come: the signature already vouches for them.
+const LAX_ID = /^[\u0021-\u007e]{1,256}$/
+
+/** Id generation and validation for the repository. */
+export function idsFor(options: FastifySessionOptions): {
+  generate: (request?: FastifyRequest) => string
+  validateId: ((id: string) => boolean) | undefined
+} {
+  const custom = options.idGenerator
+  if (!custom) return { generate: () => generateSessionId(), validateId: undefined }
+  return { generate: (request) => custom(request), validateId: (id) => LAX_ID.test(id) }
+}
+
+/** The plugin's cookie options with @fastify/session's defaults filled in. */
+export function cookieDefaults(cookie: CookieOptions | undefined): CookieOptions {
+  const out: CookieOptions = { ...cookie }
+  if (out.secure === undefined) out.secure = true
+  return out
+}

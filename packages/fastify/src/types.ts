@@ -1,0 +1,82 @@
+import type { CallbackStore, SessionRepository, SessionStore } from '@sessionkit/core'
+import type { Session as Data } from 'fastify'
+import type { CookieOptions, SessionCookie } from './cookie'
+import type { SessionCallback } from './session'
+
+declare module 'fastify' {
+  /**
+   * Your session data: augment it to type `request.session`.
+   *
+   * @example
+   * ```ts
+   * declare module 'fastify' { interface Session { userId: string } }
+   * ```
+   */
+  interface Session {
+    cookie: SessionCookie
+  }
+
+  interface FastifyRequest {
+    /** The session; `null` after `destroy()`. */
+    session: FastifySessionObject
+    /** The store given in the options (or the default MemoryStore). */
+    readonly sessionStore: Readonly<SessionStore | CallbackStore>
+  }
+
+  interface FastifyInstance {
+    /** Loads the session a signed id (without `cookiePrefix`) names into `request.session`. */
+    decryptSession<Request extends Record<string, any> = FastifyRequest>(
+      sessionId: string,
+      request: Request,
+      cookieOpts: CookieOptions,
+      callback: SessionCallback,
+    ): void
+    decryptSession<Request extends Record<string, any> = FastifyRequest>(
+      sessionId: string,
+      request: Request,
+      callback: SessionCallback,
+    ): void
+    /** The repository behind the plugin, for admin code: `destroyAllFor`, `findByPrincipal`. */
+    sessionRepository: SessionRepository
+  }
+}
+
+/**
+ * The type of `request.session`: your {@link Data | Session} data plus the methods of
+ * @fastify/session and sessionkit's additions.
+ *
+ * @example
+ * ```ts
+ * function logout(session: FastifySessionObject) { return session.destroy() }
+ * ```
+ */
+export interface FastifySessionObject extends Data {
+  readonly sessionId: string
+  /** The signed id, as the cookie carries it (without `cookiePrefix`). */
+  readonly encryptedSessionId: string
+  /** Moves the cookie's expiry to now + maxAge. */
+  touch(): void
+  /** New id; the listed keys are kept, everything else dropped; the old session is deleted. */
+  regenerate(callback: SessionCallback): void
+  regenerate(keysToKeep: string[], callback: SessionCallback): void
+  regenerate(): Promise<void>
+  regenerate(keysToKeep: string[]): Promise<void>
+  /** Cookie options for this session only (`maxAge` in ms). */
+  options(opts: Partial<CookieOptions>): void
+  destroy(callback: SessionCallback): void
+  destroy(): Promise<void>
+  reload(callback: SessionCallback): void
+  reload(): Promise<void>
+  save(callback: SessionCallback): void
+  save(): Promise<void>
+  set<K extends keyof Data>(key: K, value: Data[K]): void
+  get<K extends keyof Data>(key: K): Data[K] | undefined
+  isModified(): boolean
+  isSaved(): boolean
+  /** sessionkit: new id, same data (at login, against session fixation). */
+  changeId(callback?: SessionCallback): Promise<void>
+  /** sessionkit: names the session's owner (e.g. a user id). */
+  setPrincipal(principal: string | undefined): void
+  /** sessionkit: deletes every session of this principal (this one too unless `exceptCurrent`). */
+  revokeAll(options?: { exceptCurrent?: boolean }, callback?: SessionCallback<number>): Promise<number>
+}

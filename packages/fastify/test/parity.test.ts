@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FastifySessionOptions } from '../src/index'
+import { Client, type Running, start } from './helpers'
+
+// Loaded untyped: the peer's own module augmentation would clash with ours.
+const peer = createRequire(import.meta.url)('@fastify/session') as unknown
+
+const opened: Running[] = []
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((r) => r.close()))
+})
+
+const routes = (app: Running['app']) => {
+  app.get('/set', async (request) => {
+    request.session.views = (request.session.views ?? 0) + 1
+    return 'ok'
+  })
+  app.get('/peek', async () => 'ok')
+  app.get('/logout', async (request) => {
+    await request.session.destroy()
+    return 'ok'
+  })
+  app.get('/regen', async (request) => {
+    await request.session.regenerate()
+    return 'ok'
+  })
+}
+
+/** The Set-Cookie headers of a scenario, with values and dates normalised. */
+async function trace(
+  plugin: unknown,
+  options: Partial<FastifySessionOptions>,
+  steps: { path: string; cookie?: string }[],
+): Promise<string[][]> {
+  const running = await start(options, routes, { trustProxy: true }, plugin)
+  opened.push(running)
+  const client = new Client(running.url)
+  const out: string[][] = []
+  for (const step of steps) {
+    if (step.cookie !== undefined) client.jar.set('sessionId', step.cookie)
+    const res = await client.get(step.path)
+    out.push(
+      res.setCookies.map((line) =>
+        line
+          .replace(/^([^=]+)=[^;]+/, '$1=<value>')
+          .replace(/Expires=[^;]+/, (m) => (m.includes('1970') ? m : 'Expires=<date>')),
+      ),
+    )
+  }
+  return out
+}
+
+const scenarios: [string, Partial<FastifySessionOptions>, { path: string; cookie?: string }[]][] = [
+  ['defaults (secure: false)', {}, [{ path: '/set' }, { path: '/peek' }, { path: '/set' }]],
+  ['secure defaulting to true over HTTP', { cookie: { secure: undefined as never } }, [{ path: '/set' }]],
+  ["secure: 'auto' over HTTP", { cookie: { secure: 'auto' } }, [{ path: '/set' }, { path: '/peek' }]],
+  [
+    'maxAge, domain, sameSite, partitioned, httpOnly false',
+    {
+      cookie: {
+        secure: false,
+        maxAge: 60_000,
+        domain: 'a.test',
+        sameSite: 'none',
+        partitioned: true,
+        httpOnly: false,
+      },
+    },
+    [{ path: '/set' }, { path: '/peek' }],
+  ],
+  ['rolling: false', { rolling: false }, [{ path: '/set' }, { path: '/peek' }, { path: '/set' }]],
+  [
+    'saveUninitialized: false with a forged cookie',
+    { saveUninitialized: false },
+    [{ path: '/peek', cookie: 'forged.value' }, { path: '/set' }],
+  ],
+  ['destroy', {}, [{ path: '/set' }, { path: '/logout' }, { path: '/peek' }]],
+  ['regenerate', { saveUninitialized: false }, [{ path: '/set' }, { path: '/regen' }]],
+  ['cookie path outside the request', { cookie: { secure: false, path: '/app' } }, [{ path: '/set' }]],
+]
+
+describe('Set-Cookie parity with @fastify/session', () => {
+  it.each(scenarios)('%s', async (_title, options, steps) => {
+    const ours = await trace(undefined, options, steps)
+    const theirs = await trace(peer, options, steps)
+    expect(ours).toEqual(theirs)
+  })
+})
