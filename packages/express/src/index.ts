@@ -1,0 +1,74 @@
+import type { CallbackStore, SessionRepository, SessionStore } from '@sessionkit/core'
+import { Cookie } from './cookie'
+import { createHandler, type Handler } from './middleware'
+import { resolveOptions, type SessionOptions } from './options'
+import { Session } from './session'
+import { MemoryStore, Store } from './store'
+
+/**
+ * Your session data: merge your own fields in, as with express-session.
+ *
+ * @example
+ * ```ts
+ * declare module '@sessionkit/express' {
+ *   interface SessionData { userId: string }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, so apps can merge their fields in
+export interface SessionData {}
+
+/** `req.session`: the session object plus your {@link SessionData}. */
+export type RequestSession = Session & Partial<SessionData>
+
+/** What `session(options)` returns: Express middleware, with the repository for admin code. */
+export interface SessionMiddleware extends Handler {
+  /** The sessionkit repository, e.g. `repository.destroyAllFor('alice')` from an admin route. */
+  readonly repository: SessionRepository
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The session (absent on requests outside `cookie.path`, or after `destroy()`). */
+      session: Session & Partial<SessionData>
+      sessionID: string
+      sessionStore: SessionStore | Store | CallbackStore
+    }
+  }
+}
+
+/**
+ * Session middleware with express-session's options, defaults and `req.session` API, on
+ * sessionkit stores: attribute-level saves, no resurrection after logout, throttled touches,
+ * principal index.
+ *
+ * @example
+ * ```ts
+ * import session from '@sessionkit/express' // was: import session from 'express-session'
+ *
+ * app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }))
+ * app.get('/', (req, res) => {
+ *   req.session.views = (req.session.views ?? 0) + 1
+ *   res.send(`views: ${req.session.views}`)
+ * })
+ * ```
+ */
+function session(options?: SessionOptions): SessionMiddleware {
+  const config = resolveOptions(options)
+  const handler = createHandler(config) as Handler & { repository?: SessionRepository }
+  Object.defineProperty(handler, 'repository', { value: config.repository, enumerable: false })
+  return handler as SessionMiddleware
+}
+
+session.Store = Store
+session.MemoryStore = MemoryStore
+session.Session = Session
+session.Cookie = Cookie
+
+export default session
+export { Cookie, type CookieData, type CookieOptions } from './cookie'
+export type { SessionOptions } from './options'
+export { Session, type SessionCallback } from './session'
+export { MemoryStore, Store, type StoreConstructor } from './store'
+export { session }

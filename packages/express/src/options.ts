@@ -1,0 +1,120 @@
+import {
+  type CallbackStore,
+  CookieIdResolver,
+  type Secret,
+  SessionRepository,
+  type SessionStore,
+} from '@sessionkit/core'
+import type { CookieOptions } from './cookie'
+import { adaptStore, MemoryStore, type Store } from './store'
+import { deprecate, MEMORY_STORE_WARNING } from './warnings'
+
+/**
+ * The options of express-session 1.19, with its defaults, plus sessionkit's `touchAfter` and
+ * `absoluteTimeout`.
+ */
+export interface SessionOptions {
+  /** Cookie settings, or a function of the request giving them. Default: `{ path: '/', httpOnly: true, secure: false, maxAge: null }`. */
+  cookie?: CookieOptions | ((req: any) => CookieOptions)
+  /** Id generator, synchronous. Default: 32 random bytes, base64url. */
+  genid?(req: any): string
+  /** Cookie name. Default: `'connect.sid'`. */
+  name?: string
+  /** @deprecated use `name` */
+  key?: string
+  /** `true` trusts X-Forwarded-Proto, `false` only a TLS socket, unset uses Express's `req.secure`. */
+  proxy?: boolean
+  /** Extend the expiry of unmodified sessions on every request (a touch, never a rewrite). Default: `true`, deprecated when unset. */
+  resave?: boolean
+  /** Send the cookie on every response, with a fresh expiry. Default: `false`. */
+  rolling?: boolean
+  /** Save new sessions that hold no data. Default: `true`, deprecated when unset. */
+  saveUninitialized?: boolean
+  /** Signing secret(s): sign with the first, verify with any. Falls back to `req.secret` (deprecated). */
+  secret?: Secret | Secret[]
+  /** A sessionkit store, or a connect store (`extends Store`). Default: an in-process {@link MemoryStore}. */
+  store?: SessionStore | Store | CallbackStore
+  /** What `req.session = null` means: `'keep'` (default) or `'destroy'` the stored session. */
+  unset?: 'destroy' | 'keep'
+  /** sessionkit: an unmodified session is touched in the store at most this often (ms). Default: a tenth of its lifetime, at most 60 s. */
+  touchAfter?: number
+  /** sessionkit: a session ends this long (ms) after its creation, whatever its activity. */
+  absoluteTimeout?: number
+}
+
+/** What one middleware runs with. */
+export interface Config {
+  cookie: CookieOptions | ((req: any) => CookieOptions)
+  genid: ((req: any) => string) | undefined
+  name: string
+  proxy: boolean | undefined
+  resave: boolean
+  rolling: boolean
+  saveUninitialized: boolean
+  /** Undefined: fall back to `req.secret` per request. */
+  resolver: CookieIdResolver | undefined
+  unsetDestroy: boolean
+  /** What `req.sessionStore` shows: the store the app passed, or the default one. */
+  store: SessionStore | Store | CallbackStore
+  repository: SessionRepository
+}
+
+/** Checks options and applies express-session's defaults and deprecations. */
+export function resolveOptions(options: SessionOptions = {}): Config {
+  const opts = options ?? {}
+  if (opts.genid !== undefined && typeof opts.genid !== 'function') {
+    throw new TypeError('genid option must be a function')
+  }
+  if (!opts.name && opts.key) deprecate('key option; use name option')
+  let resave = opts.resave
+  if (resave === undefined) {
+    deprecate('undefined resave option; provide resave option')
+    resave = true
+  }
+  let saveUninitialized = opts.saveUninitialized
+  if (saveUninitialized === undefined) {
+    deprecate('undefined saveUninitialized option; provide saveUninitialized option')
+    saveUninitialized = true
+  }
+  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
+    throw new TypeError('unset option must be "destroy" or "keep"')
+  }
+  let secret = opts.secret
+  if (Array.isArray(secret) && secret.length === 0) {
+    throw new TypeError('secret option array must contain one or more strings')
+  }
+  if (!secret) {
+    deprecate('req.secret; provide secret option')
+    secret = undefined
+  }
+  const store = opts.store ?? new MemoryStore()
+  if (process.env.NODE_ENV === 'production' && store instanceof MemoryStore) {
+    console.warn(MEMORY_STORE_WARNING)
+  }
+  const genid = opts.genid
+  const repository = new SessionRepository({
+    store: adaptStore(store),
+    ...(opts.touchAfter === undefined ? {} : { touchAfterMs: opts.touchAfter }),
+    ...(opts.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: opts.absoluteTimeout }),
+    // A custom genid may use any alphabet; the signature already vouches for the id.
+    ...(genid ? { validateId: (id: string) => id.length > 0 && id.length <= 512 } : {}),
+  })
+  return {
+    cookie: opts.cookie ?? {},
+    genid,
+    name: opts.name || opts.key || 'connect.sid',
+    proxy: opts.proxy,
+    resave,
+    rolling: Boolean(opts.rolling),
+    saveUninitialized,
+    resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
+    unsetDestroy: opts.unset === 'destroy',
+    store,
+    repository,
+  }
+}
+
+/** Reads and writes `s:<id>.<hmac>`, express-session's cookie value. */
+export function resolverFor(secret: Secret | Secret[], name: string): CookieIdResolver {
+  return new CookieIdResolver({ name, secret: Array.isArray(secret) ? secret : [secret], prefix: 's:' })
+}

@@ -1,0 +1,175 @@
+import type { Cookie } from './cookie'
+
+/** Where the middleware keeps a request's session machinery (not enumerable, not JSON). */
+export const CONTEXT: unique symbol = Symbol.for('sessionkit.express.context')
+
+/** What a {@link Session}'s methods delegate to; the middleware implements it per request. */
+export interface SessionContext {
+  readonly id: string
+  save(): Promise<void>
+  reload(): Promise<void>
+  regenerate(): Promise<void>
+  destroy(): Promise<void>
+  changeId(): Promise<void>
+  setPrincipal(name: string | undefined): void
+  revokeAll(exceptCurrent: boolean): Promise<number>
+}
+
+/** The request fields a Session reads, as express-session's does. */
+export interface SessionRequest {
+  sessionID?: string
+  sessionStore?: unknown
+  session?: unknown
+  [CONTEXT]?: SessionContext
+}
+
+/** Node-style callback of the session methods. */
+export type SessionCallback = (err?: any) => void
+
+const contextOf = (req: SessionRequest) => req[CONTEXT]
+
+/**
+ * `req.session`: the data as plain enumerable properties next to `cookie`, and
+ * express-session's methods on the prototype (not enumerable). Each method takes a callback
+ * as express-session's does, or returns a promise when none is given.
+ *
+ * @example
+ * ```ts
+ * app.post('/login', async (req, res) => {
+ *   await req.session.changeId()          // against session fixation, keeps the data
+ *   req.session.userId = user.id
+ *   req.session.setPrincipal(user.name)   // so revokeAll / destroyAllFor find it
+ *   res.redirect('/')
+ * })
+ * ```
+ */
+export class Session {
+  declare readonly req: SessionRequest
+  declare readonly id: string
+  declare cookie: Cookie
+
+  constructor(req: SessionRequest, data?: object | null) {
+    const fixedId = req.sessionID as string
+    Object.defineProperty(this, 'req', { value: req })
+    Object.defineProperty(this, 'id', { get: () => contextOf(req)?.id ?? fixedId, configurable: true })
+    if (typeof data === 'object' && data !== null) {
+      // Stored keys that clash with members (`save`, `id`, …) are dropped, as express-session does.
+      for (const key in data) {
+        if (!(key in this)) (this as Record<string, unknown>)[key] = (data as Record<string, unknown>)[key]
+      }
+    }
+  }
+
+  /** Resets the cookie's expiry to `originalMaxAge` from now. */
+  touch(): this {
+    return this.resetMaxAge()
+  }
+
+  resetMaxAge(): this {
+    this.cookie.maxAge = this.cookie.originalMaxAge
+    return this
+  }
+
+  /** Saves now; the end-of-request save then writes only what changes afterwards. */
+  save(callback: SessionCallback): this
+  save(): Promise<void>
+  save(callback?: SessionCallback): this | Promise<void> {
+    return settle(this, (ctx) => ctx.save(), callback)
+  }
+
+  /** Replaces `req.session` with the stored state of this session. */
+  reload(callback: SessionCallback): this
+  reload(): Promise<void>
+  reload(callback?: SessionCallback): this | Promise<void> {
+    return settle(this, (ctx) => ctx.reload(), callback)
+  }
+
+  /** Deletes the session now and removes `req.session`. */
+  destroy(callback: SessionCallback): this
+  destroy(): Promise<void>
+  destroy(callback?: SessionCallback): this | Promise<void> {
+    const req = this.req
+    return settle(
+      this,
+      (ctx) => {
+        delete req.session
+        return ctx.destroy()
+      },
+      callback,
+    )
+  }
+
+  /** Deletes this session and puts a new, empty one with a new id in `req.session`. */
+  regenerate(callback: SessionCallback): this
+  regenerate(): Promise<void>
+  regenerate(callback?: SessionCallback): this | Promise<void> {
+    return settle(this, (ctx) => ctx.regenerate(), callback)
+  }
+
+  /** New id, same data (sessionkit addition): call it at login, against session fixation. */
+  changeId(callback: SessionCallback): this
+  changeId(): Promise<void>
+  changeId(callback?: SessionCallback): this | Promise<void> {
+    return settle(this, (ctx) => ctx.changeId(), callback)
+  }
+
+  /** Names the session's owner (sessionkit addition), e.g. a user id, for `revokeAll`. */
+  setPrincipal(name: string | undefined): this {
+    bound(this).setPrincipal(name)
+    return this
+  }
+
+  /**
+   * Destroys every session of this session's principal (sessionkit addition): "log out
+   * everywhere". Needs a store with a principal index. Answers how many were destroyed.
+   */
+  revokeAll(options?: { exceptCurrent?: boolean }): Promise<number>
+  revokeAll(callback: (err: any, count?: number) => void): this
+  revokeAll(options: { exceptCurrent?: boolean }, callback: (err: any, count?: number) => void): this
+  revokeAll(
+    options?: { exceptCurrent?: boolean } | ((err: any, count?: number) => void),
+    callback?: (err: any, count?: number) => void,
+  ): this | Promise<number> {
+    if (typeof options === 'function') return this.revokeAll({}, options)
+    const exceptCurrent = options?.exceptCurrent === true
+    const req = this.req
+    return settle(
+      this,
+      (ctx) => {
+        if (!exceptCurrent) delete req.session
+        return ctx.revokeAll(exceptCurrent)
+      },
+      callback,
+    )
+  }
+}
+
+function bound(session: Session): SessionContext {
+  const ctx = contextOf(session.req)
+  if (!ctx) throw new Error('this session is not bound to a request handled by @sessionkit/express')
+  return ctx
+}
+
+function settle<T>(
+  session: Session,
+  run: (ctx: SessionContext) => Promise<T>,
+  callback: ((err: any, value?: T) => void) | undefined,
+): any {
+  let promise: Promise<T>
+  try {
+    promise = run(bound(session))
+  } catch (err) {
+    promise = Promise.reject(err)
+  }
+  if (typeof callback === 'function') {
+    promise.then(
+      (value) => (value === undefined ? (callback as SessionCallback)() : callback(null, value)),
+      (err) => callback(err),
+    )
+    return session
+  }
+  // Apps written for express-session call save() without a callback and ignore the result;
+  // a rejection nobody awaits must not crash the process, while `await` still sees it.
+  promise.catch(() => {})
+  return promise
+}

@@ -1,0 +1,134 @@
+import { type SessionChange, SessionError } from '@sessionkit/core'
+import { MemoryStore } from '@sessionkit/memory'
+import { RedisStore } from '@sessionkit/redis'
+import { type RedisServer, startRedis } from '@sessionkit/test-servers'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { makeApp, request, sessionCookie } from './helpers'
+
+/** A real MemoryStore whose saves take a few turns of the event loop. */
+class SlowSaveStore extends MemoryStore {
+  log: string[] = []
+  override async save(change: SessionChange) {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+    const result = await super.save(change)
+    this.log.push('saved')
+    return result
+  }
+}
+
+describe('the response is held until the session is saved', () => {
+  it('a redirect after login finishes only after the store answered', async () => {
+    const store = new SlowSaveStore()
+    const app = makeApp({ store }, (app) => {
+      app.post('/login', (req, res) => {
+        res.on('finish', () => store.log.push('finished'))
+        req.session.user = 'alice'
+        res.redirect('/home')
+      })
+      app.get('/home', (req, res) => res.send(String(req.session.user)))
+    })
+    const res = await request(app).post('/login')
+    expect(store.log).toEqual(['saved', 'finished'])
+    expect((await request(app).get('/home').set('Cookie', sessionCookie(res)!)).text).toBe('alice')
+  })
+
+  it('a streamed response (res.write) gets its cookie and its save', async () => {
+    const app = makeApp({}, (app) => {
+      app.get('/stream', (req, res) => {
+        req.session.user = 'streamer'
+        res.write('a')
+        res.write('b')
+        res.end('c')
+      })
+      app.get('/read', (req, res) => res.send(String(req.session.user)))
+    })
+    const res = await request(app).get('/stream')
+    expect(res.text).toBe('abc')
+    expect((await request(app).get('/read').set('Cookie', sessionCookie(res)!)).text).toBe('streamer')
+  })
+})
+
+/** A real MemoryStore that can be switched into an outage. */
+class FlakyStore extends MemoryStore {
+  down = false
+  override async load(id: string) {
+    if (this.down) throw new SessionError('STORE_UNAVAILABLE', 'store is down')
+    return super.load(id)
+  }
+  override async save(change: SessionChange) {
+    if (this.down) throw new SessionError('STORE_UNAVAILABLE', 'store is down')
+    return super.save(change)
+  }
+}
+
+describe('store failures reach the error handler (no silent logout)', () => {
+  const routes = (app: any) => {
+    app.post('/login', (req: any, res: any) => {
+      req.session.user = 'alice'
+      res.send('ok')
+    })
+    app.get('/read', (req: any, res: any) => res.send(String(req.session.user)))
+  }
+
+  it('on load: 503 from the error handler, not a fresh session', async () => {
+    const store = new FlakyStore()
+    const app = makeApp({ store }, routes)
+    const cookie = sessionCookie(await request(app).post('/login'))!
+    store.down = true
+    const res = await request(app).get('/read').set('Cookie', cookie)
+    expect(res.status).toBe(503)
+    expect(res.text).toBe('error: store is down')
+    expect(sessionCookie(res)).toBeUndefined()
+    store.down = false
+    expect((await request(app).get('/read').set('Cookie', cookie)).text).toBe('alice')
+  })
+
+  it("on save: the handler's response is replaced by the error handler's", async () => {
+    const store = new FlakyStore()
+    const app = makeApp({ store }, (app) => {
+      app.post('/login', (req: any, res: any) => {
+        req.session.user = 'alice'
+        store.down = true
+        res.send('ok')
+      })
+    })
+    const res = await request(app).post('/login')
+    expect(res.status).toBe(503)
+    expect(sessionCookie(res)).toBeUndefined()
+  })
+
+  it('a session over the size limit is a 413 from the error handler', async () => {
+    const app = makeApp({}, (app) => {
+      app.post('/big', (req: any, res: any) => {
+        req.session.blob = 'x'.repeat(2 * 1024 * 1024)
+        res.send('ok')
+      })
+    })
+    const res = await request(app).post('/big')
+    expect(res.status).toBe(413)
+  })
+
+  let redis: RedisServer | undefined
+  const clients: Redis[] = []
+  afterAll(async () => {
+    for (const c of clients) c.disconnect()
+    await redis?.stop()
+  })
+
+  it('a real Redis going away is an error response, not a logout', async () => {
+    redis = await startRedis()
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false })
+    client.on('error', () => {})
+    clients.push(client)
+    await new Promise((resolve) => client.once('ready', resolve))
+    const app = makeApp({ store: new RedisStore({ client, prefix: 'down:', commandTimeoutMs: 500 }) }, routes)
+    const cookie = sessionCookie(await request(app).post('/login'))!
+    await redis.stop()
+    redis = undefined
+    const res = await request(app).get('/read').set('Cookie', cookie)
+    expect(res.status).toBeGreaterThanOrEqual(500)
+    expect(res.text).toMatch(/^error: /)
+    expect(sessionCookie(res)).toBeUndefined()
+  })
+})
