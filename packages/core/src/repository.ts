@@ -163,17 +163,37 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     return session
   }
 
-  /** True when committing now would write attributes, principal or idle timeout. */
-  isModified(session: Session<Data>): boolean {
+  /**
+   * True when committing now would write attributes, principal or idle timeout. Bindings
+   * whose peer leaves some state out of "modified" (express-session ignores the cookie) name
+   * those attributes in `ignore` and set `ignoreTimeout`.
+   */
+  isModified(
+    session: Session<Data>,
+    options: { ignore?: readonly string[]; ignoreTimeout?: boolean } = {},
+  ): boolean {
     const state = session[STATE]
-    if (state.storedId === undefined) return Object.keys(this.#diff(session).set).length > 0
     const diff = this.#diff(session)
+    const ignored = (name: string) => options.ignore?.includes(name) ?? false
+    if (Object.keys(diff.set).some((name) => !ignored(name))) return true
+    if (state.storedId === undefined) return session.principal !== undefined
     return (
-      Object.keys(diff.set).length > 0 ||
-      diff.removed.length > 0 ||
+      diff.removed.some((name) => !ignored(name)) ||
       session.principal !== state.storedPrincipal ||
-      session.maxInactiveMs !== state.storedMaxInactiveMs
+      (!options.ignoreTimeout && session.maxInactiveMs !== state.storedMaxInactiveMs)
     )
+  }
+
+  /**
+   * New id and empty data, with the old record deleted now rather than at commit (the
+   * peers' `regenerate` calls back once the old session is gone).
+   */
+  async regenerate(session: Session<Data>, id?: string): Promise<void> {
+    const old = session.storedId
+    session.regenerate(id)
+    if (old === undefined) return
+    await this.delete(old)
+    session[STATE].pendingDelete = undefined
   }
 
   /**

@@ -84,6 +84,11 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#id
   }
 
+  /** The id under which the session exists in the store; `undefined` until saved. */
+  get storedId(): string | undefined {
+    return this[STATE].storedId
+  }
+
   /** True until the session has been saved once. */
   get isNew(): boolean {
     return this[STATE].storedId === undefined

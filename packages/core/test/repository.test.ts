@@ -268,3 +268,34 @@ describe('SessionRepository with bad bytes in the store', () => {
     )
   })
 })
+
+describe('SessionRepository hooks for bindings', () => {
+  it('isModified can leave named attributes and the idle timeout out', async () => {
+    const { repository } = setup()
+    const session = repository.create()
+    Object.assign(session.data, { cookie: { originalMaxAge: null }, a: 1 })
+    await repository.save(session)
+    const loaded = (await repository.load(session.id))!
+    expect(repository.isModified(loaded)).toBe(false)
+    loaded.data.cookie = { originalMaxAge: 1000 }
+    loaded.maxInactiveMs = 1000
+    expect(repository.isModified(loaded)).toBe(true)
+    expect(repository.isModified(loaded, { ignore: ['cookie'] })).toBe(true)
+    expect(repository.isModified(loaded, { ignore: ['cookie'], ignoreTimeout: true })).toBe(false)
+    loaded.data.a = 2
+    expect(repository.isModified(loaded, { ignore: ['cookie'], ignoreTimeout: true })).toBe(true)
+  })
+
+  it('regenerate deletes the old record before it resolves', async () => {
+    const { repository } = setup()
+    const session = repository.create()
+    session.data.a = 1
+    await repository.save(session)
+    const old = session.id
+    await repository.regenerate(session, 'B'.repeat(43))
+    expect(session.id).toBe('B'.repeat(43))
+    expect(session.storedId).toBeUndefined()
+    expect(await repository.load(old)).toBeUndefined()
+    expect(await repository.save(session)).toBe('skipped')
+  })
+})

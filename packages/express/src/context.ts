@@ -37,11 +37,6 @@ export function isSecure(req: Req, proxy: boolean | undefined): boolean {
  */
 export class RequestContext implements SessionContext {
   core!: CoreSession
-  /** Id of the record in the store, as loaded or last written. */
-  storedId: string | undefined
-  /** The `cookie` attribute as loaded or last written. */
-  storedCookie: unknown
-  storedIdle = DAY
   originalId = ''
   /** A mid-request save wrote something: the response counts as modified (as the peer's hash does). */
   wroteEarly = false
@@ -89,9 +84,6 @@ export class RequestContext implements SessionContext {
     req.sessionID = this.core.id
     req.session = new Session(req, { cookie })
     this.core.maxInactiveMs = idleTimeoutOf(cookie)
-    this.storedId = undefined
-    this.storedCookie = undefined
-    this.storedIdle = this.core.maxInactiveMs
   }
 
   #adopt(core: CoreSession): void {
@@ -99,23 +91,15 @@ export class RequestContext implements SessionContext {
     const { cookie: stored, ...data } = core.data as Record<string, unknown>
     this.req.sessionID = core.id
     this.req.session = new Session(this.req, { cookie: cookieFromRecord(stored, core.expiresAt), ...data })
-    this.storedId = core.id
-    this.storedCookie = stored
-    this.storedIdle = core.maxInactiveMs
   }
 
-  /** Copies `req.session`'s data into the core session, with the cookie settings as persisted or as now. */
-  #sync(asStored: boolean): void {
+  /** Copies `req.session`'s data and cookie settings into the core session. */
+  #sync(): void {
     const session = this.req.session as Session
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(session)) if (key !== 'cookie') data[key] = (session as any)[key]
-    if (asStored) {
-      if (this.storedCookie !== undefined) data.cookie = this.storedCookie
-      this.core.maxInactiveMs = this.storedIdle
-    } else {
-      data.cookie = cookieRecord(session.cookie)
-      this.core.maxInactiveMs = idleTimeoutOf(session.cookie)
-    }
+    data.cookie = cookieRecord(session.cookie)
+    this.core.maxInactiveMs = idleTimeoutOf(session.cookie)
     this.core.data = data
   }
 
@@ -123,28 +107,17 @@ export class RequestContext implements SessionContext {
   modified(): boolean {
     if (this.wroteEarly || this.core.id !== this.originalId) return true
     if (!(this.req.session instanceof Session)) return false
-    if (this.core.isNew && this.core.principal !== undefined) return true
-    const { data, maxInactiveMs } = this.core
     try {
-      this.#sync(true)
-      return this.config.repository.isModified(this.core)
+      this.#sync()
+      return this.config.repository.isModified(this.core, { ignore: ['cookie'], ignoreTimeout: true })
     } catch {
       return true // an unencodable session is "modified": the save reports the error
-    } finally {
-      this.core.data = data
-      this.core.maxInactiveMs = maxInactiveMs
     }
   }
 
   async #commit(force: boolean): Promise<CommitResult> {
-    this.#sync(false)
-    const result = await this.config.repository.save(this.core, { saveUninitialized: true, force })
-    if (result === 'created' || result === 'saved') {
-      this.storedId = this.core.id
-      this.storedCookie = (this.core.data as Record<string, unknown>).cookie
-      this.storedIdle = this.core.maxInactiveMs
-    }
-    return result
+    this.#sync()
+    return this.config.repository.save(this.core, { saveUninitialized: true, force })
   }
 
   /** Runs session operations of one request one after another. */
@@ -173,9 +146,8 @@ export class RequestContext implements SessionContext {
 
   regenerate(): Promise<void> {
     return this.#run(async () => {
-      this.core.regenerate(this.config.genid?.(this.req))
-      // Deletes the previous record now, as express-session does; the new one is saved at the end.
-      await this.config.repository.save(this.core)
+      // The previous record is deleted now, as express-session does; the new one at the end.
+      await this.config.repository.regenerate(this.core, this.config.genid?.(this.req))
       this.#fresh()
     })
   }
@@ -187,7 +159,6 @@ export class RequestContext implements SessionContext {
   async #destroy(): Promise<void> {
     this.core.destroy()
     await this.config.repository.save(this.core)
-    this.storedId = undefined
   }
 
   changeId(): Promise<void> {
@@ -204,7 +175,7 @@ export class RequestContext implements SessionContext {
   revokeAll(exceptCurrent: boolean): Promise<number> {
     return this.#run(async () => {
       const principal = this.core.principal
-      const except = exceptCurrent ? this.storedId : undefined
+      const except = exceptCurrent ? this.core.storedId : undefined
       const count =
         principal === undefined ? 0 : await this.config.repository.destroyAllFor(principal, { except })
       if (!exceptCurrent) await this.#destroy()

@@ -53,7 +53,6 @@ export class FastifySession {
   readonly #request: FastifyRequest
   readonly #core: CoreSession
   #cookieOptions: CookieOptions
-  #loadedCookie: unknown
   #saved = false
   #touched = false
   #committed = false
@@ -66,7 +65,6 @@ export class FastifySession {
     this.#cookieOptions = cookieOptions
     this.cookie = new SessionCookie(cookieOptions, request)
     const data = core.data as Record<string, unknown>
-    this.#loadedCookie = core.isNew ? undefined : data.cookie
     if (!core.isNew && this.cookie.originalMaxAge != null) this.cookie.expires = new Date(core.expiresAt)
     for (const key of Object.keys(data)) {
       // Never let a stored key shadow a method or throw on a read-only getter.
@@ -168,8 +166,8 @@ export class FastifySession {
 
   /** True when data (not the cookie) changed since load or the last save. */
   isModified(): boolean {
-    this.#sync(false)
-    return this.#ctx.repository.isModified(this.#core)
+    this.#sync()
+    return this.#ctx.repository.isModified(this.#core, { ignore: ['cookie'], ignoreTimeout: true })
   }
 
   isSaved(): boolean {
@@ -256,18 +254,17 @@ export class FastifySession {
 
   async #commit(force: boolean): Promise<CommitResult> {
     const core = this.#core
-    this.#sync(true)
+    this.#sync()
     const result = await this.#ctx.repository.save(core, { saveUninitialized: true, force })
     if (result === 'gone' || result === 'destroyed') return result
     this.#saved = true
-    this.#loadedCookie = (core.data as { cookie?: unknown }).cookie
     if (this.cookie.originalMaxAge != null) this.cookie.expires = new Date(core.expiresAt)
     return result
   }
 
   /** True when a commit would write something, cookie settings included. */
   #dirty(): boolean {
-    this.#sync(true)
+    this.#sync()
     return this.#ctx.repository.isModified(this.#core)
   }
 
@@ -276,19 +273,15 @@ export class FastifySession {
     await this.#ctx.repository.save(this.#core)
   }
 
-  /** Copies the data into the core session, with the persisted cookie or the loaded one. */
-  #sync(currentCookie: boolean): void {
+  /** Copies the data and the cookie settings into the core session. */
+  #sync(): void {
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(this)) if (key !== 'cookie') data[key] = this[key]
-    const cookie = currentCookie
-      ? persistedCookie(this.cookie, new SessionCookie(this.#ctx.cookie, this.#request))
-      : this.#loadedCookie
+    const cookie = persistedCookie(this.cookie, new SessionCookie(this.#ctx.cookie, this.#request))
     if (cookie !== undefined) data.cookie = cookie
     this.#core.data = data
-    if (currentCookie) {
-      const maxAge = this.cookie.originalMaxAge
-      this.#core.maxInactiveMs = maxAge != null && maxAge > 0 ? maxAge : DAY
-    }
+    const maxAge = this.cookie.originalMaxAge
+    this.#core.maxInactiveMs = maxAge != null && maxAge > 0 ? maxAge : DAY
   }
 }
 
