@@ -1,4 +1,4 @@
-import { isSessionError } from '@sessionkit/core'
+import { isSessionError, SessionRepository } from '@sessionkit/core'
 import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -91,6 +91,30 @@ describe('round trips, counted with MONITOR', () => {
     // one pipeline (prune + range), then one HGETALL per live session
     expect(find).toEqual(['zremrangebyscore', 'zrangebyscore', 'hgetall'])
     client.disconnect()
+  })
+
+  it('through the repository: an unchanged request is 1 command (no write), a change is 2', async () => {
+    const client = new Redis(server.url)
+    const repository = new SessionRepository({ store: new RedisStore({ client, prefix: 'rq:' }) })
+    const created = repository.create()
+    created.data.cart = { items: ['apple'] }
+    created.data.theme = 'dark'
+    await repository.save(created)
+    await repository.save((await repository.load(created.id))!, { force: true }) // warm the touch script
+
+    const readOnly = await commandsOf(client, async () => {
+      const session = (await repository.load(created.id))!
+      void session.data.cart
+      expect(await repository.save(session)).toBe('unchanged')
+    })
+    const oneChange = await commandsOf(client, async () => {
+      const session = (await repository.load(created.id))!
+      ;(session.data.cart as { items: string[] }).items.push('pear')
+      expect(await repository.save(session)).toBe('saved')
+    })
+    client.disconnect()
+    expect(readOnly).toEqual(['hgetall'])
+    expect(oneChange).toEqual(['hgetall', 'evalsha'])
   })
 
   it('never sends CONFIG, KEYS or SCAN', async () => {
