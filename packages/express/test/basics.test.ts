@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
 import { describe, expect, it } from 'vitest'
-import { cjsFooter } from '../tsup.config'
+import { requireReturnsDefault } from '../../../tsup.shared.ts'
 import { makeApp, request, sessionCookie, setCookieLine } from './helpers'
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -55,7 +55,7 @@ describe('CommonJS entry', () => {
         esbuildOptions: (options) => {
           options.conditions = ['@sessionkit/source']
         },
-        footer: { js: cjsFooter },
+        footer: { js: requireReturnsDefault },
       })
       const probe = `
         const s = require(${JSON.stringify(join(out, 'index.cjs'))})

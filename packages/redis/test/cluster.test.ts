@@ -1,9 +1,8 @@
-import { describeStoreConformance } from '@sessionkit/conformance/vitest'
 import { startCluster } from '@sessionkit/test-servers'
 import { Cluster } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId, owned, ownedStore, quiet, readRaw, timed } from './support'
+import { describeConformanceOn, meta, newId, quiet, saveThroughFailover } from './support'
 
 const cluster = await startCluster()
 const connect = () => quiet(new Cluster(cluster.nodes))
@@ -13,13 +12,7 @@ afterAll(async () => {
   await cluster.stop()
 })
 
-describeStoreConformance({
-  name: 'RedisStore (Cluster)',
-  createStore: ({ namespace }) => ownedStore(connect(), namespace),
-  disposeStore: (store) => owned.get(store)?.disconnect(),
-  makeUnavailable: async (store) => owned.get(store)!.disconnect(),
-  readRaw: (store, id) => readRaw(store, id, shared),
-})
+describeConformanceOn('Cluster', connect, shared)
 
 const BOUND_MS = 1500
 
@@ -57,25 +50,12 @@ describe('Cluster failover (SIGKILL of one master)', () => {
 
     await cluster.kill(victim)
     const killedAt = performance.now()
-    let slowest = 0
-    let firstSuccess: number | undefined
-    let failures = 0
     const probe = onVictim[0]!
-    while (firstSuccess === undefined && performance.now() - killedAt < 12_000) {
-      const r = await timed(() =>
-        lenient.save({ id: probe, isNew: false, meta: meta(), set: { after: '1' }, removed: [] }),
-      )
-      slowest = Math.max(slowest, r.ms)
-      if (r.ok) {
-        expect(r.value).toBe('saved')
-        firstSuccess = performance.now() - killedAt
-      } else {
-        failures++
-        if (process.env.DEBUG_FAILOVER)
-          console.info(Math.round(performance.now() - killedAt), r.ms.toFixed(0), String(r.error))
-        expect(r.unavailable, String(r.error)).toBe(true)
-      }
-    }
+    const { firstSuccess, failures, slowest } = await saveThroughFailover(
+      () => lenient.save({ id: probe, isNew: false, meta: meta(), set: { after: '1' }, removed: [] }),
+      killedAt,
+      12_000,
+    )
     await cluster.waitForFailover(victim)
     console.info(
       `cluster: first successful save on the killed master's slots ${firstSuccess?.toFixed(0)} ms after SIGKILL; ` +

@@ -1,9 +1,8 @@
-import { describeStoreConformance } from '@sessionkit/conformance/vitest'
 import { startSentinel } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId, owned, ownedStore, quiet, readRaw, timed } from './support'
+import { describeConformanceOn, meta, newId, quiet, saveThroughFailover, timed } from './support'
 
 const topo = await startSentinel()
 const connect = () => quiet(new Redis({ sentinels: topo.sentinels, name: topo.masterName }))
@@ -13,13 +12,7 @@ afterAll(async () => {
   await topo.stop()
 })
 
-describeStoreConformance({
-  name: 'RedisStore (Sentinel)',
-  createStore: ({ namespace }) => ownedStore(connect(), namespace),
-  disposeStore: (store) => owned.get(store)?.disconnect(),
-  makeUnavailable: async (store) => owned.get(store)!.disconnect(),
-  readRaw: (store, id) => readRaw(store, id, shared),
-})
+describeConformanceOn('Sentinel', connect, shared)
 
 const BOUND_MS = 1500
 
@@ -50,21 +43,12 @@ describe('Sentinel failover (SIGKILL of the master)', () => {
 
     const killed = await topo.killMaster()
     const killedAt = performance.now()
-    let slowest = 0
-    let firstSuccess: number | undefined
-    let failures = 0
     // Keep traffic going through the failover: every call must settle within the bound.
-    while (firstSuccess === undefined && performance.now() - killedAt < 20_000) {
-      const r = await timed(() =>
-        lenient.save({ id: newId(), isNew: true, meta: meta(), set: { during: '1' }, removed: [] }),
-      )
-      slowest = Math.max(slowest, r.ms)
-      if (r.ok) firstSuccess = performance.now() - killedAt
-      else {
-        failures++
-        expect(r.unavailable, String(r.error)).toBe(true)
-      }
-    }
+    const { firstSuccess, failures, slowest } = await saveThroughFailover(
+      () => lenient.save({ id: newId(), isNew: true, meta: meta(), set: { during: '1' }, removed: [] }),
+      killedAt,
+      20_000,
+    )
     const promoted = await topo.waitForFailover(killed)
     console.info(
       `sentinel: first successful save ${firstSuccess?.toFixed(0)} ms after SIGKILL of the master; ` +

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { describeStoreConformance } from '@sessionkit/conformance/vitest'
 import type { SessionMeta } from '@sessionkit/core'
 import { isSessionError } from '@sessionkit/core'
 import type { Cluster, Redis } from 'ioredis'
+import { expect } from 'vitest'
 import { RedisStore } from '../src/index'
 
 export function newId(): string {
@@ -48,4 +50,46 @@ export async function timed<T>(fn: () => Promise<T>) {
 export function quiet<C extends Redis | Cluster>(client: C): C {
   client.on('error', () => {})
   return client
+}
+
+/** The conformance suite on one topology: each case gets a store with its own client. */
+export function describeConformanceOn(
+  name: string,
+  connect: () => Redis | Cluster,
+  shared: Redis | Cluster,
+): void {
+  describeStoreConformance({
+    name: `RedisStore (${name})`,
+    createStore: ({ namespace }) => ownedStore(connect(), namespace),
+    disposeStore: (store) => owned.get(store)?.disconnect(),
+    // The store's own client goes away; the shared server keeps serving the concurrent cases.
+    makeUnavailable: async (store) => owned.get(store)!.disconnect(),
+    readRaw: (store, id) => readRaw(store, id, shared),
+  })
+}
+
+/**
+ * Keeps saving through a failover until one succeeds (or `deadlineMs` passes). Every failure
+ * meanwhile must be STORE_UNAVAILABLE; answers when the first success came and the slowest call.
+ */
+export async function saveThroughFailover(
+  save: () => Promise<unknown>,
+  killedAt: number,
+  deadlineMs: number,
+) {
+  let slowest = 0
+  let firstSuccess: number | undefined
+  let failures = 0
+  while (firstSuccess === undefined && performance.now() - killedAt < deadlineMs) {
+    const r = await timed(save)
+    slowest = Math.max(slowest, r.ms)
+    if (r.ok) {
+      expect(r.value).toBe('saved')
+      firstSuccess = performance.now() - killedAt
+    } else {
+      failures++
+      expect(r.unavailable, String(r.error)).toBe(true)
+    }
+  }
+  return { firstSuccess, failures, slowest }
 }
