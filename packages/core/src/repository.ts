@@ -59,6 +59,11 @@ interface Diff {
   encoded: Map<string, string>
 }
 
+interface Decoded {
+  values: Record<string, unknown>
+  encoded: Map<string, string>
+}
+
 const DAY = 86_400_000
 
 /**
@@ -141,21 +146,11 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       throw storeError(err)
     }
     if (!record) return undefined
+    if (record.id !== id)
+      return this.#corrupt(id, new Error(`the store answered with the record of another id`))
     const data = this.#decode(id, record)
     if (!data) return undefined
-    const session = new Session<Data>({
-      id,
-      createdAt: record.createdAt,
-      lastAccessedAt: record.lastAccessedAt,
-      maxInactiveMs: record.maxInactiveMs,
-      absoluteTimeoutMs: this.absoluteTimeoutMs,
-      principal: record.principal,
-      data: data.values as Data,
-      storedId: id,
-      loaded: data.encoded,
-      requestedId: id,
-      newId: this.#generateId,
-    })
+    const session = this.#fromRecord(record, data, id)
     if (session.expiresAt <= Date.now() || record.expiresAt <= Date.now()) {
       this.emit('expired', id)
       return undefined
@@ -276,21 +271,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     for (const record of records) {
       const data = this.#decode(record.id, record)
       if (!data || record.expiresAt <= now) continue
-      sessions.push(
-        new Session<Data>({
-          id: record.id,
-          createdAt: record.createdAt,
-          lastAccessedAt: record.lastAccessedAt,
-          maxInactiveMs: record.maxInactiveMs,
-          absoluteTimeoutMs: this.absoluteTimeoutMs,
-          principal: record.principal,
-          data: data.values as Data,
-          storedId: record.id,
-          loaded: data.encoded,
-          requestedId: undefined,
-          newId: this.#generateId,
-        }),
-      )
+      sessions.push(this.#fromRecord(record, data, undefined))
     }
     return sessions
   }
@@ -333,6 +314,22 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       'ID_COLLISION',
       'three new session ids in a row already existed: the id generator is broken',
     )
+  }
+
+  #fromRecord(record: SessionRecord, data: Decoded, requestedId: string | undefined): Session<Data> {
+    return new Session<Data>({
+      id: record.id,
+      createdAt: record.createdAt,
+      lastAccessedAt: record.lastAccessedAt,
+      maxInactiveMs: record.maxInactiveMs,
+      absoluteTimeoutMs: this.absoluteTimeoutMs,
+      principal: record.principal,
+      data: data.values as Data,
+      storedId: record.id,
+      loaded: data.encoded,
+      requestedId,
+      newId: this.#generateId,
+    })
   }
 
   #gone(session: Session<Data>): CommitResult {
