@@ -55,7 +55,7 @@ export class FastifySession {
   #cookieOptions: CookieOptions
   #saved = false
   #touched = false
-  #committed = false
+  #committing: Promise<void> | undefined
   #signed: { id: string; value: string } | undefined
 
   constructor(ctx: Context, request: FastifyRequest, core: CoreSession, cookieOptions: CookieOptions) {
@@ -212,10 +212,18 @@ export class FastifySession {
     return settle(() => promise, callback) ?? promise
   }
 
-  /** The onSend half of the lifecycle: @fastify/session's save and cookie rules. */
-  async [kCommit](reply: FastifyReply): Promise<void> {
-    if (this.#committed) return
-    this.#committed = true
+  /**
+   * The onSend half of the lifecycle: @fastify/session's save and cookie rules. Runs once; a
+   * second `send()` while the first is still in onSend (a hook that sends without returning
+   * the reply, as @fastify/passport's redirects do, lets the handler send again) waits for the
+   * same commit, so whichever send writes the response carries the cookie.
+   */
+  [kCommit](reply: FastifyReply): Promise<void> {
+    this.#committing ??= this.#commitTo(reply)
+    return this.#committing
+  }
+
+  async #commitTo(reply: FastifyReply): Promise<void> {
     const ctx = this.#ctx
     const request = this.#request
     const presented = presentedValue(ctx, request)

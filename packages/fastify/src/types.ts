@@ -5,6 +5,19 @@ import type { SessionCallback } from './session'
 
 declare module 'fastify' {
   /**
+   * The base of {@link Data | Session}, under @fastify/session's name: plugins augment it
+   * (@fastify/passport adds an index signature, so `session.get('returnTo')` type-checks).
+   *
+   * @example
+   * ```ts
+   * declare module 'fastify' { interface ExpressSessionData { [key: string]: any } }
+   * ```
+   */
+  interface ExpressSessionData {
+    cookie: SessionCookie
+  }
+
+  /**
    * Your session data: augment it to type `request.session`.
    *
    * @example
@@ -12,9 +25,7 @@ declare module 'fastify' {
    * declare module 'fastify' { interface Session { userId: string } }
    * ```
    */
-  interface Session {
-    cookie: SessionCookie
-  }
+  interface Session extends ExpressSessionData {}
 
   interface FastifyRequest {
     /** The session; `null` after `destroy()`. */

@@ -11,15 +11,15 @@ afterEach(async () => {
 const routes = (app: Running['app']) => {
   app.get('/login/:user', async (request) => {
     const { user } = request.params as { user: string }
-    request.session.user = user
+    request.session.login = user
     request.session.setPrincipal(user)
     return { id: request.session.sessionId }
   })
-  app.get('/who', async (request) => ({ user: request.session.user ?? null, id: request.session.sessionId }))
+  app.get('/who', async (request) => ({ user: request.session.login ?? null, id: request.session.sessionId }))
   app.get('/change-id', async (request) => {
     const old = request.session.sessionId
     await request.session.changeId()
-    return { old, id: request.session.sessionId, user: request.session.user }
+    return { old, id: request.session.sessionId, user: request.session.login }
   })
   app.get('/revoke-others', async (request) => ({
     count: await request.session.revokeAll({ exceptCurrent: true }),

@@ -7,7 +7,7 @@ declare module 'fastify' {
     views?: number
     a?: string
     b?: string
-    user?: string
+    login?: string
     big?: string
     cart?: { items: string[] }
   }

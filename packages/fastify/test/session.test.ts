@@ -146,7 +146,7 @@ describe('request.session methods', () => {
     const store = new MemoryStore()
     running = await start({ store }, (app) => {
       app.get('/init', async (request) => {
-        request.session.user = 'alice'
+        request.session.login = 'alice'
         return { id: request.session.sessionId }
       })
       app.get('/logout', async (request) => {
@@ -156,7 +156,7 @@ describe('request.session methods', () => {
       app.get('/logout-cb', (request, reply) => {
         request.session.destroy((err) => reply.send({ err: err ?? null, session: request.session }))
       })
-      app.get('/who', async (request) => ({ user: request.session.user ?? null }))
+      app.get('/who', async (request) => ({ user: request.session.login ?? null }))
     })
     for (const path of ['/logout', '/logout-cb']) {
       const client = new Client(running.url)
@@ -254,7 +254,7 @@ describe('request.session methods', () => {
     const store = new MemoryStore()
     running = await start({ store }, (app) => {
       app.get('/remember', async (request) => {
-        request.session.user = 'alice'
+        request.session.login = 'alice'
         request.session.options({ maxAge: 7 * 86_400_000, sameSite: 'strict' })
         return { id: request.session.sessionId }
       })
@@ -275,7 +275,7 @@ describe('request.session methods', () => {
   it('fastify.decryptSession(encryptedId, request, [cookieOpts], cb) loads a session by hand', async () => {
     running = await start({}, (app) => {
       app.get('/init', async (request) => {
-        request.session.user = 'alice'
+        request.session.login = 'alice'
         return { encrypted: request.session.encryptedSessionId }
       })
     })
@@ -285,12 +285,12 @@ describe('request.session methods', () => {
     await new Promise<void>((resolve, reject) =>
       running!.app.decryptSession(encrypted, target, (err) => (err ? reject(err) : resolve())),
     )
-    expect(target.session.user).toBe('alice')
+    expect(target.session.login).toBe('alice')
     const bad: Record<string, any> = {}
     await new Promise<void>((resolve) =>
       running!.app.decryptSession('x.y', bad, { maxAge: 1000 }, () => resolve()),
     )
-    expect(bad.session.user).toBeUndefined()
+    expect(bad.session.login).toBeUndefined()
     expect(bad.session.cookie.originalMaxAge).toBe(1000)
   })
 })
