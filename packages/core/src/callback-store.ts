@@ -81,7 +81,13 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     const own = (object[META] ?? {}) as Partial<SessionMeta>
     const cookie = (object.cookie ?? {}) as { originalMaxAge?: number | null; expires?: string | Date | null }
     const maxInactiveMs = own.maxInactiveMs ?? cookie.originalMaxAge ?? DAY
-    const expiresAt = cookie.expires ? new Date(cookie.expires).getTime() : Date.now() + maxInactiveMs
+    const now = Date.now()
+    let expiresAt = cookie.expires ? new Date(cookie.expires).getTime() : now + maxInactiveMs
+    // A store with `touch` extends a session's life without rewriting it (connect-redis's
+    // EXPIRE), so the stored expiry is stale after a touch and the store is the authority, as
+    // express-session trusts it: a session it still returns is live. Its last access is then
+    // unknown; it counts as half a lifetime ago, so the next request touches it again.
+    if (!(expiresAt > now) && typeof legacy.touch === 'function') expiresAt = now + maxInactiveMs / 2
     const attributes: Record<string, string> = {}
     for (const [name, value] of Object.entries(object)) {
       if (name === META) continue

@@ -17,9 +17,12 @@ export type Req = IncomingMessage &
 
 const DAY = 86_400_000
 
-/** The server-side idle timeout a cookie stands for (a browser-session cookie: one day). */
+/**
+ * The server-side idle timeout a cookie stands for (a browser-session cookie: one day). Apps
+ * make one with `cookie.expires = false` too, which leaves `originalMaxAge` false.
+ */
 const idleTimeoutOf = (cookie: Cookie) =>
-  cookie.originalMaxAge == null ? DAY : Math.max(1, Math.floor(cookie.originalMaxAge))
+  typeof cookie.originalMaxAge !== 'number' ? DAY : Math.max(1, Math.floor(cookie.originalMaxAge))
 
 /** express-session's notion of HTTPS: TLS socket, else X-Forwarded-Proto or Express's `req.secure`. */
 export function isSecure(req: Req, proxy: boolean | undefined): boolean {

@@ -36,7 +36,9 @@ function app(extra: object = {}, store = new CountingStore()) {
         idEnumerable: Object.getOwnPropertyDescriptor(req.session, 'id')?.enumerable ?? false,
         isSession: req.session instanceof Session,
         isCookie: req.session.cookie instanceof Cookie,
-        store: req.sessionStore === store,
+        // `as unknown`: connect-redis's types (test/apps) load @types/express-session into this
+        // program, whose clashing `sessionStore` declaration spoils the comparison's types.
+        store: (req.sessionStore as unknown) === store,
       }),
     )
     app.get('/read', (req, res) =>
