@@ -102,3 +102,28 @@ export async function settleWithin<T>(promise: Promise<T>, ms: number, label: st
 export function isAbsentRaw(raw: unknown): boolean {
   return raw === undefined || raw === null
 }
+
+/**
+ * Creates a short-lived session and touches it to a long life before its first expiry. The
+ * window must outlast two round trips, which on a loaded machine or a cold Cluster client can
+ * exceed any fixed guess: a touch that lands after the instant proves nothing, so the attempt
+ * is repeated with a longer window; a touch refused in time fails the case.
+ */
+export async function createAndTouchInTime(
+  store: SessionStore,
+  attributes: Record<string, string>,
+  principal?: string,
+): Promise<Created> {
+  for (const windowMs of [200, 1_000, 5_000]) {
+    const meta = freshMeta(principal === undefined ? {} : { principal }, windowMs)
+    const { id } = await create(store, attributes, meta)
+    const later = freshMeta(
+      { createdAt: meta.createdAt, ...(principal === undefined ? {} : { principal }) },
+      60_000,
+    )
+    const touched = await store.touch(id, later)
+    if (touched) return { id, meta }
+    assert.ok(Date.now() >= meta.expiresAt, 'touch of a live session must answer true')
+  }
+  throw new assert.AssertionError({ message: 'create + touch never finished within 5 s' })
+}

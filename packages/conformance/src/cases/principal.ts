@@ -3,6 +3,7 @@ import type { SessionStore } from '@sessionkit/core'
 import {
   assertAttributes,
   create,
+  createAndTouchInTime,
   freshMeta,
   newId,
   newPrincipal,
@@ -113,12 +114,7 @@ export const principalCases: readonly ConformanceCase[] = [
     async run({ store }) {
       // Index entries carry their own expiry: touch must move it along (Spring Session's stale sets).
       const p = newPrincipal()
-      const meta = freshMeta({ principal: p }, 200)
-      const { id } = await create(store, {}, meta)
-      assert.equal(
-        await store.touch(id, freshMeta({ principal: p, createdAt: meta.createdAt }, 60_000)),
-        true,
-      )
+      const { id, meta } = await createAndTouchInTime(store, {}, p)
       await waitUntilPast(meta.expiresAt)
       assert.deepEqual(await find(store, p), [id])
     },

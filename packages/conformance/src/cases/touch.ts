@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict'
-import { assertAttributes, assertMeta, create, freshMeta, newId, waitUntilPast } from '../helpers'
+import {
+  assertAttributes,
+  assertMeta,
+  create,
+  createAndTouchInTime,
+  freshMeta,
+  newId,
+  waitUntilPast,
+} from '../helpers'
 import type { ConformanceCase } from '../types'
 
 export const touchCases: readonly ConformanceCase[] = [
@@ -24,9 +32,7 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'a touched session outlives its former expiresAt',
     timing: true,
     async run({ store }) {
-      const meta = freshMeta({}, 200)
-      const { id } = await create(store, { a: '1' }, meta)
-      assert.equal(await store.touch(id, freshMeta({ createdAt: meta.createdAt }, 60_000)), true)
+      const { id, meta } = await createAndTouchInTime(store, { a: '1' })
       await waitUntilPast(meta.expiresAt)
       assertAttributes(await store.load(id), { a: '1' }, 'the touched session expired at its old instant')
     },
