@@ -3,7 +3,17 @@
  * encoded as strings, so a store never serializes user data itself.
  */
 
-/** What a store keeps for one session. */
+/**
+ * What a store keeps for one session.
+ *
+ * @example
+ * ```ts
+ * const record: SessionRecord = {
+ *   id, createdAt: now, lastAccessedAt: now, maxInactiveMs: 1_800_000, expiresAt: now + 1_800_000,
+ *   principal: 'alice', attributes: { cart: '{"items":[]}' },
+ * }
+ * ```
+ */
 export interface SessionRecord {
   id: string
   /** Epoch ms. */
@@ -29,6 +39,12 @@ export type SessionMeta = Omit<SessionRecord, 'id' | 'attributes'>
 /**
  * What one request changed, handed to {@link SessionStore.save}. `set` and `removed` never
  * name the same attribute.
+ *
+ * @example
+ * ```ts
+ * // one request changed `cart` and dropped `flash`
+ * await store.save({ id, isNew: false, meta, set: { cart: '{"items":["apple"]}' }, removed: ['flash'] })
+ * ```
  */
 export interface SessionChange {
   id: string
@@ -62,6 +78,11 @@ export type SaveResult = 'saved' | 'gone' | 'collision'
 /**
  * What a store can do beyond the mandatory contract. The conformance suite checks that the
  * manifest tells the truth and runs the cases it enables.
+ *
+ * @example
+ * ```ts
+ * readonly capabilities: StoreCapabilities = { principalIndex: true, shared: true }
+ * ```
  */
 export interface StoreCapabilities {
   /** `findByPrincipal` is implemented and returns exactly the live sessions of a principal. */
