@@ -15,14 +15,13 @@ export type Req = IncomingMessage &
     cookies?: Record<string, unknown>
   }
 
-const DAY = 86_400_000
-
 /**
- * The server-side idle timeout a cookie stands for (a browser-session cookie: one day). Apps
- * make one with `cookie.expires = false` too, which leaves `originalMaxAge` false.
+ * The server-side idle timeout a cookie stands for: a browser-session cookie gets the
+ * repository's default (one day). Apps make one with `cookie.expires = false` too, which
+ * leaves `originalMaxAge` false.
  */
-const idleTimeoutOf = (cookie: Cookie) =>
-  typeof cookie.originalMaxAge !== 'number' ? DAY : Math.max(1, Math.floor(cookie.originalMaxAge))
+const idleTimeoutOf = (cookie: Cookie, fallback: number) =>
+  typeof cookie.originalMaxAge !== 'number' ? fallback : Math.max(1, Math.floor(cookie.originalMaxAge))
 
 /** express-session's notion of HTTPS: TLS socket, else X-Forwarded-Proto or Express's `req.secure`. */
 export function isSecure(req: Req, proxy: boolean | undefined): boolean {
@@ -86,7 +85,7 @@ export class RequestContext implements SessionContext {
     if (options.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax'
     req.sessionID = this.core.id
     req.session = new Session(req, { cookie })
-    this.core.maxInactiveMs = idleTimeoutOf(cookie)
+    this.core.maxInactiveMs = idleTimeoutOf(cookie, this.config.repository.maxInactiveMs)
   }
 
   #adopt(core: CoreSession): void {
@@ -102,7 +101,7 @@ export class RequestContext implements SessionContext {
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(session)) if (key !== 'cookie') data[key] = (session as any)[key]
     data.cookie = cookieRecord(session.cookie)
-    this.core.maxInactiveMs = idleTimeoutOf(session.cookie)
+    this.core.maxInactiveMs = idleTimeoutOf(session.cookie, this.config.repository.maxInactiveMs)
     this.core.data = data
   }
 

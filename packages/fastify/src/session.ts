@@ -28,9 +28,6 @@ export type SessionCallback<T = void> = (err?: any, value?: T) => void
 /** Called by the onSend hook. */
 export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
 
-// A browser-session cookie still needs a server-side idle timeout: connect-redis' default.
-const DAY = 86_400_000
-
 /**
  * `request.session`: data as own properties, @fastify/session's methods, and sessionkit's
  * `changeId`, `setPrincipal` and `revokeAll`. A sessionkit `Session` underneath does the
@@ -289,7 +286,8 @@ export class FastifySession {
     if (cookie !== undefined) data.cookie = cookie
     this.#core.data = data
     const maxAge = this.cookie.originalMaxAge
-    this.#core.maxInactiveMs = maxAge != null && maxAge > 0 ? maxAge : DAY
+    // A browser-session cookie still needs a server-side idle timeout: the repository's default.
+    this.#core.maxInactiveMs = maxAge != null && maxAge > 0 ? maxAge : this.#ctx.repository.maxInactiveMs
   }
 }
 
