@@ -10,6 +10,8 @@ export interface Codec {
 }
 
 // Keys that would reach Object.prototype when a decoded object is merged or assigned.
+const HOSTILE = /__proto__|constructor|\\u/
+
 const dropHostileKeys = (key: string, value: unknown) =>
   key === '__proto__' || key === 'constructor' ? undefined : value
 
@@ -36,9 +38,8 @@ export const jsonCodec: Codec = {
     }
   },
   decode(text) {
-    // The reviver costs a call per value; only hostile-looking text pays for it.
-    return text.includes('__proto__') || text.includes('constructor')
-      ? JSON.parse(text, dropHostileKeys)
-      : JSON.parse(text)
+    // The reviver costs a call per value; only text that could spell a hostile key pays for
+    // it, escaped spellings (`"\u005f_proto__"`) included.
+    return HOSTILE.test(text) ? JSON.parse(text, dropHostileKeys) : JSON.parse(text)
   },
 }

@@ -19,6 +19,11 @@ type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => vo
 /**
  * A tiny typed emitter. Unlike Node's EventEmitter, an `error` with no listener is dropped,
  * never thrown: a corrupt record must not crash a server nobody subscribed on.
+ *
+ * @example
+ * ```ts
+ * repository.on('expired', (id) => metrics.increment('session.expired'))
+ * ```
  */
 export class SessionEmitter {
   readonly #listeners = new Map<keyof SessionEvents, Function[]>()

@@ -411,8 +411,8 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       const encoded = new Map<string, string>()
       for (const [name, text] of Object.entries(record.attributes)) {
         if (typeof text !== 'string') throw new Error(`attribute ${JSON.stringify(name)} is not a string`)
-        if (name === '__proto__') continue
-        values[name] = this.codec.decode(text)
+        // Never a value (it would set the prototype), but still "loaded": the next save removes it.
+        if (name !== '__proto__') values[name] = this.codec.decode(text)
         encoded.set(name, text)
       }
       return { values, encoded }

@@ -54,6 +54,15 @@ describe('jsonCodec', () => {
     expect(Object.getPrototypeOf(decoded.nested)).toBe(Object.prototype)
   })
 
+  it('drops them when the JSON spells them with escapes', () => {
+    const decoded = jsonCodec.decode(
+      '{"\\u005f_proto__":{"admin":true},"\\u0063onstructor":{"x":1},"ok":"\\u00e9"}',
+    ) as Record<string, unknown>
+    expect(Object.keys(decoded)).toEqual(['ok'])
+    expect(decoded.ok).toBe('é')
+    expect((Object.assign({}, decoded) as Record<string, unknown>).admin).toBeUndefined()
+  })
+
   it('answers undefined for values JSON drops', () => {
     expect(jsonCodec.encode(undefined)).toBeUndefined()
     expect(jsonCodec.encode(() => 1)).toBeUndefined()

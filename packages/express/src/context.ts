@@ -119,7 +119,10 @@ export class RequestContext implements SessionContext {
 
   async #commit(force: boolean): Promise<CommitResult> {
     this.#sync()
-    return this.config.repository.save(this.core, { saveUninitialized: true, force })
+    const result = await this.config.repository.save(this.core, { saveUninitialized: true, force })
+    // A create that collided was retried under a new id: the cookie must name that one.
+    if (typeof this.req.sessionID === 'string') this.req.sessionID = this.core.id
+    return result
   }
 
   /** Runs session operations of one request one after another. */

@@ -65,7 +65,6 @@ export function resolveOptions(options: SessionOptions = {}): Config {
   if (opts.genid !== undefined && typeof opts.genid !== 'function') {
     throw new TypeError('genid option must be a function')
   }
-  if (!opts.name && opts.key) deprecate('key option; use name option')
   let resave = opts.resave
   if (resave === undefined) {
     deprecate('undefined resave option; provide resave option')
