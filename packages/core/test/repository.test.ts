@@ -260,6 +260,33 @@ describe('SessionRepository with bad bytes in the store', () => {
     expect(errors.map((e) => e.code)).toEqual(['CORRUPT_RECORD'])
   })
 
+  it('never turns a stored __proto__ attribute into a prototype, and removes it on the next save', async () => {
+    const { repository, store } = setup()
+    const session = repository.create()
+    session.data.a = 1
+    await repository.save(session)
+    const meta = {
+      createdAt: session.createdAt,
+      lastAccessedAt: session.lastAccessedAt,
+      maxInactiveMs: session.maxInactiveMs,
+      expiresAt: session.expiresAt,
+    }
+    await store.save({
+      id: session.id,
+      isNew: false,
+      meta,
+      set: { ['__proto__']: '{"admin":true}' },
+      removed: [],
+    })
+    expect(Object.keys((await store.load(session.id))!.attributes).sort()).toEqual(['__proto__', 'a'])
+    const loaded = (await repository.load(session.id))!
+    expect((loaded.data as Record<string, unknown>).admin).toBeUndefined()
+    expect(Object.getPrototypeOf(loaded.data)).toBe(Object.prototype)
+    loaded.data.a = 2
+    await repository.save(loaded)
+    expect(Object.keys((await store.load(session.id))!.attributes)).toEqual(['a'])
+  })
+
   it('wraps a failing store as a SessionError the framework sees', async () => {
     const { repository, store } = setup()
     await store.close()
