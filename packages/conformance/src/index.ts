@@ -1,5 +1,6 @@
 import { SessionError, type SessionStore, type StoreCapabilities } from '@sessionkit/core'
 import { capabilityCases } from './cases/capabilities'
+import { corruptCases } from './cases/corrupt'
 import { deleteCases } from './cases/delete'
 import { expiryCases } from './cases/expiry'
 import { loadCases } from './cases/load'
@@ -37,6 +38,7 @@ export const cases: readonly ConformanceCase[] = Object.freeze([
   ...capabilityCases,
   ...roundtripCases,
   ...loadCases,
+  ...corruptCases,
   ...saveCases,
   ...expiryCases,
   ...touchCases,
@@ -81,7 +83,7 @@ function reasonToSkip<S extends SessionStore>(
   const given = options.skip?.[c.id]
   if (given !== undefined) return given
   for (const need of c.requires ?? []) {
-    if (need === 'makeUnavailable' || need === 'readRaw') {
+    if (need === 'makeUnavailable' || need === 'readRaw' || need === 'corrupt') {
       if (options[need] === undefined) return `no ${need} hook given`
     } else if (!capabilities[need]) {
       return `store capability ${need} is false`
@@ -114,7 +116,7 @@ export async function runConformanceCase<S extends SessionStore>(
     return store
   }
   const store = await open()
-  const { makeUnavailable, readRaw } = options
+  const { makeUnavailable, readRaw, corrupt } = options
   const ctx: CaseContext = {
     store,
     namespace: run.namespace,
@@ -123,6 +125,7 @@ export async function runConformanceCase<S extends SessionStore>(
     unavailableWithinMs: options.unavailableWithinMs ?? DEFAULT_UNAVAILABLE_WITHIN_MS,
     ...(makeUnavailable && { makeUnavailable: () => makeUnavailable(store) }),
     ...(readRaw && { readRaw: (id: string) => readRaw(store, id) }),
+    ...(corrupt && { corrupt: (id: string) => corrupt(store, id) }),
   }
   let failure: { error: unknown } | undefined
   try {

@@ -9,7 +9,7 @@ import type { SessionStore, StoreCapabilities } from '@sessionkit/core'
  * const needs: Requirement[] = ['principalIndex', 'readRaw']
  * ```
  */
-export type Requirement = keyof StoreCapabilities | 'makeUnavailable' | 'readRaw'
+export type Requirement = keyof StoreCapabilities | 'makeUnavailable' | 'readRaw' | 'corrupt'
 
 /**
  * What a case receives: a fresh store on a fresh namespace, plus the optional hooks bound to it.
@@ -34,6 +34,8 @@ export interface CaseContext {
   readonly makeUnavailable?: () => Promise<void>
   /** What the backend holds for `id`; `undefined` or `null` when it holds nothing. */
   readonly readRaw?: (id: string) => Promise<unknown>
+  /** Plants bytes under `id` that are no valid record of this store. */
+  readonly corrupt?: (id: string) => Promise<void>
   /** How long an unreachable store may take to reject an operation. */
   readonly unavailableWithinMs: number
 }
@@ -86,6 +88,12 @@ export interface ConformanceOptions<S extends SessionStore = SessionStore> {
   makeUnavailable?(store: S): Promise<void>
   /** The backend's raw value for `id`, or `undefined`/`null` when it holds nothing. Enables `raw/*`. */
   readRaw?(store: S, id: string): Promise<unknown>
+  /**
+   * Plants, under `id`, bytes that are no valid record of this store: what a failed deploy, a
+   * foreign writer or an attacker with backend access leaves behind (a truncated value, a
+   * record without its metadata, a value of another type). Enables `corrupt/backend`.
+   */
+  corrupt?(store: S, id: string): Promise<void>
   /** Bound for an unreachable store to reject an operation. Default 5000. */
   unavailableWithinMs?: number
 }

@@ -1,5 +1,5 @@
 import { describeStoreConformance } from '../src/vitest'
-import { Backend, ReferenceStore } from './fixtures/reference-store'
+import { Backend, plantCorrupt, ReferenceStore } from './fixtures/reference-store'
 
 const backends = new Map<string, Backend>()
 const backendFor = (namespace: string) => {
@@ -16,6 +16,7 @@ describeStoreConformance({
     backendFor(namespaceOf(store)).down = true
   },
   readRaw: async (store, id) => backendFor(namespaceOf(store)).records.get(id),
+  corrupt: async (store, id) => plantCorrupt(backendFor(namespaceOf(store)), id),
 })
 
 function namespaceOf(store: ReferenceStore): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isSessionError } from '@sessionkit/core'
 import { describe, expect, it } from 'vitest'
 import { type ConformanceOptions, cases, planCases, runConformanceCase } from '../src/index'
-import { Backend, type Fault, ReferenceStore } from './fixtures/reference-store'
+import { Backend, type Fault, plantCorrupt, ReferenceStore } from './fixtures/reference-store'
 
 const full = { principalIndex: true, shared: true }
 
@@ -15,6 +15,7 @@ function optionsFor(fault?: Fault): ConformanceOptions<ReferenceStore> {
       backend.down = true
     },
     readRaw: async (_store, id) => backend.records.get(id),
+    corrupt: async (_store, id) => plantCorrupt(backend, id),
     unavailableWithinMs: 300,
   }
 }

@@ -65,6 +65,11 @@ export function describeConformanceOn(
     // The store's own client goes away; the shared server keeps serving the concurrent cases.
     makeUnavailable: async (store) => owned.get(store)!.disconnect(),
     readRaw: (store, id) => readRaw(store, id, shared),
+    // What a foreign writer leaves: a hash without numeric metadata and a truncated attribute.
+    corrupt: async (store, id) => {
+      await shared.hset(store.key(id), 'expiresAt', 'soon', 'a:cart', '{"items":[')
+      await shared.pexpire(store.key(id), 60_000)
+    },
   })
 }
 
