@@ -109,3 +109,18 @@ local ttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
 return {v, ttl}
 `
+
+/**
+ * index: adds or moves one session in a principal's sorted set (GT: an entry's expiry only
+ * moves forward), prunes the entries that expired, and makes the set itself expire with its
+ * last entry. So an index that nobody reads still shrinks and finally disappears: no set
+ * grows with every login forever (Spring Session's most reported leak).
+ * ARGV: id, expiresAt, now.
+ */
+export const INDEX_LUA = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+return 1
+`

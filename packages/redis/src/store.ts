@@ -10,7 +10,16 @@ import { isSessionError, SessionError } from '@sessionkit/core'
 import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import { bounded } from './errors'
 import { fromLegacy } from './legacy'
-import { ATTR_PREFIX, DELETE_LUA, META, SAVE_LUA, TAKE_LEGACY_LUA, TAKE_LUA, TOUCH_LUA } from './scripts'
+import {
+  ATTR_PREFIX,
+  DELETE_LUA,
+  INDEX_LUA,
+  META,
+  SAVE_LUA,
+  TAKE_LEGACY_LUA,
+  TAKE_LUA,
+  TOUCH_LUA,
+} from './scripts'
 
 /**
  * Options of {@link RedisStore}.
@@ -60,6 +69,7 @@ interface Scripts {
   sessionkitTake(key: string, mode: string, now: number): Promise<string[] | null>
   sessionkitDelete(key: string): Promise<string | null>
   sessionkitTakeLegacy(key: string): Promise<[string, number] | null>
+  sessionkitIndex(key: string, id: string, expiresAt: number, now: number): Promise<number>
 }
 
 const SCRIPTS = {
@@ -68,6 +78,7 @@ const SCRIPTS = {
   sessionkitTake: TAKE_LUA,
   sessionkitDelete: DELETE_LUA,
   sessionkitTakeLegacy: TAKE_LEGACY_LUA,
+  sessionkitIndex: INDEX_LUA,
 }
 
 /**
@@ -365,17 +376,19 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Index entry for a session with a principal. GT: an entry's expiry only moves forward, so a
-   * racing older write never drops a live session from the index early.
+   * Index entry for a session with a principal (see INDEX_LUA): its expiry only moves forward,
+   * so a racing older write never drops a live session early, and each write prunes the set.
    */
   private async indexAdd(principal: string | undefined, id: string, expiresAt: number): Promise<void> {
     if (!principal) return
     const key = this.principalKey(principal)
     if (!this.replicas) {
-      await this.client.zadd(key, 'GT', expiresAt, id)
+      await this.client.sessionkitIndex(key, id, expiresAt, Date.now())
       return
     }
-    const [, acked] = await this.withWait<number>(key, (p) => p.zadd(key, 'GT', expiresAt, id))
+    const [, acked] = await this.withWait<number>(key, (p) =>
+      (p as unknown as Scripts).sessionkitIndex(key, id, expiresAt, Date.now()),
+    )
     this.checkAcked(acked, key)
   }
 
