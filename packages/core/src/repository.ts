@@ -115,6 +115,10 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
    * never adopted); `id` lets a binding supply an id from its own generator.
    */
   create(options: { requestedId?: string | undefined; id?: string | undefined } = {}): Session<Data> {
+    // An id this repository would refuse to load would be a session that never comes back.
+    if (options.id !== undefined && !this.isValidId(options.id)) {
+      throw new SessionError('INVALID_ID', 'the id generator made an id that fails validateId')
+    }
     const now = Date.now()
     return new Session<Data>({
       id: options.id ?? this.#generateId(),
@@ -184,6 +188,9 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
    * peers' `regenerate` calls back once the old session is gone).
    */
   async regenerate(session: Session<Data>, id?: string): Promise<void> {
+    if (id !== undefined && !this.isValidId(id)) {
+      throw new SessionError('INVALID_ID', 'the id generator made an id that fails validateId')
+    }
     const old = session.storedId
     session.regenerate(id)
     if (old === undefined) return

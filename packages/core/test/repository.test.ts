@@ -169,6 +169,17 @@ describe('SessionRepository expiry', () => {
     expect(fresh.requestedId).toBe('A'.repeat(43))
   })
 
+  it('refuses an id from a custom generator that it could never load back', async () => {
+    const { repository } = setup()
+    expect(() => repository.create({ id: 'bad id' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ID', name: 'SessionError' }),
+    )
+    const session = repository.create()
+    await expect(repository.regenerate(session, '../x')).rejects.toSatisfy((err) =>
+      isSessionError(err, 'INVALID_ID'),
+    )
+  })
+
   it('costs no round trip for a malformed id', async () => {
     const { repository, store } = setup()
     const calls = count(store)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CommitResult, CookieIdResolver, Session as CoreSession } from '@sessionkit/core'
-import { serializeCookie } from '@sessionkit/core'
+import { SessionError, serializeCookie } from '@sessionkit/core'
 import { attributesOf, Cookie, type CookieOptions, cookieFromRecord, cookieRecord } from './cookie'
 import type { Config } from './options'
 import { CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
@@ -144,7 +144,8 @@ export class RequestContext implements SessionContext {
   reload(): Promise<void> {
     return this.#run(async () => {
       const loaded = await this.config.repository.load(this.core.id)
-      if (!loaded) throw new Error('failed to load session')
+      // express-session's message, with a code to check by.
+      if (!loaded) throw new SessionError('SESSION_NOT_FOUND', 'failed to load session')
       this.#adopt(loaded)
     })
   }

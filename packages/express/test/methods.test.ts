@@ -73,7 +73,7 @@ function app(extra: object = {}, store = new CountingStore()) {
       )
     })
     app.post('/reload-missing', (req, res) => {
-      req.session.reload((err) => res.send(err ? err.message : 'no error'))
+      req.session.reload((err) => res.send(err ? `${err.code}: ${err.message}` : 'no error'))
     })
     app.post('/save-then-redirect', (req, res, next) => {
       req.session.user = 'carol'
@@ -195,7 +195,7 @@ describe('methods', () => {
 
   it('reload of a session never saved fails with "failed to load session"', async () => {
     const a = app()
-    expect((await request(a).post('/reload-missing')).text).toBe('failed to load session')
+    expect((await request(a).post('/reload-missing')).text).toBe('SESSION_NOT_FOUND: failed to load session')
   })
 
   it('save(cb) then redirect: the next request sees the data, and nothing is written twice', async () => {
