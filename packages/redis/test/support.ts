@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import { describeStoreConformance } from '@sessionkit/conformance/vitest'
 import type { SessionMeta } from '@sessionkit/core'
 import { isSessionError } from '@sessionkit/core'
@@ -94,6 +95,9 @@ export async function saveThroughFailover(
     } else {
       failures++
       expect(r.unavailable, String(r.error)).toBe(true)
+      // Client traffic at a steady pace, not a wait for an event: a fast failure (a refused
+      // connection) would otherwise spin thousands of times through the failover.
+      await delay(20)
     }
   }
   return { firstSuccess, failures, slowest }
