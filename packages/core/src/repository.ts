@@ -218,8 +218,8 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     const now = Date.now()
 
     if (state.storedId === undefined) {
-      if (diff.encoded.size === 0 && !options.saveUninitialized && session.principal === undefined)
-        return 'skipped'
+      const empty = diff.encoded.size === 0 && session.principal === undefined
+      if (empty && !options.saveUninitialized && !options.force) return 'skipped'
       return this.#create(session, diff, now)
     }
 

@@ -56,6 +56,7 @@ describe('SessionRepository change tracking', () => {
     expect(await repository.save(repository.create())).toBe('skipped')
     expect(calls).toEqual([])
     expect(await repository.save(repository.create(), { saveUninitialized: true })).toBe('created')
+    expect(await repository.save(repository.create(), { force: true })).toBe('created')
   })
 
   it('writes only the changed attribute, and catches nested mutation', async () => {
