@@ -48,7 +48,8 @@ function overlapping(gate: { promise: Promise<void> }, loaded: () => void) {
   }
 }
 
-async function differentAttributesBothPersist(options: object, plugin?: unknown) {
+/** A server whose `/a` loads the session, signals `entered`, then waits for `gate`. */
+async function startOverlapping(options: object, plugin?: unknown) {
   const gate = deferred()
   const entered = deferred()
   running = await start(
@@ -57,7 +58,11 @@ async function differentAttributesBothPersist(options: object, plugin?: unknown)
     {},
     plugin,
   )
-  const client = new Client(running.url)
+  return { gate, entered, url: running.url, client: new Client(running.url) }
+}
+
+async function differentAttributesBothPersist(options: object, plugin?: unknown) {
+  const { gate, entered, client } = await startOverlapping(options, plugin)
   await client.get('/init')
   const slow = client.get('/a')
   await entered.promise // /a has loaded the session and waits
@@ -68,15 +73,7 @@ async function differentAttributesBothPersist(options: object, plugin?: unknown)
 }
 
 async function logoutRacingSlowRequest(options: object, store?: SessionStore, plugin?: unknown) {
-  const gate = deferred()
-  const entered = deferred()
-  running = await start(
-    { ...options },
-    overlapping(gate, () => entered.resolve()),
-    {},
-    plugin,
-  )
-  const client = new Client(running.url)
+  const { gate, entered, url, client } = await startOverlapping(options, plugin)
   const { id } = (await client.get('/init')).body
   const cookie = client.jar.get('sessionId')!
   const slow = client.get('/a')
@@ -84,7 +81,7 @@ async function logoutRacingSlowRequest(options: object, store?: SessionStore, pl
   await client.get('/logout')
   gate.resolve() // the slow request saves only after the logout response arrived
   await slow
-  const again = new Client(running.url)
+  const again = new Client(url)
   again.jar.set('sessionId', cookie)
   return { id, read: (await again.get('/read')).body, record: await store?.load(id) }
 }

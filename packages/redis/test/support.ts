@@ -102,3 +102,29 @@ export async function saveThroughFailover(
   }
   return { firstSuccess, failures, slowest }
 }
+
+export const FAILOVER_BOUND_MS = 1500
+
+/**
+ * The two stores of a failover test on one client: `durable` waits for a replica and refuses a
+ * shortfall; `lenient` accepts one (a promoted master may have no replica left).
+ */
+export function failoverStores(client: Redis | Cluster) {
+  const wait = { replicas: 1, timeoutMs: 500 }
+  const options = { client, prefix: 'fo:', commandTimeoutMs: FAILOVER_BOUND_MS }
+  return {
+    wait,
+    durable: new RedisStore({ ...options, waitForReplicas: wait }),
+    lenient: new RedisStore({ ...options, waitForReplicas: { ...wait, onShortfall: 'accept' } }),
+  }
+}
+
+/** Saves `count` sessions with the durable store; each must be acknowledged. */
+export async function saveAcknowledged(store: RedisStore, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => newId())
+  const saved = await Promise.all(
+    ids.map((id, n) => store.save({ id, isNew: true, meta: meta(), set: { n: String(n) }, removed: [] })),
+  )
+  expect(saved.every((r) => r === 'saved')).toBe(true)
+  return ids
+}
