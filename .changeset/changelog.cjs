@@ -26,4 +26,8 @@ async function getDependencyReleaseLine(changesets, dependenciesUpdated) {
   return [header, ...lines].join('\n')
 }
 
-module.exports = { default: { getReleaseLine, getDependencyReleaseLine }, getReleaseLine, getDependencyReleaseLine }
+module.exports = {
+  default: { getReleaseLine, getDependencyReleaseLine },
+  getReleaseLine,
+  getDependencyReleaseLine,
+}
