@@ -112,6 +112,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
       rollingTouch: 'every-request',
       renew: false,
       resendModified: 'persistent',
+      regeneratedCountsAsModified: true,
       cookieCountsAsModified: false,
       secureOverHttp: 'no-cookie',
       clearUnknownId: false,
