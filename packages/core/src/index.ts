@@ -5,6 +5,7 @@ export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { SessionEmitter, type SessionEvents } from './events'
 export { generateSessionId, isValidSessionId } from './ids'
 export { SessionManager, type SessionManagerOptions } from './manager'
+export { createdMeta, mergeMeta, touchedMeta } from './meta'
 export {
   type CommitOptions,
   type CommitResult,
