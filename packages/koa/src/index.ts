@@ -1,8 +1,9 @@
-import { SessionError } from '@sessionkit/core'
+import { isSessionStore, SessionError, type SessionRepository } from '@sessionkit/core'
 import type {} from 'koa'
 import { ClassicSession, type RequestSession } from './classic'
 import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
 import type { Session } from './session'
+import { SessionkitMode } from './sessionkit'
 
 /**
  * Your session data: merge your fields in to type `ctx.session`. Without any, `ctx.session`
@@ -34,7 +35,11 @@ declare module 'koa' {
 }
 
 /** Koa middleware, as `session()` returns it. */
-export type SessionMiddleware = (ctx: AnyContext, next: () => Promise<unknown>) => Promise<void>
+export interface SessionMiddleware {
+  (ctx: AnyContext, next: () => Promise<unknown>): Promise<void>
+  /** With a sessionkit store: its repository, e.g. `repository.destroyAllFor(userId)` from admin code. */
+  readonly repository?: SessionRepository
+}
 
 interface KoaApp {
   use: (...args: never[]) => unknown
@@ -70,10 +75,13 @@ export function createSession(first: unknown, second?: unknown): SessionMiddlewa
   if (isApp(first)) [app, input] = [first, second as SessionOptions | undefined]
   if (!isApp(app)) throw new SessionError('INVALID_OPTIONS', 'app instance required: `session(opts, app)`')
   const options = resolveOptions(input)
-  const open = (ctx: AnyContext): RequestSession => new ClassicSession(ctx, options)
+  const sessionkit = isSessionStore(options.store) ? new SessionkitMode(options, app) : undefined
+  const open = sessionkit
+    ? (ctx: AnyContext) => sessionkit.open(ctx)
+    : (ctx: AnyContext): RequestSession => new ClassicSession(ctx, options)
   extendContext(app.context, open)
 
-  return async function session(ctx: AnyContext, next: () => Promise<unknown>): Promise<void> {
+  const middleware = async function session(ctx: AnyContext, next: () => Promise<unknown>): Promise<void> {
     const state: RequestSession = ctx[REQUEST_SESSION]
     await state.load()
     try {
@@ -82,6 +90,8 @@ export function createSession(first: unknown, second?: unknown): SessionMiddlewa
       if (options.autoCommit) await state.commit()
     }
   }
+  if (sessionkit) Object.defineProperty(middleware, 'repository', { value: sessionkit.repository })
+  return middleware
 }
 
 function isApp(value: unknown): value is KoaApp {

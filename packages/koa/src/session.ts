@@ -25,6 +25,8 @@ export interface SessionHost {
   readonly options: ResolvedOptions
   commit(request?: CommitRequest): Promise<void>
   readonly sessionkit?: SessionkitFeatures
+  /** The current id, where it can change under the session (`changeId`). */
+  readonly currentKey?: string
 }
 
 type Callback = (err?: Error) => void
@@ -94,7 +96,7 @@ export class Session {
 
   /** The session's id in the store; `undefined` in cookie mode. */
   get externalKey(): string | undefined {
-    return this.#externalKey
+    return this.#host.currentKey ?? this.#externalKey
   }
 
   /** Saves now, changed or not. */
