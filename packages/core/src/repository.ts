@@ -16,7 +16,8 @@ export interface SessionRepositoryOptions {
   absoluteTimeoutMs?: number
   /**
    * An unchanged session's expiry is extended (one `touch`) at most this often: a
-   * non-negative integer below `maxInactiveMs`. Default: a tenth of the idle timeout, at most 60 s.
+   * non-negative integer below `maxInactiveMs`, or `Infinity` for never (koa-session's rule).
+   * Default: a tenth of the idle timeout, at most 60 s.
    */
   touchAfterMs?: number
   /** Encoded size (names + values, UTF-8) above which a save fails. Default: 1 MiB. */
@@ -103,11 +104,13 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     const touchAfter = options.touchAfterMs
     if (
       touchAfter !== undefined &&
+      touchAfter !== Number.POSITIVE_INFINITY &&
       !(Number.isSafeInteger(touchAfter) && touchAfter >= 0 && touchAfter < this.maxInactiveMs)
     ) {
+      // A touch interval at or past the idle timeout lets an active session expire between touches.
       throw new SessionError(
         'INVALID_OPTIONS',
-        `touchAfterMs must be a non-negative integer below maxInactiveMs (${this.maxInactiveMs}), got ${touchAfter}`,
+        `touchAfterMs must be a non-negative integer below maxInactiveMs (${this.maxInactiveMs}) or Infinity, got ${touchAfter}`,
       )
     }
     this.#touchAfterMs = touchAfter
