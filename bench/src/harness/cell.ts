@@ -19,45 +19,80 @@ export interface Measurement extends LoadResult {
 }
 
 export interface MeasureOptions {
-  seconds: number
+  /** Measured seconds, or for smoke runs `undefined`: a fixed, small number of requests. */
+  seconds: number | undefined
   warmupSeconds: number
   profileDir?: string
 }
 
 export const bareWorkload: WorkloadSpec = { ...workloads[0]!, setup: undefined }
 
-/** One pass of one cell: fresh store server, fresh app server, setup, warm-up, measurement. */
-export async function measureCell(key: CellKey, options: MeasureOptions): Promise<Measurement> {
-  const config: ServerConfig = { framework: key.framework, variant: key.variant }
-  let redis: RedisServer | undefined
-  let server: ServerProcess | undefined
+/** An app server and the store server it uses, started together and stopped together. */
+export interface Stack {
+  server: ServerProcess
+  redis: RedisServer | undefined
+  close(): Promise<void>
+}
+
+/** Starts a fresh store server (Redis cells) and a fresh app server using it. */
+export async function openStack(
+  framework: Framework,
+  variant: Variant,
+  profileDir: string | undefined,
+): Promise<Stack> {
+  const config: ServerConfig = { framework, variant }
+  const redis = variant.includes('redis') ? await startRedis() : undefined
   try {
-    if (key.variant.includes('redis')) {
-      redis = await startRedis()
-      config.redisUrl = redis.url
+    if (redis) config.redisUrl = redis.url
+    const server = await startServer(config, profileDir)
+    return {
+      server,
+      redis,
+      async close() {
+        await server.stop()
+        await redis?.stop()
+      },
     }
-    server = await startServer(config, options.profileDir)
-    const base = `http://127.0.0.1:${server.port}`
-    const cookie = await prepare(base, key)
-    const url = base + key.workload.path
-    const run = { connections: key.workload.connections, cookie }
-    if (options.warmupSeconds > 0) await load(url, { ...run, seconds: options.warmupSeconds })
-    const redisBefore = redis && (await sampleRedis(redis.port))
-    const storeBefore = await storeCounters(server)
-    const result: Measurement = await load(url, { ...run, seconds: options.seconds })
-    if (redis && redisBefore) result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
-    const storeAfter = await storeCounters(server)
-    if (storeAfter.storeRequests > storeBefore.storeRequests) {
-      result.store = {
-        requests: storeAfter.storeRequests - storeBefore.storeRequests,
-        bytes: storeAfter.storeBytesSent - storeBefore.storeBytesSent,
-      }
-    }
-    return result
-  } finally {
-    await server?.stop()
+  } catch (err) {
     await redis?.stop()
+    throw err
   }
+}
+
+/** One pass of one cell on its own fresh stack. */
+export async function measureCell(key: CellKey, options: MeasureOptions): Promise<Measurement> {
+  const stack = await openStack(key.framework, key.variant, options.profileDir)
+  try {
+    return await measureOn(stack, key, options)
+  } finally {
+    await stack.close()
+  }
+}
+
+/** Setup, warm-up and measurement of one cell on a running stack. */
+export async function measureOn(stack: Stack, key: CellKey, options: MeasureOptions): Promise<Measurement> {
+  const { server, redis } = stack
+  const base = `http://127.0.0.1:${server.port}`
+  const cookie = await prepare(base, key)
+  const url = base + key.workload.path
+  const run = { connections: key.workload.connections, cookie }
+  if (options.warmupSeconds > 0) await load(url, { ...run, length: { seconds: options.warmupSeconds } })
+  const redisBefore = redis && (await sampleRedis(redis.port))
+  const storeBefore = await storeCounters(server)
+  const length =
+    options.seconds !== undefined
+      ? { seconds: options.seconds }
+      : { requests: key.workload.connections === 1 ? 3 : 500 }
+  const result: Measurement = await load(url, { ...run, length })
+  if (redis && redisBefore) result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
+  const storeAfter = await storeCounters(server)
+  if (storeAfter.storeRequests > storeBefore.storeRequests) {
+    result.store = {
+      requests: storeAfter.storeRequests - storeBefore.storeRequests,
+      bytes: storeAfter.storeBytesSent - storeBefore.storeBytesSent,
+    }
+  }
+  return result
 }
 
 /**

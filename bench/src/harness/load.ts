@@ -10,25 +10,34 @@ export interface LoadResult {
   non2xx: number
 }
 
+export interface LoadOptions {
+  connections: number
+  /** For this long, or (smoke runs) for this many requests. */
+  length: { seconds: number } | { requests: number }
+  cookie: string | undefined
+}
+
 /**
  * Drives one server with autocannon from the harness process (never the server's own
- * process): `connections` keep-alive connections for `seconds`.
+ * process) over `connections` keep-alive connections.
  */
-export async function load(
-  url: string,
-  options: { connections: number; seconds: number; cookie: string | undefined },
-): Promise<LoadResult> {
+export async function load(url: string, options: LoadOptions): Promise<LoadResult> {
+  const started = performance.now()
   const result = await autocannon({
     url,
     connections: options.connections,
-    duration: options.seconds,
+    ...('seconds' in options.length
+      ? { duration: options.length.seconds }
+      : { amount: options.length.requests }),
     headers: options.cookie ? { cookie: options.cookie } : {},
   })
+  // autocannon's own duration is whole seconds: too coarse for a smoke run's few hundred requests.
+  const seconds = (performance.now() - started) / 1000
   const requests = result.requests.total
   return {
     requests,
-    seconds: result.duration,
-    rps: requests / result.duration,
+    seconds,
+    rps: requests / seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,

@@ -5,7 +5,7 @@ import type { CellResult } from './summary'
 export interface RunInfo {
   command: string
   smoke: boolean
-  seconds: number
+  seconds: number | undefined
   warmupSeconds: number
   runs: number
   before: Environment
@@ -40,7 +40,7 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
   )
   out.push(
     `- Each cell: a fresh app server process (and a fresh redis-server) on loopback, autocannon in the ` +
-      `harness process, ${info.warmupSeconds} s warm-up, then ${info.seconds} s measured; ${info.runs} ` +
+      `harness process, ${info.warmupSeconds} s warm-up, then ${info.seconds === undefined ? '500 requests (3 for the wide session)' : `${info.seconds} s`} measured; ${info.runs} ` +
       `pass(es) over the whole matrix, the median pass by req/s is shown.`,
   )
   if (Math.max(env.loadAverage[0]!, info.after.loadAverage[0]!) > env.cpus / 2) {
@@ -49,7 +49,8 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
         `are noisy; read the ratios, which compare cells of the same run.`,
     )
   }
-  if (info.smoke) out.push('- **Smoke run**: a second or so per cell, numbers are only a sign of life.')
+  if (info.smoke)
+    out.push('- **Smoke run**: a few hundred requests per cell, numbers are only a sign of life.')
   out.push('', 'Definitions:', '')
   out.push(
     '- *added µs* = 1/req/s(cell) − 1/req/s(bare framework), per request; *vs peer* divides ours by the ' +
