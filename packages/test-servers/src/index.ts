@@ -1,5 +1,13 @@
 export { type ClusterTopology, type StartClusterOptions, startCluster } from './cluster'
+export {
+  assertJavaInstalled,
+  type DynamoDBLocal,
+  type DynamoDBLocalClientConfig,
+  JAVA_INSTALL_HINT,
+  type StartDynamoDBOptions,
+  startDynamoDB,
+} from './dynamodb'
 export { call, command, infoFields, type Reply, waitFor } from './resp'
 export { type SentinelTopology, type StartSentinelOptions, startSentinel } from './sentinel'
-export { assertRedisInstalled, freePort, type RedisServer } from './server'
+export { assertRedisInstalled, freePort, type RedisServer, trackChild } from './server'
 export { type StartRedisOptions, startRedis } from './standalone'

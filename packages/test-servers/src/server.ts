@@ -205,8 +205,22 @@ async function startOn(port: number, busPort: number, dir: string, options: Spaw
   return server
 }
 
+/**
+ * Registers a child process of another kind of server (DynamoDB Local) so it is killed with
+ * the redis ones when the test process exits.
+ */
+export function trackChild(proc: ChildProcess): void {
+  installExitHooks()
+  live.add(proc)
+  proc.once('exit', () => live.delete(proc))
+}
+
+let hooksInstalled = false
+
 /** Children must not outlive the test process: a killed orphan is never reaped on these machines. */
 function installExitHooks(): void {
+  if (hooksInstalled) return
+  hooksInstalled = true
   const killAll = () => {
     for (const proc of live) proc.kill('SIGKILL')
     live.clear()
