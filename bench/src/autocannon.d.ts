@@ -19,6 +19,7 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     amount?: number
+    sampleInt?: number
     headers?: Record<string, string>
   }
   export default function autocannon(options: Options): Promise<Result>

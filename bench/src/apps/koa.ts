@@ -1,3 +1,5 @@
+import ours from '@sessionkit/koa'
+import { MemoryStore } from '@sessionkit/memory'
 import Koa, { type Context } from 'koa'
 import redisStore from 'koa-redis'
 import peer from 'koa-session'
@@ -7,11 +9,9 @@ import { need } from './clients'
 import { type Attributes, login, read, setup, write } from './routes'
 import { oursStore } from './stores'
 
-type Middleware = Koa.Middleware
-
 /**
- * koa-session's defaults (signed cookie, 1 day). The peer keeps the session in the cookie
- * unless given an external store; ours keeps it in the memory store unless given one.
+ * koa-session's defaults (signed cookie, 1 day). The peer's "memory" cell is its default
+ * cookie mode (koa-session has no memory store); ours runs in store mode on our memory store.
  */
 export async function koaApp(config: ServerConfig): Promise<Koa> {
   const app = new Koa()
@@ -20,8 +20,9 @@ export async function koaApp(config: ServerConfig): Promise<Koa> {
   else if (config.variant === 'peer-redis') {
     app.use(peer({ store: redisStore({ url: need(config.redisUrl, 'redisUrl') }) }, app))
   } else if (config.variant !== 'bare') {
-    const store = await oursStore(config)
-    app.use(await oursMiddleware(store ? { store } : {}, app))
+    // Ours in store mode: the cookie carries the id, the session lives in our store.
+    const store = (await oursStore(config)) ?? new MemoryStore()
+    app.use(ours({ store }, app))
   }
   const bag = (ctx: Context) => ctx.session as unknown as Attributes
   const bare = config.variant === 'bare'
@@ -37,12 +38,4 @@ export async function koaApp(config: ServerConfig): Promise<Koa> {
     else ctx.status = 404
   })
   return app
-}
-
-/** @sessionkit/koa, imported only when a Koa cell of ours runs. */
-async function oursMiddleware(options: object, app: Koa): Promise<Middleware> {
-  const mod = (await import('@sessionkit/koa')) as Record<string, unknown>
-  const create = (mod.default ?? mod.session) as ((opts: object, app: Koa) => Middleware) | undefined
-  if (typeof create !== 'function') throw new Error('@sessionkit/koa exports no middleware yet')
-  return create(options, app)
 }

@@ -30,9 +30,8 @@ export const defaultSelection: Selection = {
   workloads: workloads.map((w) => w.name),
 }
 
-/** What is not ready yet, by variant and framework: filled from the packages' exports. */
+/** What is not ready yet: filled from the packages' exports. */
 export interface Pending {
-  koa?: string
   dynamodb?: string
 }
 
@@ -51,7 +50,6 @@ export function plan(selection: Selection, pending: Pending): PlannedCell[] {
         const cell: PlannedCell = { framework, variant, workload }
         const na = notApplicable(framework, variant, workload.name)
         if (na) cell.skip = `n/a: ${na}`
-        else if (framework === 'koa' && variant.startsWith('ours') && pending.koa) cell.skip = pending.koa
         else if (variant === 'ours-dynamodb' && pending.dynamodb) cell.skip = pending.dynamodb
         cells.push(cell)
       }
@@ -60,13 +58,9 @@ export function plan(selection: Selection, pending: Pending): PlannedCell[] {
   return cells
 }
 
-/** Asks the packages whether the Koa binding and DynamoDB store exist yet. */
+/** Asks the DynamoDB package whether its store exists yet. */
 export async function detectPending(): Promise<Pending> {
   const pending: Pending = {}
-  const koa = (await import('@sessionkit/koa')) as Record<string, unknown>
-  if (typeof (koa.default ?? koa.session) !== 'function') {
-    pending.koa = 'pending: @sessionkit/koa exports no middleware yet'
-  }
   const dynamodb = (await import('@sessionkit/dynamodb')) as Record<string, unknown>
   if (typeof dynamodb.DynamoDBStore !== 'function') {
     pending.dynamodb = 'pending: @sessionkit/dynamodb exports no store yet'
