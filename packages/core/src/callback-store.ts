@@ -175,3 +175,27 @@ function withoutExpires(cookie: object): object {
   const { expires: _expires, ...rest } = cookie as Record<string, unknown>
   return rest
 }
+
+/**
+ * The store a repository works on: a sessionkit store as is, a connect/callback store
+ * adapted. One place for every binding.
+ *
+ * @example
+ * ```ts
+ * new SessionRepository({ store: adaptStore(options.store) })
+ * ```
+ */
+export function adaptStore(store: unknown): SessionStore {
+  if (isSessionStore(store)) return store
+  const legacy = store as Partial<CallbackStore> | null
+  if (
+    typeof legacy !== 'object' ||
+    legacy === null ||
+    typeof legacy.get !== 'function' ||
+    typeof legacy.set !== 'function' ||
+    typeof legacy.destroy !== 'function'
+  ) {
+    throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
+  }
+  return fromCallbackStore(legacy as CallbackStore)
+}

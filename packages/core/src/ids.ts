@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto'
 
 /**
- * A new session id: 32 random bytes (256 bits), base64url, 43 characters.
+ * A new session id: 24 random bytes (192 bits), base64url, 32 characters: the form
+ * express-session and @fastify/session issue, so apps and log parsers matching `[\w-]{32}`
+ * keep working.
  *
  * @example
  * ```ts
- * const id = generateSessionId() // 'q2Vh…' (43 chars)
+ * const id = generateSessionId() // 'q2Vh…' (32 chars)
  * ```
  */
 export function generateSessionId(): string {
-  return randomBytes(32).toString('base64url')
+  return randomBytes(24).toString('base64url')
 }
 
 // Wide enough for ids the peers issued (express-session and @fastify/session: 32 chars,
@@ -28,4 +30,22 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{16,128}$/
  */
 export function isValidSessionId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id)
+}
+
+// Ids from an app's own generator (`genid`, `idGenerator`): any visible ASCII, as the peers
+// put them in a cookie as they come (URI-encoded); the signature vouches for them on return.
+const CUSTOM_ID_PATTERN = /^[\u0021-\u007e]{1,256}$/
+
+/**
+ * True when `id` is acceptable from a custom id generator: 1-256 visible ASCII characters.
+ * One rule for every binding.
+ *
+ * @example
+ * ```ts
+ * isValidCustomId('user-42:9f1c') // true
+ * isValidCustomId('') // false
+ * ```
+ */
+export function isValidCustomId(id: unknown): id is string {
+  return typeof id === 'string' && CUSTOM_ID_PATTERN.test(id)
 }

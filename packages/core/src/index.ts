@@ -1,9 +1,27 @@
-export { type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
+export { adaptStore, type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
 export { type Codec, jsonCodec } from './codec'
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { SessionEmitter, type SessionEvents } from './events'
-export { generateSessionId, isValidSessionId } from './ids'
+export { generateSessionId, isValidCustomId, isValidSessionId } from './ids'
+export { type NodeCallback, settle } from './lifecycle/bridge'
+export {
+  type CookieSettings,
+  checkMaxAge,
+  MAX_COOKIE_AGE_MS,
+  resolvedAttributes,
+  restoreCookieSettings,
+  storedCookieSettings,
+} from './lifecycle/cookie-settings'
+export {
+  type CommitOutcome,
+  type CookieInstruction,
+  type OpenInput,
+  RequestLifecycle,
+  type Snapshot,
+} from './lifecycle/request'
+export { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
+export { isSecure, type SecureInputs } from './lifecycle/secure'
 export { SessionManager, type SessionManagerOptions } from './manager'
 export {
   type CommitOptions,

@@ -1,4 +1,35 @@
-import { isSecureRequest } from './cookie'
+/**
+ * The request lifecycle every binding runs on. How a binding uses it:
+ *
+ * 1. Once, at setup: `new SessionManager({ store, rules, genid, browserSessionTimeoutMs, ...repositoryOptions })`
+ *    with its peer's commit rules as data (`CommitRules`: saveUninitialized, resave, rolling,
+ *    renew, when a modified session re-sends its cookie, ...). A connect (callback) store is
+ *    adapted here (`adaptStore`), never in a binding.
+ * 2. Per request: read the signed cookie (the binding's framework glue), then
+ *    `const lifecycle = await manager.begin({ id, cookie, secure, context })`: `id` is the
+ *    verified id or `undefined`, `cookie` the configured settings for this request (`maxAge` as
+ *    `originalMaxAge`), `secure` from `isSecure(inputs, proxy)`. It loads the session (store
+ *    errors reject: the framework answers 500/503) or makes a new one, and restores the
+ *    session's stored cookie settings (`lifecycle.cookie`) over the configured ones.
+ * 3. Build the peer's session object from `lifecycle.data` and `lifecycle.cookie`, and set
+ *    `lifecycle.snapshot = () => ({ data, cookie })` so core reads the app's latest changes.
+ *    The peer's methods map onto `save`, `reload`, `regenerate`, `destroy`, `changeId`,
+ *    `revokeAll`, `touch`, `detach`; `settle` bridges callbacks and promises.
+ * 4. At the end: `const { result, cookie } = await lifecycle.commit()` and put `cookie` on the
+ *    response (`set`: sign `cookie.id`, send with `cookie.attributes` and `cookie.expires`;
+ *    `clear`: expire it). Core decides saves, touches, cookie expiry (capped at the absolute
+ *    timeout), Secure over plain HTTP, and never re-sends a cookie the store did not confirm.
+ *
+ * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
+ * servers, with the id in a cookie or header resolver.
+ */
+import { adaptStore } from './callback-store'
+import { SessionError } from './errors'
+import { isValidCustomId, isValidSessionId } from './ids'
+import type { CookieSettings } from './lifecycle/cookie-settings'
+import { type OpenInput, RequestLifecycle } from './lifecycle/request'
+import { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
+import { isSecure } from './lifecycle/secure'
 import { type CommitResult, SessionRepository, type SessionRepositoryOptions } from './repository'
 import {
   CookieIdResolver,
@@ -8,17 +39,26 @@ import {
 } from './resolvers'
 import type { Session } from './session'
 import type { Secret } from './signer'
+import type { SessionStore } from './types'
 
-/** Options of {@link SessionManager}: the repository's, plus how ids travel over HTTP. */
+/** Options of {@link SessionManager}: the repository's, the peer's rules, and how ids travel over plain HTTP. */
 export interface SessionManagerOptions<Data extends object = Record<string, unknown>>
-  extends Partial<SessionRepositoryOptions> {
+  extends Partial<Omit<SessionRepositoryOptions, 'store'>> {
+  /** A sessionkit store, or a connect/callback store (adapted). */
+  store?: SessionStore | object
   /** An existing repository; otherwise one is made from these options. */
   repository?: SessionRepository<Data>
-  /** Where the id travels. Default: a signed cookie (needs `secret`). */
+  /** The peer's commit rules; unset fields take {@link DEFAULT_RULES}. */
+  rules?: Partial<CommitRules>
+  /** Idle timeout (ms) of sessions whose cookie has no `maxAge` (browser-session cookies). Default: `maxInactiveMs` (1 day). */
+  browserSessionTimeoutMs?: number
+  /** The app's id generator (`genid`, `idGenerator`): ids are checked by `isValidCustomId`. */
+  genid?: (context: unknown) => string
+  /** Where the id travels for {@link SessionManager.open}. Default: a signed cookie (needs `secret`). */
   resolver?: SessionIdResolver
   /** Secrets of the default cookie resolver: sign with the first, verify with any. */
   secret?: Secret | readonly Secret[]
-  /** Send the id on every response, not only when it is new or the session changed. Default: false. */
+  /** Send the id on every response (with a store-confirmed touch). Default: false. */
   rolling?: boolean
   /** Save new sessions that hold no data. Default: false. */
   saveUninitialized?: boolean
@@ -29,9 +69,9 @@ export interface SessionManagerOptions<Data extends object = Record<string, unkn
 }
 
 /**
- * The per-request lifecycle with no framework in it: resolve the id, verify it, load or
- * create the session, and at the end commit it (save, touch, rotate or delete) and set or
- * clear the id on the response. Bindings call `open` and `commit`.
+ * Sessions for HTTP requests, with no framework in it: begin a request (load or create),
+ * let the binding's session object work on it, commit (save, touch, rotate or delete) and
+ * say which cookie the response carries.
  *
  * @example
  * ```ts
@@ -46,58 +86,96 @@ export interface SessionManagerOptions<Data extends object = Record<string, unkn
  */
 export class SessionManager<Data extends object = Record<string, unknown>> {
   readonly repository: SessionRepository<Data>
-  readonly resolver: SessionIdResolver
-  readonly rolling: boolean
-  readonly saveUninitialized: boolean
+  readonly rules: CommitRules
+  readonly browserSessionTimeoutMs: number
+  readonly resolver: SessionIdResolver | undefined
   readonly trustProxy: boolean
   readonly persistentCookie: boolean
+  readonly #genid: ((context: unknown) => string) | undefined
+  readonly #open = new WeakMap<Session<Data>, RequestLifecycle<Data>>()
 
   constructor(options: SessionManagerOptions<Data>) {
-    this.repository = options.repository ?? new SessionRepository<Data>(options as SessionRepositoryOptions)
+    this.#genid = options.genid
+    if (options.repository) this.repository = options.repository
+    else {
+      if (!options.store) throw new SessionError('INVALID_OPTIONS', 'a store is required')
+      const { store, ...rest } = options
+      this.repository = new SessionRepository<Data>({
+        ...(rest as Partial<SessionRepositoryOptions>),
+        store: adaptStore(store),
+        // A custom generator's ids come back in cookies: they must load too.
+        ...(options.genid ? { validateId: (id: string) => isValidSessionId(id) || isValidCustomId(id) } : {}),
+      })
+    }
+    const legacy: Partial<CommitRules> = {}
+    if (options.rolling !== undefined) legacy.rolling = options.rolling
+    if (options.saveUninitialized !== undefined) legacy.saveUninitialized = options.saveUninitialized
+    this.rules = { ...DEFAULT_RULES, ...legacy, ...options.rules }
+    this.browserSessionTimeoutMs = options.browserSessionTimeoutMs ?? this.repository.maxInactiveMs
+    if (!(Number.isSafeInteger(this.browserSessionTimeoutMs) && this.browserSessionTimeoutMs > 0)) {
+      throw new SessionError(
+        'INVALID_OPTIONS',
+        'browserSessionTimeoutMs must be a positive whole number of milliseconds',
+      )
+    }
     this.resolver =
-      options.resolver ?? new CookieIdResolver({ secret: options.secret ?? (undefined as never) })
-    this.rolling = options.rolling ?? false
-    this.saveUninitialized = options.saveUninitialized ?? false
+      options.resolver ??
+      (options.secret === undefined ? undefined : new CookieIdResolver({ secret: options.secret }))
     this.trustProxy = options.trustProxy ?? false
     this.persistentCookie = options.persistentCookie ?? true
   }
 
-  /** The request's session: loaded when its id is valid and live, else a new one. */
-  async open(req: HttpRequestLike): Promise<Session<Data>> {
-    const id = this.resolver.read(req)
-    if (id === undefined) return this.repository.create()
-    return (await this.repository.load(id)) ?? this.repository.create({ requestedId: id })
-  }
-
-  /** Commits the session and sets or clears the id on the response. */
-  async commit(
-    req: HttpRequestLike,
-    res: HttpResponseLike,
-    session: Session<Data>,
-    options: { force?: boolean } = {},
-  ): Promise<CommitResult> {
-    const result = await this.repository.save(session, {
-      saveUninitialized: this.saveUninitialized,
-      ...options,
-    })
-    const write = { secure: isSecureRequest(req, this.trustProxy) }
-    switch (result) {
-      case 'created':
-      case 'saved':
-        this.resolver.write(res, session.id, { ...write, expires: this.#expires(session) })
-        break
-      case 'touched':
-      case 'unchanged':
-        if (this.rolling) this.resolver.write(res, session.id, { ...write, expires: this.#expires(session) })
-        break
-      default:
-        // destroyed, gone, or a new empty session in place of a stale id: forget the id.
-        if (session.requestedId !== undefined) this.resolver.clear(res, write)
+  /** A new id from the app's generator (checked), or `undefined` for the repository's own. */
+  newId(context: unknown): string | undefined {
+    if (!this.#genid) return undefined
+    const id = this.#genid(context)
+    if (!isValidCustomId(id)) {
+      throw new SessionError('INVALID_ID', 'genid must return 1-256 visible ASCII characters')
     }
-    return result
+    return id
   }
 
-  #expires(session: Session<Data>): Date | undefined {
-    return this.persistentCookie ? new Date(session.expiresAt) : undefined
+  /** Begins a request: loads the session `input.id` names (store errors reject) or makes a new one. */
+  async begin(input: OpenInput): Promise<RequestLifecycle<Data>> {
+    const loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
+    return new RequestLifecycle<Data>(this, input, loaded)
+  }
+
+  /** Plain Node: the request's session, loaded when its id is valid and live, else a new one. */
+  async open(req: HttpRequestLike): Promise<Session<Data>> {
+    const resolver = this.#resolver()
+    const cookie: CookieSettings = {
+      originalMaxAge: this.persistentCookie ? this.repository.maxInactiveMs : null,
+    }
+    const secure = isSecure(
+      {
+        encrypted: (req.socket as { encrypted?: boolean } | null | undefined)?.encrypted,
+        forwardedProto: req.headers['x-forwarded-proto'],
+      },
+      this.trustProxy,
+    )
+    const lifecycle = await this.begin({ id: resolver.read(req), cookie, secure, context: req })
+    this.#open.set(lifecycle.session, lifecycle)
+    return lifecycle.session
+  }
+
+  /** Plain Node: commits the session `open` gave and sets or clears the id on the response. */
+  async commit(req: HttpRequestLike, res: HttpResponseLike, session: Session<Data>): Promise<CommitResult> {
+    const lifecycle = this.#open.get(session)
+    if (!lifecycle) throw new SessionError('INVALID_OPTIONS', 'commit() needs a session that open() returned')
+    void req
+    const { result, cookie } = await lifecycle.commit()
+    const resolver = this.#resolver()
+    if (cookie?.action === 'set') {
+      resolver.write(res, cookie.id, { expires: cookie.expires, secure: lifecycle.secure })
+    } else if (cookie?.action === 'clear') {
+      resolver.clear(res, { secure: lifecycle.secure })
+    }
+    return result ?? 'skipped'
+  }
+
+  #resolver(): SessionIdResolver {
+    if (!this.resolver) throw new SessionError('INVALID_OPTIONS', 'a secret or a resolver is required')
+    return this.resolver
   }
 }

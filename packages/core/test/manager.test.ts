@@ -51,7 +51,7 @@ describe('SessionManager over plain Node http', () => {
     expect(first.headers.get('x-result')).toBe('created')
     const setCookie = first.headers.get('set-cookie')!
     expect(setCookie).toMatch(
-      /^sid=s%3A[A-Za-z0-9_-]{43}\.[A-Za-z0-9%]{43,}; Path=\/; Expires=.+; HttpOnly; SameSite=Lax$/,
+      /^sid=s%3A[A-Za-z0-9_-]{32}\.[A-Za-z0-9%]{43,}; Path=\/; Expires=.+; HttpOnly; SameSite=Lax$/,
     )
     const second = await request({ cookie: cookieOf(first) })
     expect(await second.json()).toEqual({ n: 2 })
@@ -98,13 +98,14 @@ describe('SessionManager over plain Node http', () => {
     expect((await request({ cookie })).headers.get('x-result')).toBe('created')
   })
 
-  it('re-sends the cookie on every response when rolling', async () => {
+  it('re-sends the cookie on every response when rolling, with a touch the store confirmed', async () => {
     const { request } = await serve({ rolling: true, touchAfterMs: 60_000 }, (s) => {
       s.data.a ??= 1
     })
     const cookie = cookieOf(await request())
     const res = await request({ cookie })
-    expect(res.headers.get('x-result')).toBe('unchanged')
+    // A re-send needs the store's word that the id still exists (a rotation may have moved it).
+    expect(res.headers.get('x-result')).toBe('touched')
     expect(cookieOf(res)).toBe(cookie)
   })
 
@@ -129,7 +130,7 @@ describe('SessionManager over plain Node http', () => {
     })
     const first = await request()
     const id = first.headers.get('x-session-id')!
-    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/)
     expect(await (await request({ 'x-session-id': id })).json()).toEqual({ n: 2 })
   })
 

@@ -1,0 +1,74 @@
+import * as servers from '@sessionkit/test-servers'
+import { dynamodbAvailable, type StoreSpec } from '../../src/stores'
+
+export interface BackendServer {
+  spec: StoreSpec
+  stop(): Promise<void>
+}
+
+/** One shared store the scenarios run against; a new store is one more row. */
+export interface BackendRow {
+  name: string
+  /** False while the store's package (or its test server) is not there yet. */
+  available(): Promise<boolean>
+  start(): Promise<BackendServer>
+}
+
+export const SHARED_BACKENDS: BackendRow[] = [
+  {
+    name: 'Redis standalone',
+    available: async () => true,
+    start: async () => {
+      const redis = await servers.startRedis()
+      return { spec: { kind: 'redis', url: redis.url }, stop: () => redis.stop() }
+    },
+  },
+  {
+    name: 'Redis Sentinel',
+    available: async () => true,
+    start: async () => {
+      const topo = await servers.startSentinel()
+      return {
+        spec: { kind: 'sentinel', sentinels: topo.sentinels, name: topo.masterName },
+        stop: () => topo.stop(),
+      }
+    },
+  },
+  {
+    name: 'Redis Cluster',
+    available: async () => true,
+    start: async () => {
+      const cluster = await servers.startCluster()
+      return { spec: { kind: 'cluster', nodes: cluster.nodes }, stop: () => cluster.stop() }
+    },
+  },
+  {
+    name: 'DynamoDB Local',
+    // Runs once @sessionkit/dynamodb exports DynamoDBStore and test-servers can start DynamoDB Local.
+    available: async () => (await dynamodbAvailable()) && typeof dynamoLauncher() === 'function',
+    start: async () => {
+      const dynamo = await dynamoLauncher()!()
+      return {
+        spec: { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName: dynamo.tableName },
+        stop: () => dynamo.stop(),
+      }
+    },
+  },
+]
+
+type DynamoLauncher = () => Promise<{ endpoint: string; tableName: string; stop(): Promise<void> }>
+
+function dynamoLauncher(): DynamoLauncher | undefined {
+  const fn = (servers as Record<string, unknown>).startDynamoDB
+  return typeof fn === 'function' ? (fn as DynamoLauncher) : undefined
+}
+
+/** The rows whose store is there, and a line naming the ones that are not. */
+export async function availableBackends(rows: BackendRow[] = SHARED_BACKENDS): Promise<BackendRow[]> {
+  const out: BackendRow[] = []
+  for (const row of rows) {
+    if (await row.available()) out.push(row)
+    else console.info(`integration: ${row.name} is not available yet; its scenarios do not run`)
+  }
+  return out
+}

@@ -1,0 +1,376 @@
+import type { CookieOptions } from '../cookie'
+import type { CommitResult, SessionRepository } from '../repository'
+import type { Session } from '../session'
+import {
+  type CookieSettings,
+  checkMaxAge,
+  resolvedAttributes,
+  restoreCookieSettings,
+  storedCookieSettings,
+} from './cookie-settings'
+import type { CommitRules } from './rules'
+
+/** What a request hands the lifecycle when it begins. */
+export interface OpenInput {
+  /** The id the client presented, signature already verified by the binding; `undefined` when none. */
+  id: string | undefined
+  /** This request's configured cookie settings (the binding's options, evaluated for the request). */
+  cookie: CookieSettings
+  /** Whether the request arrived over HTTPS (see `isSecure`). */
+  secure: boolean
+  /** Passed to a custom id generator (express's `req`, Fastify's `request`, Koa's `ctx`). */
+  context?: unknown
+  /** The presented cookie was signed with an older secret: re-send it signed with the current one. */
+  resign?: boolean
+}
+
+/** What the binding must put on the response. */
+export type CookieInstruction =
+  | {
+      action: 'set'
+      /** The id to sign and send. */
+      id: string
+      /** Absent for a browser-session cookie; capped at the absolute timeout. */
+      expires: Date | undefined
+      /** `expires - now` in ms, for frameworks that send Max-Age. */
+      maxAgeMs: number | undefined
+      /** Secure and SameSite already resolved for this request. */
+      attributes: CookieOptions
+    }
+  | { action: 'clear'; attributes: CookieOptions }
+
+/** The end of a request: what the store did and what the response carries. */
+export interface CommitOutcome {
+  /** `undefined` when the session was detached from the request (nothing to commit). */
+  result: CommitResult | undefined
+  cookie: CookieInstruction | undefined
+}
+
+/** What the binding's session object holds now; read before every decision and write. */
+export interface Snapshot {
+  /** The app's data, without `cookie`. */
+  data: Record<string, unknown>
+  cookie: CookieSettings
+}
+
+/** The manager's parts a request needs. */
+export interface LifecycleHost<Data extends object> {
+  readonly repository: SessionRepository<Data>
+  readonly rules: CommitRules
+  readonly browserSessionTimeoutMs: number
+  newId(context: unknown): string | undefined
+}
+
+const COOKIE = 'cookie'
+
+/**
+ * One request's session, from open to commit. Every operation (save, reload, regenerate,
+ * destroy, revokeAll, commit) runs after the previous one finished, so a binding can start
+ * them from callbacks in any order.
+ */
+export class RequestLifecycle<Data extends object = Record<string, unknown>> {
+  /** The core session underneath; replaced by `regenerate` and `reload`. */
+  session: Session<Data>
+  /** The app's data (never `cookie`). A binding that keeps its own object supplies {@link snapshot}. */
+  data: Record<string, unknown>
+  /** This session's cookie settings. */
+  cookie: CookieSettings
+  readonly defaults: CookieSettings
+  /** The id the client presented (also when it named no live session). */
+  readonly presentedId: string | undefined
+  readonly secure: boolean
+  /** Set by the binding: reads its session object, so decisions see the app's latest changes. */
+  snapshot: (() => Snapshot) | undefined
+  readonly #host: LifecycleHost<Data>
+  readonly #context: unknown
+  readonly #resign: boolean
+  #originalId: string
+  #savedEarly = false
+  #wroteEarly = false
+  #touchRequested = false
+  #destroyedHere = false
+  /** A write answered `gone`: deleted elsewhere (logout in another tab, a rotation). */
+  #gone = false
+  #detached = false
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
+    this.#host = host
+    this.#context = input.context
+    this.#resign = input.resign === true
+    this.defaults = { ...input.cookie, originalMaxAge: checkMaxAge(input.cookie.originalMaxAge) }
+    this.presentedId = input.id
+    this.secure = input.secure
+    if (loaded) {
+      this.session = loaded
+      this.cookie = this.#adopt(loaded)
+    } else {
+      this.session = host.repository.create({ id: host.newId(input.context), requestedId: input.id })
+      this.cookie = { ...this.defaults }
+    }
+    this.data = this.#appData(this.session)
+    this.#originalId = this.session.id
+  }
+
+  get id(): string {
+    return this.session.id
+  }
+
+  /** The session was never saved: made for this request. */
+  get isNew(): boolean {
+    return this.session.isNew
+  }
+
+  /**
+   * The peers' "modified": the id changed, an explicit save wrote, or the data (not the
+   * cookie settings, unless the rules say so) differs from what was loaded.
+   */
+  isModified(options: { includeCookie?: boolean } = {}): boolean {
+    if (this.#wroteEarly || this.session.id !== this.#originalId) return true
+    try {
+      this.#sync()
+      const repository = this.#host.repository
+      // A new session's settings are all "changed"; only a loaded one's can differ from the store.
+      const includeCookie =
+        !this.session.isNew && (options.includeCookie ?? this.#host.rules.cookieCountsAsModified)
+      return includeCookie
+        ? repository.isModified(this.session, { ignoreTimeout: false })
+        : repository.isModified(this.session, { ignore: [COOKIE], ignoreTimeout: true })
+    } catch {
+      return true // an unencodable session counts as modified: its save reports the error
+    } finally {
+      this.#unsync()
+    }
+  }
+
+  /** New id, same data (at login, against session fixation); written at commit. */
+  changeId(): string {
+    return this.session.changeId(this.#host.newId(this.#context))
+  }
+
+  /** Asks for the store's expiry to be extended at commit although no touch is due. */
+  touch(): void {
+    this.#touchRequested = true
+  }
+
+  /** Forgets the session for this request without deleting it (`req.session = null`, unset: keep). */
+  detach(): void {
+    this.#detached = true
+  }
+
+  /** New id and empty data; the old record is deleted now, the new one written at commit. */
+  regenerate(): Promise<void> {
+    return this.#run(async () => {
+      await this.#host.repository.regenerate(this.session, this.#host.newId(this.#context))
+      this.data = {}
+      this.cookie = { ...this.defaults }
+      this.#detached = false
+    })
+  }
+
+  /** Replaces the session with what the store holds; `false` when it no longer exists. */
+  reload(): Promise<boolean> {
+    return this.#run(async () => {
+      if (this.session.isNew) return false
+      const loaded = await this.#host.repository.load(this.session.id)
+      if (!loaded) return false
+      this.session = loaded
+      this.cookie = this.#adopt(loaded)
+      this.data = this.#appData(loaded)
+      return true
+    })
+  }
+
+  /** Deletes the session now. */
+  destroy(): Promise<void> {
+    return this.#run(() => this.#destroy())
+  }
+
+  /** Writes the session now (forced), as the peers' `save()`. */
+  save(): Promise<CommitResult> {
+    return this.#run(async () => {
+      const result = await this.#write({ saveUninitialized: true, force: true })
+      this.#savedEarly = true
+      if (result === 'created' || result === 'saved') this.#wroteEarly = true
+      return result
+    })
+  }
+
+  /**
+   * Deletes every session of this session's principal; with `exceptCurrent`, spares the
+   * record this client will hold after commit (the stored one, which a pending `changeId`
+   * moves to the new id), else destroys this one too. Answers how many others were deleted.
+   */
+  revokeAll(options: { exceptCurrent?: boolean } = {}): Promise<number> {
+    return this.#run(async () => {
+      const principal = this.session.principal
+      const except = options.exceptCurrent ? (this.session.storedId ?? this.session.id) : undefined
+      const count =
+        principal === undefined ? 0 : await this.#host.repository.destroyAllFor(principal, { except })
+      if (!options.exceptCurrent) await this.#destroy()
+      return count
+    })
+  }
+
+  /**
+   * The cookie the commit would send, decided now without a store round trip: for
+   * frameworks whose headers leave before the save completes (a streamed body).
+   */
+  predictCookie(): CookieInstruction | undefined {
+    if (this.#detached || this.session.isDestroyed) return undefined
+    try {
+      const decision = this.#decide()
+      return decision.save ? this.#cookieFor(this.session.isNew ? 'created' : 'saved', decision) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The end-of-request commit, after any operation still running. */
+  commit(): Promise<CommitOutcome> {
+    return this.#run(async () => {
+      const session = this.session
+      // Destroyed through the core session (`session.destroy()`) and not deleted yet.
+      if (session.isDestroyed && !this.#destroyedHere && !this.#gone) await this.#destroy()
+      if (session.isDestroyed) {
+        const clear = this.#destroyedHere && this.#host.rules.clearOnDestroy && this.presentedId !== undefined
+        return {
+          result: this.#destroyedHere ? 'destroyed' : 'gone',
+          cookie: clear ? this.#clear() : undefined,
+        }
+      }
+      if (this.#detached) return { result: undefined, cookie: undefined }
+      this.#sync() // validates cookie.maxAge before anything is written
+      this.#unsync()
+      const decision = this.#decide()
+      if (!decision.save) {
+        const clear =
+          session.isNew &&
+          this.#host.rules.clearUnknownId &&
+          this.presentedId !== undefined &&
+          !decision.blocked
+        return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
+      }
+      const result = await this.#write({ saveUninitialized: true, force: decision.force })
+      return { result, cookie: this.#cookieFor(result, decision) }
+    })
+  }
+
+  /** When and how to write, by the peer's rules. */
+  #decide(): { save: boolean; force: boolean; send: boolean; blocked: boolean } {
+    const rules = this.#host.rules
+    const session = this.session
+    const attributes = resolvedAttributes(this.cookie, this.secure)
+    const blocked = attributes.secure === true && !this.secure
+    const modified = this.isModified()
+    if (blocked && rules.secureOverHttp === 'no-save')
+      return { save: false, force: false, send: false, blocked }
+    if (session.isNew) {
+      const save = rules.saveUninitialized || modified || this.#savedEarly
+      return { save, force: true, send: save && !blocked, blocked }
+    }
+    const renewDue =
+      rules.renew &&
+      session.expiresAt - Date.now() < session.maxInactiveMs / 2 &&
+      this.cookie.originalMaxAge !== null
+    const force =
+      (rules.resave && !this.#savedEarly) ||
+      (rules.rolling && rules.rollingTouch === 'every-request') ||
+      renewDue ||
+      this.#resign ||
+      this.#touchRequested
+    const send =
+      !blocked &&
+      (this.presentedId !== session.id ||
+        rules.rolling ||
+        renewDue ||
+        this.#resign ||
+        (modified && (rules.resendModified === 'always' || this.cookie.originalMaxAge !== null)))
+    return { save: true, force, send, blocked }
+  }
+
+  /** Set-Cookie only for what the store confirmed: never for `gone`, never an unconfirmed rolling re-send. */
+  #cookieFor(result: CommitResult, decision: { send: boolean }): CookieInstruction | undefined {
+    if (!decision.send) return undefined
+    const confirmed =
+      result === 'created' ||
+      result === 'saved' ||
+      result === 'touched' ||
+      (result === 'unchanged' && this.#savedEarly)
+    if (!confirmed) return undefined
+    const session = this.session
+    const maxAge = this.cookie.originalMaxAge
+    let expires: Date | undefined
+    if (maxAge !== null) {
+      const now = Date.now()
+      const absolute = session.absoluteTimeoutMs
+      expires = new Date(
+        absolute === undefined ? now + maxAge : Math.min(now + maxAge, session.createdAt + absolute),
+      )
+    }
+    return {
+      action: 'set',
+      id: session.id,
+      expires,
+      maxAgeMs: expires ? Math.max(0, expires.getTime() - Date.now()) : undefined,
+      attributes: resolvedAttributes(this.cookie, this.secure),
+    }
+  }
+
+  #clear(): CookieInstruction {
+    return { action: 'clear', attributes: resolvedAttributes(this.cookie, this.secure) }
+  }
+
+  async #write(options: { saveUninitialized: boolean; force: boolean }): Promise<CommitResult> {
+    this.#sync()
+    try {
+      const result = await this.#host.repository.save(this.session, options)
+      if (result === 'gone') this.#gone = true
+      return result
+    } finally {
+      this.#unsync()
+    }
+  }
+
+  async #destroy(): Promise<void> {
+    this.session.destroy()
+    await this.#host.repository.save(this.session)
+    this.#destroyedHere = true
+  }
+
+  /** Reads the binding's object into the core session: data plus the stored cookie settings. */
+  #sync(): void {
+    const snapshot = this.snapshot?.()
+    if (snapshot) {
+      this.data = snapshot.data
+      this.cookie = snapshot.cookie
+    }
+    const maxAge = checkMaxAge(this.cookie.originalMaxAge)
+    if (maxAge !== this.cookie.originalMaxAge) this.cookie = { ...this.cookie, originalMaxAge: maxAge }
+    const data: Record<string, unknown> = {}
+    for (const key of Object.keys(this.data)) if (key !== COOKIE) data[key] = this.data[key]
+    data[COOKIE] = storedCookieSettings(this.cookie, this.defaults)
+    this.session.data = data as Data
+    this.session.maxInactiveMs = maxAge ?? this.#host.browserSessionTimeoutMs
+  }
+
+  #unsync(): void {
+    this.session.data = this.data as Data
+  }
+
+  #adopt(loaded: Session<Data>): CookieSettings {
+    return restoreCookieSettings(this.defaults, (loaded.data as Record<string, unknown>)[COOKIE])
+  }
+
+  #appData(session: Session<Data>): Record<string, unknown> {
+    const { [COOKIE]: _cookie, ...data } = session.data as Record<string, unknown>
+    session.data = data as Data
+    return data
+  }
+
+  #run<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(op)
+    this.#queue = result.catch(() => {})
+    return result
+  }
+}

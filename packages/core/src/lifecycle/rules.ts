@@ -1,0 +1,56 @@
+/**
+ * A peer's commit rules, as data: when the end-of-request commit writes to the store and when
+ * it sends the cookie. Each binding passes its peer's values; core applies them.
+ *
+ * @example
+ * ```ts
+ * // express-session with resave: false, saveUninitialized: false
+ * const rules: CommitRules = { ...DEFAULT_RULES, resendModified: 'persistent' }
+ * ```
+ */
+export interface CommitRules {
+  /** Save (and cookie) a new session that holds no data. express-session and @fastify/session default true. */
+  saveUninitialized: boolean
+  /** Write an unmodified loaded session on every request (express-session `resave`): a forced touch. */
+  resave: boolean
+  /** Send the cookie on every response with a fresh expiry, once the store confirmed a touch or save. */
+  rolling: boolean
+  /**
+   * How often a rolling session is touched: `'every-request'` (express-session touches every
+   * unmodified session) or `'throttled'` (at most every `touchAfter`; the cookie is re-sent
+   * with each touch).
+   */
+  rollingTouch: 'every-request' | 'throttled'
+  /** koa-session `renew`: save and re-send when less than half of the idle timeout is left. */
+  renew: boolean
+  /**
+   * When a modified, already-cookied session re-sends its cookie: `'always'` (@fastify/session,
+   * koa-session) or `'persistent'` (express-session: only a cookie with an expiry).
+   */
+  resendModified: 'always' | 'persistent'
+  /** A change of the cookie's settings alone counts as "modified" (@fastify/session). */
+  cookieCountsAsModified: boolean
+  /**
+   * A cookie that would be Secure on a plain-HTTP request: `'no-cookie'` saves but sends
+   * nothing (express-session); `'no-save'` neither saves nor sends (@fastify/session).
+   */
+  secureOverHttp: 'no-cookie' | 'no-save'
+  /** Clear a presented cookie that names no session when nothing was saved (@fastify/session). */
+  clearUnknownId: boolean
+  /** Clear the cookie when this request destroyed the session (koa-session; not the other two). */
+  clearOnDestroy: boolean
+}
+
+/** Neutral defaults: sessionkit's own behaviour when no peer is imitated. */
+export const DEFAULT_RULES: CommitRules = {
+  saveUninitialized: false,
+  resave: false,
+  rolling: false,
+  rollingTouch: 'every-request',
+  renew: false,
+  resendModified: 'always',
+  cookieCountsAsModified: true,
+  secureOverHttp: 'no-cookie',
+  clearUnknownId: true,
+  clearOnDestroy: true,
+}

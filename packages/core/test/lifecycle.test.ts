@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryStore } from '../../memory/src/index.ts'
+import {
+  type CommitRules,
+  type CookieSettings,
+  isSecure,
+  isSessionError,
+  MAX_COOKIE_AGE_MS,
+  type OpenInput,
+  SessionManager,
+  type SessionManagerOptions,
+  settle,
+} from '../src/index'
+
+const DEFAULTS: CookieSettings = {
+  originalMaxAge: 3_600_000,
+  path: '/',
+  httpOnly: true,
+  secure: true,
+  sameSite: 'none',
+}
+
+function setup(rules: Partial<CommitRules> = {}, options: Partial<SessionManagerOptions> = {}) {
+  const store = new MemoryStore()
+  const manager = new SessionManager({ store, rules, ...options })
+  const begin = (id?: string, input: Partial<OpenInput> = {}) =>
+    manager.begin({ id, cookie: DEFAULTS, secure: true, ...input })
+  return { store, manager, begin }
+}
+
+/** A logged-in session: created, saved, its id. */
+async function login(begin: ReturnType<typeof setup>['begin'], principal = 'alice') {
+  const lifecycle = await begin()
+  lifecycle.data.user = principal
+  lifecycle.session.setPrincipal(principal)
+  const { result, cookie } = await lifecycle.commit()
+  expect(result).toBe('created')
+  expect(cookie?.action).toBe('set')
+  return lifecycle.id
+}
+
+describe('RequestLifecycle', () => {
+  it('keeps per-session cookie settings in one format every binding reads the same way', async () => {
+    const { begin, store } = setup()
+    const first = await begin()
+    first.data.a = 1
+    first.cookie = { ...first.cookie, domain: 'example.test' } // a per-session override
+    await first.commit()
+    const stored = JSON.parse((await store.load(first.id))!.attributes.cookie!)
+    expect(stored).toEqual({ originalMaxAge: 3_600_000, domain: 'example.test' }) // never `expires`
+    // Another binding with the same configuration: every attribute comes back.
+    const next = await begin(first.id)
+    next.data.a = 2
+    const { cookie } = await next.commit()
+    expect(cookie).toMatchObject({
+      action: 'set',
+      attributes: { path: '/', httpOnly: true, secure: true, sameSite: 'none', domain: 'example.test' },
+    })
+  })
+
+  it('revokeAll({ exceptCurrent }) after changeId spares the device that asked', async () => {
+    const { begin, manager } = setup()
+    const laptop = await login(begin)
+    const phone = await login(begin)
+    const current = await begin(laptop)
+    const newId = current.changeId() // "change password": rotate, then log out the others
+    expect(await current.revokeAll({ exceptCurrent: true })).toBe(1)
+    const { result, cookie } = await current.commit()
+    expect(result).toBe('saved')
+    expect(cookie).toMatchObject({ action: 'set', id: newId })
+    expect(await manager.repository.load(newId)).toBeDefined()
+    expect(await manager.repository.load(phone)).toBeUndefined()
+  })
+
+  it('sends no Set-Cookie when the session went away under a slower request', async () => {
+    const { begin } = setup({ rolling: true })
+    const id = await login(begin)
+    const slow = await begin(id)
+    const loginRequest = await begin(id)
+    loginRequest.changeId()
+    await loginRequest.commit()
+    slow.data.cart = ['apple']
+    expect(await slow.commit()).toEqual({ result: 'gone', cookie: undefined })
+  })
+
+  it('re-sends a rolling cookie only with a touch the store confirmed', async () => {
+    const throttled = setup({ rolling: true, rollingTouch: 'throttled' }, { touchAfterMs: 60_000 })
+    const id = await login(throttled.begin)
+    expect(await (await throttled.begin(id)).commit()).toEqual({ result: 'unchanged', cookie: undefined })
+
+    const eager = setup({ rolling: true, rollingTouch: 'every-request' }, { touchAfterMs: 60_000 })
+    const other = await login(eager.begin)
+    const reading = await eager.begin(other)
+    const touched = await reading.commit()
+    expect(touched.result).toBe('touched')
+    expect(touched.cookie?.action).toBe('set')
+    const stale = await eager.begin(other)
+    await eager.manager.repository.delete(other) // logout elsewhere meanwhile
+    expect(await stale.commit()).toEqual({ result: 'gone', cookie: undefined })
+  })
+
+  it('refuses a non-finite cookie.maxAge before writing, and clamps a huge one to 400 days', async () => {
+    const { begin, store } = setup()
+    const id = await login(begin)
+    const before = await store.load(id)
+    const broken = await begin(id)
+    broken.data.more = true
+    broken.cookie.originalMaxAge = Number.NaN
+    await expect(broken.commit()).rejects.toSatisfy((err) => isSessionError(err, 'INVALID_OPTIONS'))
+    expect(await store.load(id)).toEqual(before)
+
+    const huge = await begin(id)
+    huge.cookie.originalMaxAge = 1e308
+    const { cookie } = await huge.commit()
+    const record = (await store.load(id))!
+    expect(record.maxInactiveMs).toBe(MAX_COOKIE_AGE_MS)
+    expect(cookie?.action === 'set' && cookie.expires!.getTime()).toBeLessThanOrEqual(
+      Date.now() + MAX_COOKIE_AGE_MS,
+    )
+  })
+
+  it('caps the cookie expiry at the absolute timeout', async () => {
+    const { begin } = setup({}, { absoluteTimeoutMs: 60_000 })
+    const lifecycle = await begin()
+    lifecycle.data.a = 1
+    const { cookie } = await lifecycle.commit()
+    const expires = cookie?.action === 'set' ? cookie.expires!.getTime() : 0
+    expect(expires).toBeLessThanOrEqual(lifecycle.session.createdAt + 60_000)
+  })
+
+  it('gives browser-session cookies the configured server-side idle timeout', async () => {
+    const { begin, store } = setup({}, { browserSessionTimeoutMs: 15 * 60_000 })
+    const lifecycle = await begin(undefined, { cookie: { ...DEFAULTS, originalMaxAge: null } })
+    lifecycle.data.a = 1
+    const { cookie } = await lifecycle.commit()
+    expect(cookie?.action === 'set' && cookie.expires).toBeUndefined()
+    expect((await store.load(lifecycle.id))!.maxInactiveMs).toBe(15 * 60_000)
+  })
+
+  it('checks ids from a custom generator by one rule, and loads them back', async () => {
+    let next = 'user-42:session'
+    const { begin } = setup({}, { genid: () => next })
+    const id = await login(begin)
+    expect(id).toBe('user-42:session')
+    expect((await begin(id)).isNew).toBe(false)
+    next = 'has space'
+    await expect(begin()).rejects.toSatisfy((err) => isSessionError(err, 'INVALID_ID'))
+  })
+
+  it('applies the Secure-over-HTTP rule: no cookie, or no save at all', async () => {
+    for (const [rule, saved] of [
+      ['no-cookie', true],
+      ['no-save', false],
+    ] as const) {
+      const { begin, store } = setup({ secureOverHttp: rule, saveUninitialized: true })
+      const lifecycle = await begin(undefined, { secure: false })
+      lifecycle.data.a = 1
+      const { cookie } = await lifecycle.commit()
+      expect(cookie).toBeUndefined()
+      expect((await store.load(lifecycle.id)) !== undefined).toBe(saved)
+    }
+  })
+
+  it("follows express-session's cookie rule for modified browser-session cookies", async () => {
+    const { begin } = setup({ resendModified: 'persistent' })
+    const noMaxAge = { ...DEFAULTS, originalMaxAge: null }
+    const created = await begin(undefined, { cookie: noMaxAge })
+    created.data.a = 1
+    await created.commit()
+    const changed = await begin(created.id, { cookie: noMaxAge })
+    changed.data.a = 2
+    expect(await changed.commit()).toEqual({ result: 'saved', cookie: undefined })
+  })
+})
+
+describe('isSecure', () => {
+  it("has the peers' proxy semantics", () => {
+    const behindProxy = { encrypted: false, forwardedProto: 'https, http', framework: false }
+    expect(isSecure(behindProxy, true)).toBe(true)
+    expect(isSecure(behindProxy, false)).toBe(false)
+    expect(isSecure(behindProxy, undefined)).toBe(false)
+    expect(isSecure({ framework: true }, undefined)).toBe(true)
+    expect(isSecure({ encrypted: true }, false)).toBe(true)
+  })
+})
+
+describe('settle', () => {
+  it('bridges callbacks (with the peer’s success value) and promises', async () => {
+    const args: unknown[][] = []
+    settle(
+      async () => undefined,
+      (...a: unknown[]) => args.push(a),
+      { success: null },
+    )
+    settle(
+      async () => undefined,
+      (...a: unknown[]) => args.push(a),
+    )
+    settle(
+      async () => 3,
+      (...a: unknown[]) => args.push(a),
+    )
+    await expect(settle(async () => 'x')).resolves.toBe('x')
+    await new Promise((r) => setImmediate(r))
+    expect(args).toEqual([[null], [undefined], [null, 3]])
+  })
+})
