@@ -162,7 +162,8 @@ export class DynamoDBStore implements SessionStore {
   }
 
   async touch(id: string, meta: { lastAccessedAt: number; expiresAt: number }): Promise<boolean> {
-    const copy = { ...meta } as MetaUpdate
+    // Only these two: a touch never writes owner or idle timeout, whatever else the caller passed.
+    const copy: MetaUpdate = { lastAccessedAt: meta.lastAccessedAt, expiresAt: meta.expiresAt }
     return this.run('touch', id, async (signal) => {
       if (!isStorableId(id)) return false
       return updateRecord({ client: this.client, tableName: this.tableName, id, signal }, copy, [])
