@@ -91,8 +91,15 @@ export interface FullMeta {
 
 export const num = (n: number): AttributeValue => ({ N: String(n) })
 
-/** DynamoDB's TTL attribute: epoch seconds, rounded up so the backend never reaps early. */
-export const ttlSeconds = (expiresAt: number): number => Math.ceil(expiresAt / 1000)
+/**
+ * Added to DynamoDB's TTL. Reads check `expiresAt` themselves, so the TTL only cleans up; the
+ * margin keeps an app server whose clock runs behind AWS' (expiry instants come from the app's
+ * clock) from having live sessions reaped under it.
+ */
+export const TTL_GRACE_SECONDS = 3600
+
+/** DynamoDB's TTL attribute: epoch seconds, rounded up, plus the grace margin. */
+export const ttlSeconds = (expiresAt: number): number => Math.ceil(expiresAt / 1000) + TTL_GRACE_SECONDS
 
 /** The whole item of a record; `attrs` comes from {@link encodeAttributes}. */
 export function toItem(

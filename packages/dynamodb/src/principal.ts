@@ -27,7 +27,8 @@ export async function findByPrincipal(
   consistentRead: boolean,
   signal: AbortSignal,
 ): Promise<SessionRecord[]> {
-  if (principal === '') return []
+  // Not a key the GSI can hold (empty, or over 2048 bytes): no session can have it.
+  if (principal === '' || Buffer.byteLength(principal) > 2048) return []
   const ids = await indexedIds(client, tableName, principal, signal)
   const items: Record<string, AttributeValue>[] = []
   for (let i = 0; i < ids.length; i += BATCH) {

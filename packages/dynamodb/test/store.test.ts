@@ -353,7 +353,7 @@ describe('metadata delta (DynamoDB has no max(): conditions and a fallback)', ()
     expect(loaded?.principal).toBe(principal)
     expect((await store.findByPrincipal(principal)).map((r) => r.id)).toEqual([id])
     const ttl = Number((await readRaw(admin, id))?.ttl?.N)
-    expect(ttl).toBe(Math.ceil(fresh.expiresAt / 1000))
+    expect(ttl).toBe(Math.ceil(fresh.expiresAt / 1000) + 3600)
 
     // A stale touch does not shorten it either, and still answers true (the session is live).
     expect(await store.touch(id, { lastAccessedAt: first.lastAccessedAt, expiresAt: first.expiresAt })).toBe(
