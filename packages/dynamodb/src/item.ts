@@ -3,23 +3,12 @@ import { gunzip, gzip } from 'node:zlib'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { SessionRecord } from '@sessionkit/core'
 import { SessionError } from '@sessionkit/core'
+import { FIELD } from './fields'
+
+export { FIELD }
 
 const gzipAsync = promisify(gzip)
 const gunzipAsync = promisify(gunzip)
-
-/** Top-level attribute names of a session item. */
-export const FIELD = {
-  id: 'id',
-  createdAt: 'createdAt',
-  lastAccessedAt: 'lastAccessedAt',
-  maxInactiveMs: 'maxInactiveMs',
-  /** Epoch ms: the exact expiry every read checks. */
-  expiresAt: 'expiresAt',
-  /** Epoch seconds, for DynamoDB's own (lazy) TTL deletion. */
-  ttl: 'ttl',
-  principal: 'principal',
-  attributes: 'attrs',
-} as const
 
 /**
  * Every attribute name is stored with this prefix in the `attrs` map: DynamoDB refuses an empty

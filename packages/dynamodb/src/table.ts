@@ -6,7 +6,7 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb'
-import { FIELD } from './item'
+import { FIELD } from './fields'
 
 /** Name of the global secondary index on `principal` that `findByPrincipal` queries. */
 export const PRINCIPAL_INDEX = 'principal-index'

@@ -1,19 +1,14 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { describeStoreConformance } from '@sessionkit/conformance/vitest'
-import { freePort, startDynamoDB } from '@sessionkit/test-servers'
+import { freePort } from '@sessionkit/test-servers'
 import { afterAll } from 'vitest'
 import type { DynamoDBStore } from '../src/index'
-import { readRaw, severableClient, storeOn, TABLE } from './support'
+import { readRaw, severableClient, sharedServer, storeOn, TABLE } from './support'
 
+const admin = new DynamoDBClient(sharedServer())
 // Top-level await: the suite creates a probe store while it is being collected.
-const server = await startDynamoDB()
-const admin = new DynamoDBClient(server.clientConfig)
-await storeOn(admin).ensureTable()
 const deadPort = await freePort()
-afterAll(async () => {
-  admin.destroy()
-  await server.stop()
-})
+afterAll(() => admin.destroy())
 
 /** Each case's store has its own client, so one case can cut its store off. */
 const owned = new WeakMap<DynamoDBStore, ReturnType<typeof severableClient>>()
@@ -21,7 +16,7 @@ const owned = new WeakMap<DynamoDBStore, ReturnType<typeof severableClient>>()
 describeStoreConformance({
   name: 'DynamoDBStore (DynamoDB Local)',
   createStore: () => {
-    const severable = severableClient(server, deadPort)
+    const severable = severableClient(deadPort)
     const store = storeOn(severable.client, { operationTimeoutMs: 2000 })
     owned.set(store, severable)
     return store

@@ -1,8 +1,24 @@
 import { randomBytes } from 'node:crypto'
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb'
+import type { SessionChange } from '@sessionkit/core'
 import { isSessionError } from '@sessionkit/core'
-import type { DynamoDBLocal } from '@sessionkit/test-servers'
+import type { DynamoDBLocalClientConfig } from '@sessionkit/test-servers'
+import { expect, inject } from 'vitest'
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/index'
+import { TABLE } from './table'
+
+export { TABLE }
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamodb: DynamoDBLocalClientConfig
+  }
+}
+
+/** The DynamoDB Local that test/global-setup.ts started for this run (its table: {@link TABLE}). */
+export function sharedServer(): DynamoDBLocalClientConfig {
+  return inject('dynamodb')
+}
 
 export function newId(): string {
   return randomBytes(32).toString('base64url')
@@ -36,8 +52,8 @@ export function countRequests(client: DynamoDBClient) {
  * A client whose requests can be sent to a port where nothing listens: the store's backend
  * becomes unreachable (connection refused) while the server keeps serving everyone else.
  */
-export function severableClient(server: DynamoDBLocal, deadPort: number) {
-  const client = new DynamoDBClient({ ...server.clientConfig, maxAttempts: 2 })
+export function severableClient(deadPort: number) {
+  const client = new DynamoDBClient({ ...sharedServer(), maxAttempts: 2 })
   let severed = false
   client.middlewareStack.add(
     (next) => (args) => {
@@ -58,8 +74,6 @@ export function severableClient(server: DynamoDBLocal, deadPort: number) {
 export function storeOn(client: DynamoDBClient, options: Partial<DynamoDBStoreOptions> = {}) {
   return new DynamoDBStore({ client, tableName: TABLE, ...options })
 }
-
-export const TABLE = 'sessions'
 
 /** The raw item under `id`, read consistently with another client. */
 export async function readRaw(admin: DynamoDBClient, id: string) {
@@ -84,3 +98,22 @@ export async function timed<T>(fn: () => Promise<T>) {
     }
   }
 }
+
+/** A store on its own client, with the requests it sends counted per command. */
+export function countedStore(options: { consistentReads?: boolean } = {}) {
+  const client = new DynamoDBClient(sharedServer())
+  const requests = countRequests(client)
+  return { client, store: storeOn(client, options), requests }
+}
+
+export const create = (store: DynamoDBStore, set: Record<string, string>, m = meta()) =>
+  store.save({ id: newId(), isNew: true, meta: m, set, removed: [] })
+
+export async function created(store: DynamoDBStore, set: Record<string, string> = { a: '1' }, m = meta()) {
+  const id = newId()
+  expect(await store.save({ id, isNew: true, meta: m, set, removed: [] })).toBe('saved')
+  return id
+}
+
+/** A save's metadata in the delta shape: fields this request did not change are absent. */
+export const delta = (fields: Record<string, unknown>) => fields as unknown as SessionChange['meta']

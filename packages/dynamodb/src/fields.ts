@@ -1,0 +1,13 @@
+/** Top-level attribute names of a session item. */
+export const FIELD = {
+  id: 'id',
+  createdAt: 'createdAt',
+  lastAccessedAt: 'lastAccessedAt',
+  maxInactiveMs: 'maxInactiveMs',
+  /** Epoch ms: the exact expiry every read checks. */
+  expiresAt: 'expiresAt',
+  /** Epoch seconds, for DynamoDB's own (lazy) TTL deletion. */
+  ttl: 'ttl',
+  principal: 'principal',
+  attributes: 'attrs',
+} as const
