@@ -1,10 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 
 /**
- * DynamoDB refuses an expression string over 4 KB. Attribute updates beyond this budget go into
- * further UpdateItem requests (see the README: saves of very many attributes).
+ * DynamoDB refuses an expression string over 4 KB (4096 bytes; placeholders are ASCII). A save
+ * whose update expression would be longer is written another way (see rewrite.ts).
  */
-const EXPRESSION_BUDGET = 3500
+const EXPRESSION_LIMIT = 4000
 
 /**
  * Builds one request's expressions. Every attribute name goes through ExpressionAttributeNames
@@ -51,6 +51,13 @@ export class Expressions {
     this.length += clause.length + 2
   }
 
+  /** `path = <expression>`, for an expression built from this object's placeholders. */
+  assign(segments: readonly string[], expression: string): void {
+    const clause = `${this.path(segments)} = ${expression}`
+    this.sets.push(clause)
+    this.length += clause.length + 2
+  }
+
   remove(segments: readonly string[]): void {
     const clause = this.path(segments)
     this.removes.push(clause)
@@ -62,9 +69,9 @@ export class Expressions {
     this.conditions.push(expression)
   }
 
-  /** True while one more attribute assignment fits in this request's update expression. */
-  get hasRoom(): boolean {
-    return this.length < EXPRESSION_BUDGET
+  /** The update expression is within DynamoDB's 4 KB limit. */
+  get fits(): boolean {
+    return this.length + 'SET REMOVE '.length <= EXPRESSION_LIMIT
   }
 
   get isEmptyUpdate(): boolean {

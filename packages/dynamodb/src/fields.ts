@@ -10,4 +10,9 @@ export const FIELD = {
   ttl: 'ttl',
   principal: 'principal',
   attributes: 'attrs',
+  /**
+   * Bumped by every write, so a save too large for one update expression can read the item,
+   * change it and put it back only if nobody wrote in between.
+   */
+  version: 'ver',
 } as const

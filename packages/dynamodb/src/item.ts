@@ -104,6 +104,7 @@ export function toItem(
     [FIELD.expiresAt]: num(meta.expiresAt),
     [FIELD.ttl]: num(ttlSeconds(meta.expiresAt)),
     [FIELD.attributes]: { M: attrs },
+    [FIELD.version]: num(0),
   }
   if (typeof meta.principal === 'string' && meta.principal !== '')
     item[FIELD.principal] = { S: meta.principal }

@@ -2,6 +2,7 @@ import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aw
 import { isConditionFailure } from './errors'
 import { Expressions } from './expressions'
 import { FIELD, mapKey, num, storedExpiresAt, ttlSeconds } from './item'
+import { rewriteRecord } from './rewrite'
 
 /**
  * Metadata of a save or touch of an existing record. Fields absent here were not changed by
@@ -30,19 +31,19 @@ export interface UpdateTarget {
 const MAX_META_ATTEMPTS = 3
 
 /**
- * A save or touch of an existing record: UpdateItem(s) conditioned on the item existing and
+ * A save or touch of an existing record: one UpdateItem conditioned on the item existing and
  * being live, so a deleted or expired session is never resurrected (answer false: `gone`).
  *
  * DynamoDB has no `max()`, so "a stale writer never shortens an expiry" is a condition: the
- * first request writes `expiresAt` (and the TTL) only if the stored one is not later
+ * request writes `expiresAt` (and the TTL) only if the stored one is not later
  * (`expiresAt <= :given`), and `lastAccessedAt` likewise. When that condition fails, DynamoDB
  * returns the stored item (ReturnValuesOnConditionCheckFailure: ALL_OLD) and the request is
  * sent again without the fields a fresher writer already moved further, so the attributes still
  * land. A request that changed the idle timeout (`maxInactiveMs` present) writes its
  * `expiresAt` unconditionally: shortening the timeout must shorten the expiry.
  *
- * An update expression is limited to 4 KB: attribute changes past about 150 go into further
- * UpdateItems with the same existence condition (not atomic with the first; see the README).
+ * A change whose update expression would pass DynamoDB's 4 KB limit is written by
+ * {@link rewriteRecord} instead.
  */
 export async function updateRecord(
   target: UpdateTarget,
@@ -51,7 +52,6 @@ export async function updateRecord(
 ): Promise<boolean> {
   let writeExpiry = true
   let writeAccess = true
-  let done = 0
   for (let attempt = 1; ; attempt++) {
     const e = liveCondition(new Expressions())
     if (writeExpiry) {
@@ -66,15 +66,29 @@ export async function updateRecord(
       e.condition(`${e.name(FIELD.lastAccessedAt)} <= ${e.value(num(meta.lastAccessedAt))}`)
     }
     if (meta.maxInactiveMs !== undefined) e.set([FIELD.maxInactiveMs], num(meta.maxInactiveMs))
-    if (typeof meta.principal === 'string' && meta.principal !== '')
+    const principalChanged = meta.principal !== undefined
+    if (typeof meta.principal === 'string' && meta.principal !== '') {
       e.set([FIELD.principal], { S: meta.principal })
-    else if (meta.principal !== undefined) e.remove([FIELD.principal])
-    const consumed = addOps(e, ops, 0)
-    if (e.isEmptyUpdate) return true
+    } else if (principalChanged) e.remove([FIELD.principal])
+    // Nothing left to write: an earlier attempt found the session live with fresher metadata.
+    if (
+      !writeExpiry &&
+      !writeAccess &&
+      ops.length === 0 &&
+      meta.maxInactiveMs === undefined &&
+      !principalChanged
+    )
+      return true
+    const version = e.name(FIELD.version)
+    e.assign([FIELD.version], `if_not_exists(${version}, ${e.value(num(0))}) + ${e.value(num(1))}`)
+    for (const [key, value] of ops) {
+      if (value === undefined) e.remove([FIELD.attributes, key])
+      else e.set([FIELD.attributes, key], value)
+    }
+    if (!e.fits) return rewriteRecord(target, meta, ops)
     try {
       await send(target, e)
-      done = consumed
-      break
+      return true
     } catch (err) {
       if (!isConditionFailure(err)) throw err
       const stored = err.Item as Record<string, AttributeValue> | undefined
@@ -92,36 +106,12 @@ export async function updateRecord(
       if (attempt > MAX_META_ATTEMPTS) throw err
     }
   }
-  while (done < ops.length) {
-    const e = liveCondition(new Expressions())
-    const next = addOps(e, ops, done)
-    try {
-      await send(target, e)
-    } catch (err) {
-      if (isConditionFailure(err)) return false
-      throw err
-    }
-    done = next
-  }
-  return true
 }
 
 function liveCondition(e: Expressions): Expressions {
   e.condition(`attribute_exists(${e.name(FIELD.id)})`)
   e.condition(`${e.name(FIELD.expiresAt)} > ${e.value(num(Date.now()))}`)
   return e
-}
-
-/** Adds attribute changes from `from` while the expression has room; answers where it stopped. */
-function addOps(e: Expressions, ops: readonly AttributeOp[], from: number): number {
-  let i = from
-  // At least one per request, so a long name can never stall the loop.
-  for (; i < ops.length && (i === from || e.hasRoom); i++) {
-    const [key, value] = ops[i]!
-    if (value === undefined) e.remove([FIELD.attributes, key])
-    else e.set([FIELD.attributes, key], value)
-  }
-  return i
 }
 
 async function send(target: UpdateTarget, e: Expressions): Promise<void> {
@@ -138,7 +128,7 @@ async function send(target: UpdateTarget, e: Expressions): Promise<void> {
   )
 }
 
-/** The attribute changes of a save, as map keys. */
+/** The attribute changes of a save, as map keys (`set` is already keyed by {@link mapKey}). */
 export function attributeOps(set: Record<string, AttributeValue>, removed: readonly string[]): AttributeOp[] {
   const ops: AttributeOp[] = Object.entries(set).map(([key, value]) => [key, value] as const)
   for (const name of removed) if (!Object.hasOwn(set, mapKey(name))) ops.push([mapKey(name), undefined])

@@ -2,7 +2,18 @@ import { randomBytes } from 'node:crypto'
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { isSessionError } from '@sessionkit/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { countedStore, create, created, meta, newId, readRaw, sharedServer, storeOn, TABLE } from './support'
+import {
+  countedStore,
+  create,
+  created,
+  delta,
+  meta,
+  newId,
+  readRaw,
+  sharedServer,
+  storeOn,
+  TABLE,
+} from './support'
 
 const admin = new DynamoDBClient(sharedServer())
 afterAll(() => admin.destroy())
@@ -117,18 +128,46 @@ describe('attribute names', () => {
     expect(Number(raw?.expiresAt?.N)).toBeGreaterThan(Date.now())
   })
 
-  it('saves of thousands of attributes go through (split past the 4 KB expression limit)', async () => {
-    const store = storeOn(admin)
+  it('a save past the 4 KB expression limit is one GetItem and one versioned PutItem', async () => {
+    const { client, store, requests } = countedStore()
     const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`attribute-${i}`, String(i)]))
     const id = await created(store, many)
+    requests.reset()
     const update = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`attribute-${i * 4}`, `u${i}`]))
     const removed = Array.from({ length: 600 }, (_, i) => `attribute-${i * 4 + 1}`)
     expect(await store.save({ id, isNew: false, meta: meta(), set: update, removed })).toBe('saved')
+    expect(requests.counts).toEqual({ GetItemCommand: 1, PutItemCommand: 1 })
     const loaded = (await store.load(id))!.attributes
     expect(Object.keys(loaded)).toHaveLength(5000 - 600)
     expect(loaded['attribute-4']).toBe('u1')
     expect(loaded['attribute-5']).toBeUndefined()
     expect(loaded['attribute-6']).toBe('6')
+    client.destroy()
+  })
+
+  it('large saves racing small saves and touches lose none of them', async () => {
+    const store = storeOn(admin)
+    const id = await created(store, { keep: 'k' }, meta(60_000))
+    const big = (n: number) =>
+      Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`big${n}-${i}`, `${n}`]))
+    const later = meta(3_600_000)
+    // Saves that did not change the idle timeout: none may shorten the touch's expiry.
+    const { maxInactiveMs: _, ...plain } = meta(60_000)
+    const save = (set: Record<string, string>) =>
+      store.save({ id, isNew: false, meta: delta(plain), set, removed: [] })
+    const results = await Promise.all([
+      save(big(1)),
+      save({ small1: 's' }),
+      save(big(2)),
+      store.touch(id, { lastAccessedAt: later.lastAccessedAt, expiresAt: later.expiresAt }),
+      save({ small2: 's' }),
+    ])
+    expect(results).toEqual(['saved', 'saved', 'saved', true, 'saved'])
+    const loaded = await store.load(id)
+    expect(Object.keys(loaded!.attributes)).toHaveLength(3 + 800)
+    expect(loaded!.attributes['big2-399']).toBe('2')
+    // No rewrite put back an expiry older than the touch's.
+    expect(loaded!.expiresAt).toBeGreaterThanOrEqual(later.expiresAt)
   })
 })
 
