@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
 import { dynamoDBCall, startDynamoDB } from '../src/index'
 
@@ -57,4 +59,19 @@ it('a failed call names the service error', async () => {
   } finally {
     await server.stop()
   }
+})
+
+it('a missing java fails with the install command, never a skip', () => {
+  // A fresh process with no java on its PATH (the check caches its answer per process).
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "import('./src/dynamodb.ts').then((m) => { try { m.assertJavaInstalled(); console.log('found') } catch (e) { console.log(e.message) } })",
+    ],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { PATH: '/nonexistent' }, encoding: 'utf8' },
+  )
+  expect(probe.stdout).toContain('install it with: apt-get install -y openjdk-17-jre-headless')
 })
