@@ -53,8 +53,8 @@ export class SessionkitMode {
       rules: koaRules(options),
       genid: (ctx) => options.genid(ctx),
       maxInactiveMs: maxAge ?? DAY,
-      // A browser-session cookie's session idles out after a day, as koa-session's default life.
-      browserSessionTimeoutMs: DAY,
+      // By default a browser-session cookie's session idles out after a day, koa-session's default life.
+      browserSessionTimeoutMs: options.browserSessionTimeout ?? DAY,
       absoluteTimeoutMs: options.absoluteTimeout,
       // koa-session extends a session only by saving it and re-sending the cookie (rolling,
       // renew): a silent touch would outlive the cookie's Expires, so there is none by default.
