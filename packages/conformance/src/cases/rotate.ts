@@ -67,7 +67,11 @@ export const rotateCases: readonly ConformanceCase[] = [
     async run({ store }) {
       const { id: old } = await create(store, { a: 'mine' })
       const { id: taken } = await create(store, { a: 'theirs' })
-      assert.equal(await store.save(rotation(old, taken, { a: 'mine', b: 'x' })), 'collision')
+      assert.equal(
+        await store.save(rotation(old, taken, { a: 'mine', b: 'x' })),
+        'collision',
+        'a rotation overwrote another session: a rotation onto a taken id must answer collision',
+      )
       assertAttributes(
         await store.load(taken),
         { a: 'theirs' },

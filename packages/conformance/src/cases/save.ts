@@ -49,7 +49,11 @@ export const saveCases: readonly ConformanceCase[] = [
       update.meta.expiresAt = 1
       update.meta.maxInactiveMs = 1
       const touch = { lastAccessedAt: next.lastAccessedAt + 1, expiresAt: next.expiresAt + 1 }
-      assert.equal(await store.touch(id, touch), true)
+      assert.equal(
+        await store.touch(id, touch),
+        true,
+        'the session died after mutating the saved update’s meta (store keeps references)',
+      )
       touch.expiresAt = 2
       touch.lastAccessedAt = 2
       const loaded = await store.load(id)

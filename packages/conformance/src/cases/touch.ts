@@ -112,7 +112,11 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'touch of an unknown or deleted id answers false and creates nothing',
     async run({ store }) {
       const id = newId()
-      assert.equal(await store.touch(id, freshMeta()), false)
+      assert.equal(
+        await store.touch(id, freshMeta()),
+        false,
+        'touch created a record: touch of an unknown id must answer false',
+      )
       assert.equal(await store.load(id), undefined, 'touch created a record')
       assert.equal(await store.save({ id, isNew: false, meta: freshMeta(), set: {}, removed: [] }), 'gone')
 
