@@ -49,7 +49,11 @@ const seq = (page: Page) => page.locator('#seq').textContent().then(Number)
 async function act(page: Page, action: () => Promise<void>) {
   const before = await seq(page)
   await action()
-  await page.waitForFunction((b) => Number(document.getElementById('seq')!.textContent) > b, before)
+  // Runs in the page, where `document` exists (this file is typed for Node).
+  await page.waitForFunction(
+    (b) => Number((globalThis as any).document.getElementById('seq').textContent) > b,
+    before,
+  )
 }
 
 async function press(page: Page, times: number) {
