@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { SessionMeta, SessionRecord, SessionStore } from '@sessionkit/core'
+import type { SessionMeta, SessionMetaChange, SessionRecord, SessionStore } from '@sessionkit/core'
 
 /** An id shaped like core's (32 random bytes, base64url), so stores that validate ids accept it. */
 export function newId(): string {
@@ -28,7 +28,9 @@ export async function create(
   meta: SessionMeta = freshMeta(),
 ): Promise<Created> {
   const id = newId()
-  const result = await store.save({ id, isNew: true, meta, set: { ...attributes }, removed: [] })
+  // A create carries the whole metadata: no owner is `null`.
+  const whole = { ...meta, principal: meta.principal ?? null }
+  const result = await store.save({ id, isNew: true, meta: whole, set: { ...attributes }, removed: [] })
   assert.equal(result, 'saved', 'creating a session under a fresh id must answer "saved"')
   return { id, meta }
 }
@@ -43,7 +45,12 @@ export function assertAttributes(
   assert.deepEqual(new Map(Object.entries(record.attributes)), new Map(Object.entries(expected)), message)
 }
 
-export function assertMeta(record: SessionRecord | undefined, meta: SessionMeta, message: string): void {
+/** `meta` is what the record must hold: a whole metadata block (`principal: null` means none). */
+export function assertMeta(
+  record: SessionRecord | undefined,
+  meta: SessionMeta | SessionMetaChange,
+  message: string,
+): void {
   assert.ok(record, `${message}: the record is missing`)
   assert.deepEqual(
     {
@@ -58,7 +65,7 @@ export function assertMeta(record: SessionRecord | undefined, meta: SessionMeta,
       lastAccessedAt: meta.lastAccessedAt,
       maxInactiveMs: meta.maxInactiveMs,
       expiresAt: meta.expiresAt,
-      principal: meta.principal,
+      principal: meta.principal ?? undefined,
     },
     message,
   )

@@ -1,6 +1,14 @@
 import { type Codec, jsonCodec } from './codec'
 import { SessionError } from './errors'
-import type { SaveResult, SessionChange, SessionMeta, SessionRecord, SessionStore } from './types'
+import { createdMeta, mergeMeta, touchedMeta } from './meta'
+import type {
+  SaveResult,
+  SessionChange,
+  SessionMeta,
+  SessionRecord,
+  SessionStore,
+  SessionTouch,
+} from './types'
 
 type Callback<T = void> = (err?: unknown, value?: T) => void
 
@@ -138,12 +146,12 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     async save(change: SessionChange): Promise<SaveResult> {
       if (change.isNew) {
         if (await live(change.id)) return 'collision'
-        await write(change.id, change.set, change.meta)
+        await write(change.id, change.set, createdMeta(change.meta))
         return 'saved'
       }
       if (change.previousId !== undefined) {
         if (!(await live(change.previousId))) return 'gone'
-        await write(change.id, change.set, change.meta)
+        await write(change.id, change.set, createdMeta(change.meta))
         await call((cb) => legacy.destroy(change.previousId!, cb))
         return 'saved'
       }
@@ -151,12 +159,13 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       if (!current) return 'gone'
       const attributes = { ...current.attributes, ...change.set }
       for (const name of change.removed) delete attributes[name]
-      await write(change.id, attributes, change.meta)
+      await write(change.id, attributes, mergeMeta(current, change.meta))
       return 'saved'
     },
-    async touch(id: string, meta: SessionMeta): Promise<boolean> {
+    async touch(id: string, touch: SessionTouch): Promise<boolean> {
       const current = await live(id)
       if (!current) return false
+      const meta = touchedMeta(current, touch)
       if (legacy.touch) {
         const object = toObject({ cookie: current.attributes.cookie ?? '{}' }, meta)
         await call((cb) => legacy.touch!(id, object, cb))

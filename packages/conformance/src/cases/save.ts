@@ -83,7 +83,7 @@ export const saveCases: readonly ConformanceCase[] = [
   },
   {
     id: 'save/writes-meta',
-    title: 'a save writes the full metadata it is given',
+    title: 'a save writes the owner and idle timeout it carries, and keeps them when it carries none',
     async run({ store }) {
       const { id, meta } = await create(store, { a: '1' })
       const next = freshMeta(
@@ -93,8 +93,70 @@ export const saveCases: readonly ConformanceCase[] = [
       next.principal = newPrincipal()
       assert.equal(await store.save({ id, isNew: false, meta: next, set: {}, removed: [] }), 'saved')
       const loaded = await store.load(id)
-      assertMeta(loaded, next, 'metadata after a save without attribute changes')
+      assertMeta(loaded, next, 'metadata after a save that changed owner and idle timeout')
       assertAttributes(loaded, { a: '1' }, 'attributes after a metadata-only save')
+
+      // A save that changed neither carries neither: the stored ones stay.
+      const later = {
+        createdAt: meta.createdAt,
+        lastAccessedAt: next.lastAccessedAt + 1,
+        expiresAt: next.expiresAt + 1,
+      }
+      assert.equal(await store.save({ id, isNew: false, meta: later, set: { b: '2' }, removed: [] }), 'saved')
+      assertMeta(
+        await store.load(id),
+        { ...next, ...later },
+        'a save without principal or maxInactiveMs dropped the stored ones (metadata is a delta)',
+      )
+
+      // null removes the owner.
+      assert.equal(
+        await store.save({ id, isNew: false, meta: { ...later, principal: null }, set: {}, removed: [] }),
+        'saved',
+      )
+      assert.equal((await store.load(id))?.principal, undefined, 'principal: null must remove the owner')
+    },
+  },
+  {
+    id: 'save/stale-writer',
+    title: 'a stale writer neither undoes owner and idle timeout nor shortens the expiry',
+    async run({ store, capabilities }) {
+      // Requests A and B load one session. B logs alice in and raises the idle timeout to 30
+      // days; A, which only changed `cart`, saves after it with what it loaded.
+      const day = 86_400_000
+      const { id, meta } = await create(store, { cart: '[]' }, freshMeta({}, day))
+      const principal = newPrincipal('alice')
+      const b = freshMeta({ createdAt: meta.createdAt, principal }, 30 * day)
+      assert.equal(await store.save({ id, isNew: false, meta: b, set: {}, removed: [] }), 'saved')
+      const a = {
+        createdAt: meta.createdAt,
+        lastAccessedAt: b.lastAccessedAt - 5,
+        expiresAt: b.lastAccessedAt - 5 + day,
+      }
+      assert.equal(
+        await store.save({ id, isNew: false, meta: a, set: { cart: '["apple"]' }, removed: [] }),
+        'saved',
+      )
+      const loaded = await store.load(id)
+      assertAttributes(loaded, { cart: '["apple"]' }, 'the stale writer’s attribute')
+      assertMeta(loaded, b, 'a stale save overwrote principal, idle timeout or expiry set by a fresher one')
+      if (capabilities.principalIndex) {
+        const found = await store.findByPrincipal!(principal)
+        assert.deepEqual(
+          found.map((r) => r.id),
+          [id],
+          'after a stale save the session is no longer listed for its principal ("log out everywhere" would miss it)',
+        )
+      }
+
+      // A save that changed the idle timeout writes its expiry even when shorter.
+      const shorter = freshMeta({ createdAt: meta.createdAt }, 60_000)
+      assert.equal(await store.save({ id, isNew: false, meta: shorter, set: {}, removed: [] }), 'saved')
+      assertMeta(
+        await store.load(id),
+        { ...shorter, principal },
+        'a save that changed maxInactiveMs must write its (shorter) expiresAt',
+      )
     },
   },
   {
