@@ -86,8 +86,8 @@ async function openDynamoDB(spec: Extract<StoreSpec, { kind: 'dynamodb' }>): Pro
   }
 }
 
-/** True once `@sessionkit/dynamodb` exports its store: until then the DynamoDB rows are not run. */
+/** True once `@sessionkit/dynamodb` exports its store and `ensureTable`: until then the DynamoDB rows are not run. */
 export async function dynamodbAvailable(): Promise<boolean> {
   const pkg: Record<string, unknown> = await import('@sessionkit/dynamodb')
-  return typeof pkg.DynamoDBStore === 'function'
+  return typeof pkg.DynamoDBStore === 'function' && typeof pkg.ensureTable === 'function'
 }

@@ -44,24 +44,20 @@ export const SHARED_BACKENDS: BackendRow[] = [
   },
   {
     name: 'DynamoDB Local',
-    // Runs once @sessionkit/dynamodb exports DynamoDBStore and test-servers can start DynamoDB Local.
-    available: async () => (await dynamodbAvailable()) && typeof dynamoLauncher() === 'function',
+    // Runs once @sessionkit/dynamodb exports DynamoDBStore and ensureTable.
+    available: dynamodbAvailable,
     start: async () => {
-      const dynamo = await dynamoLauncher()!()
-      return {
-        spec: { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName: dynamo.tableName },
-        stop: () => dynamo.stop(),
-      }
+      const dynamo = await servers.startDynamoDB()
+      const tableName = 'sessions'
+      const pkg: Record<string, any> = await import('@sessionkit/dynamodb')
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb')
+      const client = new DynamoDBClient(dynamo.clientConfig)
+      await pkg.ensureTable(client, tableName)
+      client.destroy()
+      return { spec: { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName }, stop: () => dynamo.stop() }
     },
   },
 ]
-
-type DynamoLauncher = () => Promise<{ endpoint: string; tableName: string; stop(): Promise<void> }>
-
-function dynamoLauncher(): DynamoLauncher | undefined {
-  const fn = (servers as Record<string, unknown>).startDynamoDB
-  return typeof fn === 'function' ? (fn as DynamoLauncher) : undefined
-}
 
 /** The rows whose store is there, and a line naming the ones that are not. */
 export async function availableBackends(rows: BackendRow[] = SHARED_BACKENDS): Promise<BackendRow[]> {

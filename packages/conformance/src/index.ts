@@ -21,10 +21,10 @@ export type { CaseContext, CasePlan, ConformanceCase, ConformanceOptions, Requir
  *
  * @example
  * ```ts
- * if (CONFORMANCE_VERSION !== 1) throw new Error('re-read the store contract')
+ * if (CONFORMANCE_VERSION !== 2) throw new Error('re-read the store contract')
  * ```
  */
-export const CONFORMANCE_VERSION = 1
+export const CONFORMANCE_VERSION = 2
 
 /**
  * Every case, `capabilities/truthful` first. Ids are stable within a major.

@@ -1,6 +1,14 @@
 import { type Codec, jsonCodec } from './codec'
 import { SessionError } from './errors'
-import type { SaveResult, SessionChange, SessionMeta, SessionRecord, SessionStore } from './types'
+import { createdMeta, mergeMeta, touchedMeta } from './meta'
+import type {
+  SaveResult,
+  SessionChange,
+  SessionMeta,
+  SessionRecord,
+  SessionStore,
+  SessionTouch,
+} from './types'
 
 type Callback<T = void> = (err?: unknown, value?: T) => void
 
@@ -37,6 +45,12 @@ export function isSessionStore(value: unknown): value is SessionStore {
 // Where sessionkit keeps its own metadata inside a whole-object session.
 const META = '__sessionkit'
 const DAY = 86_400_000
+
+/** What sessionkit keeps under META: metadata the peers' shape has no place for. */
+type OwnMeta = Partial<SessionMeta> & {
+  /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
+  cookieAdded?: true
+}
 
 /**
  * Adapts a callback store so sessions move between apps on the peers and apps on sessionkit.
@@ -78,7 +92,7 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     call<Record<string, unknown> | null | undefined>((cb) => legacy.get(id, cb), true)
 
   const toRecord = (id: string, object: Record<string, unknown>): SessionRecord => {
-    const own = (object[META] ?? {}) as Partial<SessionMeta>
+    const own = (object[META] ?? {}) as OwnMeta
     const cookie = (object.cookie ?? {}) as { originalMaxAge?: number | null; expires?: string | Date | null }
     const maxInactiveMs = own.maxInactiveMs ?? cookie.originalMaxAge ?? DAY
     const now = Date.now()
@@ -88,9 +102,12 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     // express-session trusts it: a session it still returns is live. Its last access is then
     // unknown; it counts as half a lifetime ago, so the next request touches it again.
     if (!(expiresAt > now) && typeof legacy.touch === 'function') expiresAt = now + maxInactiveMs / 2
-    const attributes: Record<string, string> = {}
+    // null prototype: an attribute may be called `__proto__`
+    const attributes: Record<string, string> = Object.create(null)
     for (const [name, value] of Object.entries(object)) {
       if (name === META) continue
+      // A cookie the adapter added for the connect store's TTL is no attribute of the session.
+      if (name === 'cookie' && own.cookieAdded) continue
       // `expires` moves on every touch; keeping it out keeps the attribute stable.
       const plain = name === 'cookie' && value && typeof value === 'object' ? withoutExpires(value) : value
       const text = codec.encode(plain)
@@ -99,7 +116,12 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     const record: SessionRecord = {
       id,
       createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
-      lastAccessedAt: expiresAt - maxInactiveMs,
+      // Exact while the cookie's expiry is the one written with it; after a store-side touch
+      // moved the expiry, derived from it.
+      lastAccessedAt:
+        own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
+          ? own.lastAccessedAt
+          : expiresAt - maxInactiveMs,
       maxInactiveMs,
       expiresAt,
       attributes,
@@ -110,14 +132,30 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
 
   const toObject = (attributes: Record<string, string>, meta: SessionMeta): Record<string, unknown> => {
     const object: Record<string, unknown> = {}
-    for (const [name, text] of Object.entries(attributes)) object[name] = codec.decode(text)
+    for (const [name, text] of Object.entries(attributes)) {
+      // defineProperty: an attribute called `__proto__` stays a key, never the object's prototype.
+      Object.defineProperty(object, name, {
+        value: codec.decode(text),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    const cookieAdded = !Object.hasOwn(attributes, 'cookie')
+    const given = object.cookie
     object.cookie = {
       originalMaxAge: null,
-      ...(object.cookie as object),
+      ...(typeof given === 'object' && given !== null ? given : {}),
       expires: new Date(meta.expiresAt).toISOString(),
     }
-    const own: Partial<SessionMeta> = { createdAt: meta.createdAt, maxInactiveMs: meta.maxInactiveMs }
+    const own: OwnMeta = {
+      createdAt: meta.createdAt,
+      lastAccessedAt: meta.lastAccessedAt,
+      maxInactiveMs: meta.maxInactiveMs,
+      expiresAt: meta.expiresAt,
+    }
     if (meta.principal !== undefined) own.principal = meta.principal
+    if (cookieAdded) own.cookieAdded = true
     object[META] = own
     return object
   }
@@ -138,12 +176,13 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     async save(change: SessionChange): Promise<SaveResult> {
       if (change.isNew) {
         if (await live(change.id)) return 'collision'
-        await write(change.id, change.set, change.meta)
+        await write(change.id, change.set, createdMeta(change.meta))
         return 'saved'
       }
       if (change.previousId !== undefined) {
         if (!(await live(change.previousId))) return 'gone'
-        await write(change.id, change.set, change.meta)
+        if (await live(change.id)) return 'collision'
+        await write(change.id, change.set, createdMeta(change.meta))
         await call((cb) => legacy.destroy(change.previousId!, cb))
         return 'saved'
       }
@@ -151,14 +190,16 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       if (!current) return 'gone'
       const attributes = { ...current.attributes, ...change.set }
       for (const name of change.removed) delete attributes[name]
-      await write(change.id, attributes, change.meta)
+      await write(change.id, attributes, mergeMeta(current, change.meta))
       return 'saved'
     },
-    async touch(id: string, meta: SessionMeta): Promise<boolean> {
+    async touch(id: string, touch: SessionTouch): Promise<boolean> {
       const current = await live(id)
       if (!current) return false
+      const meta = touchedMeta(current, touch)
       if (legacy.touch) {
-        const object = toObject({ cookie: current.attributes.cookie ?? '{}' }, meta)
+        const cookie = current.attributes.cookie
+        const object = toObject(cookie === undefined ? {} : { cookie }, meta)
         await call((cb) => legacy.touch!(id, object, cb))
       } else {
         await write(id, current.attributes, meta)

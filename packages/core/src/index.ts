@@ -23,6 +23,7 @@ export {
 export { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 export { isSecure, type SecureInputs } from './lifecycle/secure'
 export { SessionManager, type SessionManagerOptions } from './manager'
+export { createdMeta, mergeMeta, touchedMeta } from './meta'
 export {
   type CommitOptions,
   type CommitResult,

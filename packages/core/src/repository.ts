@@ -3,7 +3,7 @@ import { isSessionError, SessionError } from './errors'
 import { SessionEmitter } from './events'
 import { generateSessionId, isValidSessionId } from './ids'
 import { Session, STATE } from './session'
-import type { SessionChange, SessionMeta, SessionRecord, SessionStore } from './types'
+import type { SessionChange, SessionMetaChange, SessionRecord, SessionStore, SessionTouch } from './types'
 
 /** Options of {@link SessionRepository}. */
 export interface SessionRepositoryOptions {
@@ -15,7 +15,8 @@ export interface SessionRepositoryOptions {
   /** Hard cap on a session's life from creation, whatever its activity. Default: none. */
   absoluteTimeoutMs?: number
   /**
-   * An unchanged session's expiry is extended (one `touch`) at most this often.
+   * An unchanged session's expiry is extended (one `touch`) at most this often: a
+   * non-negative integer below `maxInactiveMs`, or `Infinity` for never (koa-session's rule).
    * Default: a tenth of the idle timeout, at most 60 s.
    */
   touchAfterMs?: number
@@ -100,7 +101,19 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
         ? undefined
         : positive(options.absoluteTimeoutMs, 0, 'absoluteTimeoutMs')
     this.maxSizeBytes = positive(options.maxSizeBytes, 1024 * 1024, 'maxSizeBytes')
-    this.#touchAfterMs = options.touchAfterMs
+    const touchAfter = options.touchAfterMs
+    if (
+      touchAfter !== undefined &&
+      touchAfter !== Number.POSITIVE_INFINITY &&
+      !(Number.isSafeInteger(touchAfter) && touchAfter >= 0 && touchAfter < this.maxInactiveMs)
+    ) {
+      // A touch interval at or past the idle timeout lets an active session expire between touches.
+      throw new SessionError(
+        'INVALID_OPTIONS',
+        `touchAfterMs must be a non-negative integer below maxInactiveMs (${this.maxInactiveMs}) or Infinity, got ${touchAfter}`,
+      )
+    }
+    this.#touchAfterMs = touchAfter
     this.#generateId = options.generateId ?? generateSessionId
     this.#validateId = options.validateId ?? isValidSessionId
   }
@@ -233,7 +246,8 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     if (!modified) {
       const touchAfter = this.#touchAfterMs ?? Math.min(60_000, Math.floor(session.maxInactiveMs / 10))
       if (!options.force && now - session.lastAccessedAt < touchAfter) return 'unchanged'
-      const ok = await this.#call(() => this.store.touch(session.id, this.#meta(session, now)))
+      const touch: SessionTouch = { lastAccessedAt: now, expiresAt: this.#expiresAt(session, now) }
+      const ok = await this.#call(() => this.store.touch(session.id, touch))
       if (!ok) return this.#gone(session)
       session.lastAccessedAt = now
       return 'touched'
@@ -244,11 +258,17 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
           id: session.id,
           previousId: state.storedId,
           isNew: false,
-          meta: this.#meta(session, now),
+          meta: this.#meta(session, now, 'whole'),
           set: Object.fromEntries(diff.encoded),
           removed: [],
         }
-      : { id: session.id, isNew: false, meta: this.#meta(session, now), set: diff.set, removed: diff.removed }
+      : {
+          id: session.id,
+          isNew: false,
+          meta: this.#meta(session, now, 'delta'),
+          set: diff.set,
+          removed: diff.removed,
+        }
     const result = await this.#call(() => this.store.save(change))
     if (result !== 'saved') return this.#gone(session)
     this.#saved(session, diff, now)
@@ -265,14 +285,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
   /** Live sessions of `principal` (needs a store with `capabilities.principalIndex`). */
   async findByPrincipal(principal: string): Promise<Session<Data>[]> {
-    const find = this.store.findByPrincipal
-    if (!this.store.capabilities.principalIndex || !find) {
-      throw new SessionError(
-        'NOT_SUPPORTED',
-        'this store has no principal index (capabilities.principalIndex)',
-      )
-    }
-    const records = await this.#call(() => find.call(this.store, principal))
+    const records = await this.#recordsOf(principal)
     const now = Date.now()
     const sessions: Session<Data>[] = []
     for (const record of records) {
@@ -293,10 +306,23 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
    * ```
    */
   async destroyAllFor(principal: string, options: { except?: string } = {}): Promise<number> {
-    const sessions = await this.findByPrincipal(principal)
-    const doomed = sessions.filter((s) => s.id !== options.except)
-    await Promise.all(doomed.map((s) => this.delete(s.id)))
+    // Records, not decoded sessions: one this codec cannot read (a codec change during a
+    // rolling deploy) is still the principal's, and must not survive "log out everywhere".
+    const records = await this.#recordsOf(principal)
+    const doomed = records.filter((r) => r.id !== options.except)
+    await Promise.all(doomed.map((r) => this.delete(r.id)))
     return doomed.length
+  }
+
+  async #recordsOf(principal: string): Promise<SessionRecord[]> {
+    const find = this.store.findByPrincipal
+    if (!this.store.capabilities.principalIndex || !find) {
+      throw new SessionError(
+        'NOT_SUPPORTED',
+        'this store has no principal index (capabilities.principalIndex)',
+      )
+    }
+    return this.#call(() => find.call(this.store, principal))
   }
 
   async #create(session: Session<Data>, diff: Diff, now: number): Promise<CommitResult> {
@@ -305,7 +331,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
         this.store.save({
           id: session.id,
           isNew: true,
-          meta: this.#meta(session, now),
+          meta: this.#meta(session, now, 'whole'),
           set: Object.fromEntries(diff.encoded),
           removed: [],
         }),
@@ -354,19 +380,43 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     session.lastAccessedAt = now
   }
 
-  #meta(session: Session<Data>, now: number): SessionMeta {
-    const idle = now + session.maxInactiveMs
-    const meta: SessionMeta = {
+  /**
+   * The metadata of one save: whole for a create or rotation, else a delta naming owner and
+   * idle timeout only when this request changed them, so a stale writer cannot undo them.
+   */
+  #meta(session: Session<Data>, now: number, kind: 'whole' | 'delta'): SessionMetaChange {
+    const state = session[STATE]
+    const meta: SessionMetaChange = {
       createdAt: session.createdAt,
       lastAccessedAt: now,
-      maxInactiveMs: session.maxInactiveMs,
-      expiresAt:
-        this.absoluteTimeoutMs === undefined
-          ? idle
-          : Math.min(idle, session.createdAt + this.absoluteTimeoutMs),
+      expiresAt: this.#expiresAt(session, now),
     }
-    if (session.principal !== undefined) meta.principal = session.principal
+    if (kind === 'whole' || session.maxInactiveMs !== state.storedMaxInactiveMs)
+      meta.maxInactiveMs = session.maxInactiveMs
+    if (kind === 'whole' || session.principal !== state.storedPrincipal)
+      meta.principal = session.principal ?? null
     return meta
+  }
+
+  /**
+   * The session's expiry if saved at `now`. The idle timeout may have been set by app code
+   * (a cookie's maxAge): it is checked here, before anything is written, because a store
+   * keeps integer milliseconds and a key without a sane TTL would live forever.
+   */
+  #expiresAt(session: Session<Data>, now: number): number {
+    const idle = session.maxInactiveMs
+    if (!(Number.isFinite(idle) && idle > 0 && Number.isSafeInteger(Math.round(now + idle)))) {
+      throw new SessionError(
+        'INVALID_OPTIONS',
+        `the session's idle timeout must be a positive, finite number of ms, got ${idle}`,
+      )
+    }
+    // Stores keep integer milliseconds; a fractional timeout (3_600_000 / 7) is rounded once, here.
+    if (!Number.isInteger(idle)) session.maxInactiveMs = Math.round(idle)
+    const expiresAt = now + session.maxInactiveMs
+    return this.absoluteTimeoutMs === undefined
+      ? expiresAt
+      : Math.min(expiresAt, session.createdAt + this.absoluteTimeoutMs)
   }
 
   /** Encodes every top-level attribute and compares it with what was loaded. */
@@ -381,7 +431,10 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       if (text === undefined) continue
       encoded.set(name, text)
       chars += name.length + text.length
-      if (loaded.get(name) !== text) set[name] = text
+      if (loaded.get(name) !== text) {
+        this.#assertReadable(name, text)
+        set[name] = text
+      }
     }
     const removed: string[] = []
     for (const name of loaded.keys()) if (!encoded.has(name)) removed.push(name)
@@ -397,6 +450,24 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       }
     }
     return { set, removed, encoded }
+  }
+
+  /**
+   * What is saved must load: a value the codec writes but cannot read back would lose the
+   * whole session as CORRUPT_RECORD on the next request, so it is refused at save. The JSON
+   * codec reads back everything it writes; a custom codec is checked here, per changed value.
+   */
+  #assertReadable(name: string, text: string): void {
+    if (this.codec === jsonCodec) return
+    try {
+      this.codec.decode(text)
+    } catch (err) {
+      throw new SessionError(
+        'ENCODE_FAILED',
+        `session attribute ${JSON.stringify(name.slice(0, 40))} encodes to text the codec cannot read back: ${(err as Error)?.message}`,
+        { cause: err },
+      )
+    }
   }
 
   #decode(
@@ -460,8 +531,9 @@ function storeError(err: unknown): SessionError {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new SessionError('INVALID_OPTIONS', `${name} must be a positive number of milliseconds`)
+  // Integers: every store keeps milliseconds as integers, and Redis refuses anything else.
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new SessionError('INVALID_OPTIONS', `${name} must be a positive integer, got ${value}`)
   }
   return value
 }

@@ -30,11 +30,62 @@ export interface SessionRecord {
   attributes: Record<string, string>
 }
 
-/**
- * The metadata a save or touch writes in full. A `principal` absent here means the session
- * has no owner: the store removes it from the principal index.
- */
+/** A record's metadata as stored: what {@link SessionStore.load} answers besides the attributes. */
 export type SessionMeta = Omit<SessionRecord, 'id' | 'attributes'>
+
+/**
+ * The metadata one save writes: a delta, like the attributes. Two requests that loaded the
+ * same session may save in any order, so a save writes `principal` and `maxInactiveMs` only
+ * when this request changed them, and a stale writer never shortens an expiry that a fresher
+ * writer set.
+ *
+ * Rules for an existing record (not `isNew`, not rotated), for save and touch alike:
+ * - stored `lastAccessedAt` and `expiresAt` become max(stored, given), except when the save
+ *   carries `maxInactiveMs` (this request changed the idle timeout): then the given
+ *   `expiresAt` is written even if it is shorter. The backend's own TTL follows the stored
+ *   `expiresAt`, so it is never shortened by a stale writer either.
+ * - `principal` and `maxInactiveMs` are written only when present; `createdAt` never changes.
+ * - the principal index is written only once the outcome is known to be `saved`.
+ *
+ * For a create or a rotation the record is exactly this metadata plus `set`: `maxInactiveMs`
+ * is present and `principal` is a string or `null`.
+ *
+ * @example
+ * ```ts
+ * // request B logged alice in and raised the idle timeout; request A only changed `cart`
+ * const b: SessionMetaChange = { createdAt, lastAccessedAt: now, expiresAt: now + 30 * DAY, maxInactiveMs: 30 * DAY, principal: 'alice' }
+ * const a: SessionMetaChange = { createdAt, lastAccessedAt: now, expiresAt: now + DAY } // keeps alice and the 30 days
+ * ```
+ */
+export interface SessionMetaChange {
+  /** Epoch ms; written by a create or rotation only. */
+  createdAt: number
+  /** Epoch ms of this save. */
+  lastAccessedAt: number
+  /** Epoch ms; never shortens the stored expiry unless `maxInactiveMs` is present. */
+  expiresAt: number
+  /** Present only when this request changed the idle timeout; always present when isNew or rotated. */
+  maxInactiveMs?: number
+  /**
+   * `undefined`: unchanged (keep the stored owner and its index entry); `null`: owner removed;
+   * a string: the new owner. Always a string or `null` when isNew or rotated.
+   */
+  principal?: string | null
+}
+
+/**
+ * What a touch writes: only the access time and expiry, each as max(stored, given). A touch
+ * never writes the owner or the idle timeout, so a stale touch cannot undo a fresher save.
+ *
+ * @example
+ * ```ts
+ * await store.touch(id, { lastAccessedAt: now, expiresAt: now + maxInactiveMs })
+ * ```
+ */
+export interface SessionTouch {
+  lastAccessedAt: number
+  expiresAt: number
+}
 
 /**
  * What one request changed, handed to {@link SessionStore.save}. `set` and `removed` never
@@ -60,7 +111,8 @@ export interface SessionChange {
    * replaced whole), else answer `'collision'`.
    */
   isNew: boolean
-  meta: SessionMeta
+  /** A delta for an existing record, the whole metadata for a create or rotation: see {@link SessionMetaChange}. */
+  meta: SessionMetaChange
   /** Attributes added or changed; all of them when `isNew` or rotated. */
   set: Record<string, string>
   /** Attributes deleted. */
@@ -112,10 +164,17 @@ export interface SessionStore {
    * id this store could hold). Never creates anything.
    */
   load(id: string): Promise<SessionRecord | undefined>
-  /** Applies one request's change atomically with respect to the record's existence. */
+  /**
+   * Applies one request's change atomically with respect to the record's existence. Attributes
+   * and metadata both merge as deltas (see {@link SessionMetaChange}); must save and load back
+   * tens of thousands of attributes.
+   */
   save(change: SessionChange): Promise<SaveResult>
-  /** Writes `meta` (extending expiry) without rewriting attributes; false when the record is gone. */
-  touch(id: string, meta: SessionMeta): Promise<boolean>
+  /**
+   * Extends the expiry without rewriting attributes, owner or idle timeout (see
+   * {@link SessionTouch}); false when the record is gone.
+   */
+  touch(id: string, meta: SessionTouch): Promise<boolean>
   /** Deletes the record and its index entries; a missing id is a no-op. */
   delete(id: string): Promise<void>
   /** Live records owned by `principal`, in no particular order. Present when `capabilities.principalIndex` is true. */

@@ -1,4 +1,9 @@
-import { type CookieOptions as CoreCookieOptions, serializeCookie } from '@sessionkit/core'
+import {
+  type CookieSettings,
+  type CookieOptions as CoreCookieOptions,
+  resolvedAttributes,
+  serializeCookie,
+} from '@sessionkit/core'
 import { deprecate } from './warnings'
 
 /** Cookie settings, as express-session's `cookie` option takes them. */
@@ -34,8 +39,6 @@ export interface CookieData {
   path: string | undefined
   sameSite: boolean | 'lax' | 'strict' | 'none' | 'auto' | undefined
 }
-
-const OPTIONAL = ['secure', 'domain', 'sameSite', 'partitioned', 'priority'] as const
 
 /**
  * `req.session.cookie`: express-session's Cookie. `maxAge` reads the remaining ms and
@@ -127,43 +130,45 @@ export class Cookie {
 
 /** The cookie's attributes in core's form (expiry is passed per write). */
 export function attributesOf(cookie: Cookie): CoreCookieOptions {
-  const sameSite = cookie.sameSite === 'auto' ? undefined : cookie.sameSite
-  const options: CoreCookieOptions = {}
-  if (cookie.path !== undefined) options.path = cookie.path
-  if (cookie.domain !== undefined) options.domain = cookie.domain
-  if (cookie.httpOnly) options.httpOnly = true
-  if (cookie.secure) options.secure = true
-  if (sameSite !== undefined) options.sameSite = typeof sameSite === 'string' ? lower(sameSite) : sameSite
-  if (cookie.partitioned) options.partitioned = true
-  if (cookie.priority !== undefined) options.priority = lower(cookie.priority)
-  return options
+  return resolvedAttributes(settingsOf(cookie), cookie.secure === true)
 }
-
-const lower = <T extends string>(value: T) => value.toLowerCase() as T
 
 /**
- * The per-session cookie settings sessionkit persists as the reserved `cookie` attribute:
- * `originalMaxAge` plus every field that differs from a fresh Cookie, never `expires`, so
- * the attribute only changes when the app changes the cookie's settings.
+ * Core's per-session settings for a Cookie. `'auto'` values the middleware resolved for this
+ * request are reported as `'auto'` again, so the session keeps following the request.
  */
-export function cookieRecord(cookie: Cookie): Record<string, unknown> {
-  const record: Record<string, unknown> = { originalMaxAge: cookie.originalMaxAge ?? null }
-  if (cookie.path !== '/') record.path = cookie.path ?? null
-  if (cookie.httpOnly !== true) record.httpOnly = cookie.httpOnly ?? false
-  for (const key of OPTIONAL) if (cookie[key] !== undefined) record[key] = cookie[key]
-  return record
+export function settingsOf(cookie: Cookie, defaults?: CookieSettings, secure?: boolean): CookieSettings {
+  const originalMaxAge =
+    cookie._expires instanceof Date || typeof cookie._expires === 'number' ? cookie.originalMaxAge : null
+  const settings: CookieSettings = { originalMaxAge }
+  for (const key of FIELDS) {
+    const value = cookie[key]
+    if (value !== undefined && value !== null) (settings as unknown as Record<string, unknown>)[key] = value
+  }
+  if (defaults && secure !== undefined) {
+    if (defaults.secure === 'auto' && settings.secure === secure) settings.secure = 'auto'
+    if (defaults.sameSite === 'auto' && settings.sameSite === (secure ? 'none' : 'lax'))
+      settings.sameSite = 'auto'
+  }
+  return settings
 }
 
-/** A Cookie from a stored `cookie` attribute (ours or a legacy express-session record). */
-export function cookieFromRecord(stored: unknown, expiresAt: number): Cookie {
-  const fields =
-    typeof stored === 'object' && stored !== null ? { ...(stored as Record<string, unknown>) } : {}
-  const originalMaxAge = typeof fields.originalMaxAge === 'number' ? fields.originalMaxAge : null
-  delete fields.expires
-  delete fields._expires
-  delete fields.maxAge
-  const cookie = new Cookie(fields as CookieOptions)
-  // The store's expiry is the truth; a browser-session cookie keeps no Expires.
+const FIELDS = ['path', 'domain', 'httpOnly', 'secure', 'sameSite', 'partitioned', 'priority'] as const
+
+/** Core's settings for the `cookie` option: express-session's defaults (Path=/, HttpOnly). */
+export function settingsFromOptions(options: CookieOptions): CookieSettings {
+  return settingsOf(new Cookie(options))
+}
+
+/**
+ * `req.session.cookie` for a session's settings, as express-session builds it: `'auto'`
+ * resolved for this request, `expires` the store's expiry (or now + maxAge for a new one).
+ */
+export function cookieFromSettings(settings: CookieSettings, expiresAt: number, secure: boolean): Cookie {
+  const { originalMaxAge, ...attributes } = settings
+  const cookie = new Cookie(attributes as CookieOptions)
+  if (attributes.secure === 'auto') cookie.secure = secure
+  if (attributes.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax'
   cookie._expires = originalMaxAge === null ? null : new Date(expiresAt)
   cookie.originalMaxAge = originalMaxAge
   return cookie

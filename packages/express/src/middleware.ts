@@ -1,7 +1,14 @@
 import type { ServerResponse } from 'node:http'
-import type { CommitResult, CookieIdResolver } from '@sessionkit/core'
+import {
+  type CommitOutcome,
+  type CookieIdResolver,
+  type CookieInstruction,
+  isSecure,
+  serializeCookie,
+} from '@sessionkit/core'
+import onHeaders from 'on-headers'
+import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
-import type { CookieOptions } from './cookie'
 import { type Config, resolverFor } from './options'
 import { deprecate } from './warnings'
 
@@ -10,22 +17,36 @@ type Next = (err?: unknown) => void
 /** The middleware function, as Express calls it. */
 export type Handler = (req: any, res: any, next: Next) => void
 
-/** Request handling: load before `next()`, save before the response ends. */
+/** Framework glue: read the cookie, begin core's lifecycle, commit before the response ends. */
 export function createHandler(config: Config): Handler {
+  let storeReady = true
+  const events = config.store as { on?: (event: string, listener: () => void) => unknown }
+  if (typeof events.on === 'function') {
+    // express-session's behaviour: while the store is disconnected, requests get no session.
+    events.on('disconnect', () => {
+      storeReady = false
+    })
+    events.on('connect', () => {
+      storeReady = true
+    })
+  }
+
   return function session(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) {
       next()
       return
     }
-
-    const url = req.originalUrl ?? req.url ?? '/'
-    const pathname = url.split('?')[0] || '/'
-    const options: CookieOptions = typeof config.cookie === 'function' ? config.cookie(req) : config.cookie
+    if (!storeReady) {
+      next()
+      return
+    }
+    // The original URL: absolute-form request lines (`GET http://host/x`) included.
+    const pathname = parseUrl.original(req as any)?.pathname || '/'
+    const options = config.cookieFor(req)
     if (pathname.indexOf(options.path || '/') !== 0) {
       next()
       return
     }
-
     const resolver = config.resolver ?? (req.secret ? resolverFor(req.secret, config.name) : undefined)
     if (!resolver) {
       next(new Error('secret option required for sessions'))
@@ -35,9 +56,17 @@ export function createHandler(config: Config): Handler {
     req.sessionStore = config.store
     const cookieId = readId(req, resolver, config.name)
     req.sessionID = cookieId as string
-    const ctx = new RequestContext(config, req, resolver, cookieId)
-    ctx.open().then(() => {
-      hold(res, ctx, next)
+    const secure = isSecure(
+      {
+        encrypted: (req.socket as { encrypted?: boolean } | null)?.encrypted,
+        forwardedProto: req.headers['x-forwarded-proto'],
+        framework: req.secure,
+      },
+      config.proxy,
+    )
+    config.manager.begin({ id: cookieId, cookie: options, secure, context: req }).then((lifecycle) => {
+      const ctx = new RequestContext(lifecycle, req, config.unsetDestroy)
+      hold(res, ctx, resolver, config.name, next)
       next()
     }, next)
   }
@@ -60,43 +89,38 @@ function readId(req: Req, resolver: CookieIdResolver, name: string): string | un
 }
 
 /**
- * Holds the response until the session is saved: `res.end` waits for the store, so a
- * redirect after login reaches a browser only once the session exists. Set-Cookie is added
- * as the headers go out (the peer's `on-headers`), decided by express-session's rules.
+ * Holds the end of the response until core's commit is done, so a redirect after login
+ * reaches the browser only once the session exists. Set-Cookie goes on as the headers go out
+ * (`on-headers`, as the peer): the committed outcome, or for a body streamed before the end,
+ * the cookie core predicts.
  */
-function hold(res: ServerResponse, ctx: RequestContext, next: Next): void {
+function hold(
+  res: ServerResponse,
+  ctx: RequestContext,
+  resolver: CookieIdResolver,
+  name: string,
+  next: Next,
+): void {
   const realEnd = res.end
-  const realWriteHead = res.writeHead
-  let decision: boolean | undefined
+  let outcome: CommitOutcome | undefined
   let failed = false
 
-  res.writeHead = function writeHead(this: ServerResponse, ...args: any[]) {
-    if (!failed && !res.headersSent) {
-      try {
-        ctx.touch()
-        ctx.writeCookie(res, decision ?? ctx.shouldSetCookie())
-      } catch (err) {
-        setImmediate(next, err)
-      }
+  onHeaders(res, () => {
+    if (failed) return
+    try {
+      const cookie = outcome ? outcome.cookie : ctx.lifecycle.predictCookie()
+      if (cookie) res.appendHeader('Set-Cookie', serialize(cookie, resolver, name, ctx.lifecycle.secure))
+    } catch (err) {
+      setImmediate(next, err)
     }
-    return (realWriteHead as Function).apply(this, args)
-  } as ServerResponse['writeHead']
+  })
 
   res.end = function end(this: ServerResponse, ...args: any[]) {
     if (ctx.ended) return this
     ctx.ended = true
-    // Decided now, on the state the handler left: the save below changes what "modified" means.
-    if (!res.headersSent) {
-      try {
-        ctx.touch()
-        decision = ctx.shouldSetCookie()
-      } catch {
-        decision = false
-      }
-    }
     ctx.finish().then(
-      (result: CommitResult | undefined) => {
-        if (result === 'gone' || result === 'destroyed') decision = false
+      (result) => {
+        outcome = result
         ;(realEnd as Function).apply(res, args)
       },
       (err: unknown) => {
@@ -108,10 +132,23 @@ function hold(res: ServerResponse, ctx: RequestContext, next: Next): void {
         }
         failed = true
         res.end = realEnd
-        res.writeHead = realWriteHead
         next(err)
       },
     )
     return this
   } as ServerResponse['end']
+}
+
+function serialize(
+  cookie: CookieInstruction,
+  resolver: CookieIdResolver,
+  name: string,
+  secure: boolean,
+): string {
+  if (cookie.action === 'clear')
+    return serializeCookie(name, '', cookie.attributes, { secure, expires: new Date(0) })
+  return serializeCookie(name, resolver.wrap(cookie.id), cookie.attributes, {
+    secure,
+    expires: cookie.expires,
+  })
 }

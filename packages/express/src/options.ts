@@ -1,12 +1,15 @@
 import {
   type CallbackStore,
+  type Codec,
   CookieIdResolver,
+  type CookieSettings,
   type Secret,
-  SessionRepository,
+  SessionManager,
+  type SessionRepository,
   type SessionStore,
 } from '@sessionkit/core'
-import type { CookieOptions } from './cookie'
-import { adaptStore, MemoryStore, type Store } from './store'
+import { type CookieOptions, settingsFromOptions } from './cookie'
+import { MemoryStore, type Store } from './store'
 import { deprecate, MEMORY_STORE_WARNING } from './warnings'
 
 /**
@@ -40,22 +43,30 @@ export interface SessionOptions {
   touchAfter?: number
   /** sessionkit: a session ends this long (ms) after its creation, whatever its activity. */
   absoluteTimeout?: number
+  /**
+   * sessionkit: server-side idle timeout (ms) of a session whose cookie has no `maxAge` (a
+   * browser-session cookie). Default: a connect store's own numeric `ttl` (seconds), else one
+   * day, as connect-redis gives such sessions.
+   */
+  browserSessionTimeout?: number
+  /** sessionkit: a session whose encoded attributes exceed this many bytes fails to save (413). Default: 1 MiB. */
+  maxSizeBytes?: number
+  /** sessionkit: how attribute values are encoded for the store. Default: JSON. */
+  codec?: Codec
 }
 
 /** What one middleware runs with. */
 export interface Config {
-  cookie: CookieOptions | ((req: any) => CookieOptions)
-  genid: ((req: any) => string) | undefined
+  /** This request's cookie settings, from the `cookie` option (an object or a function of the request). */
+  cookieFor(req: any): CookieSettings
   name: string
   proxy: boolean | undefined
-  resave: boolean
-  rolling: boolean
-  saveUninitialized: boolean
   /** Undefined: fall back to `req.secret` per request. */
   resolver: CookieIdResolver | undefined
   unsetDestroy: boolean
   /** What `req.sessionStore` shows: the store the app passed, or the default one. */
   store: SessionStore | Store | CallbackStore
+  manager: SessionManager
   repository: SessionRepository
 }
 
@@ -91,25 +102,44 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     console.warn(MEMORY_STORE_WARNING)
   }
   const genid = opts.genid
-  const repository = new SessionRepository({
-    store: adaptStore(store),
+  const manager = new SessionManager({
+    store,
+    // express-session's rules, as data: core applies them.
+    rules: {
+      saveUninitialized,
+      resave,
+      rolling: Boolean(opts.rolling),
+      rollingTouch: 'every-request',
+      renew: false,
+      resendModified: 'persistent',
+      regeneratedCountsAsModified: true,
+      cookieCountsAsModified: false,
+      secureOverHttp: 'no-cookie',
+      clearUnknownId: false,
+      clearOnDestroy: false,
+    },
+    ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
     ...(opts.touchAfter === undefined ? {} : { touchAfterMs: opts.touchAfter }),
     ...(opts.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: opts.absoluteTimeout }),
-    // A custom genid may use any alphabet; the signature already vouches for the id.
-    ...(genid ? { validateId: (id: string) => id.length > 0 && id.length <= 512 } : {}),
+    ...(opts.browserSessionTimeout === undefined
+      ? {}
+      : { browserSessionTimeoutMs: opts.browserSessionTimeout }),
+    ...(opts.maxSizeBytes === undefined ? {} : { maxSizeBytes: opts.maxSizeBytes }),
+    ...(opts.codec === undefined ? {} : { codec: opts.codec }),
   })
+  const cookie = opts.cookie ?? {}
+  // A fixed `expires` counts down: such settings are made per request, as the peer makes its Cookie.
+  const fixed = typeof cookie === 'function' || cookie.expires ? undefined : settingsFromOptions(cookie)
   return {
-    cookie: opts.cookie ?? {},
-    genid,
+    cookieFor: (req) =>
+      fixed ?? settingsFromOptions((typeof cookie === 'function' ? cookie(req) : cookie) ?? {}),
     name: opts.name || opts.key || 'connect.sid',
     proxy: opts.proxy,
-    resave,
-    rolling: Boolean(opts.rolling),
-    saveUninitialized,
     resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
     unsetDestroy: opts.unset === 'destroy',
     store,
-    repository,
+    manager,
+    repository: manager.repository,
   }
 }
 

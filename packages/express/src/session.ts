@@ -1,3 +1,4 @@
+import { settle as coreSettle } from '@sessionkit/core'
 import type { Cookie } from './cookie'
 
 /** Where the middleware keeps a request's session machinery (not enumerable, not JSON). */
@@ -150,26 +151,11 @@ function bound(session: Session): SessionContext {
   return ctx
 }
 
+/** Core's callback/promise bridge; with a callback the peer's methods answer the session. */
 function settle<T>(
   session: Session,
   run: (ctx: SessionContext) => Promise<T>,
   callback: ((err: any, value?: T) => void) | undefined,
 ): any {
-  let promise: Promise<T>
-  try {
-    promise = run(bound(session))
-  } catch (err) {
-    promise = Promise.reject(err)
-  }
-  if (typeof callback === 'function') {
-    promise.then(
-      (value) => (value === undefined ? (callback as SessionCallback)() : callback(null, value)),
-      (err) => callback(err),
-    )
-    return session
-  }
-  // Apps written for express-session call save() without a callback and ignore the result;
-  // a rejection nobody awaits must not crash the process, while `await` still sees it.
-  promise.catch(() => {})
-  return promise
+  return coreSettle(() => run(bound(session)), callback) ?? session
 }

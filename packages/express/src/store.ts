@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events'
-import { type CallbackStore, fromCallbackStore, isSessionStore, type SessionStore } from '@sessionkit/core'
 import { MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 import { Cookie, type CookieOptions } from './cookie'
 import { Session, type SessionRequest } from './session'
@@ -95,19 +94,3 @@ export const Store = StoreBase as unknown as StoreConstructor
  * ```
  */
 export class MemoryStore extends SessionkitMemoryStore {}
-
-/** The store the repository works on: a sessionkit store as is, a connect store adapted. */
-export function adaptStore(store: unknown): SessionStore {
-  if (isSessionStore(store)) return store
-  const legacy = store as Partial<CallbackStore> | null
-  if (
-    typeof legacy !== 'object' ||
-    legacy === null ||
-    typeof legacy.get !== 'function' ||
-    typeof legacy.set !== 'function' ||
-    typeof legacy.destroy !== 'function'
-  ) {
-    throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
-  }
-  return fromCallbackStore(legacy as CallbackStore)
-}

@@ -1,3 +1,5 @@
+import type { CookieSettings } from '@sessionkit/core'
+
 /**
  * Cookie options of the plugin and of one session, as @fastify/session takes them. `maxAge` is
  * in milliseconds (the Expires attribute is computed from it), unlike @fastify/cookie's seconds.
@@ -128,30 +130,55 @@ export class SessionCookie {
   }
 }
 
-const KEPT = ['sameSite', 'secure', 'path', 'httpOnly', 'domain', 'partitioned', 'originalExpires'] as const
+const FIELDS = ['path', 'domain', 'httpOnly', 'secure', 'sameSite', 'partitioned'] as const
 
 /**
- * The `cookie` attribute kept in the store: `originalMaxAge` plus whatever differs from the
- * plugin's defaults, never `expires`, so it changes only when the app changes the settings.
+ * Core's settings for the plugin's cookie options: @fastify/session's defaults (Path=/,
+ * HttpOnly, Secure), `maxAge` in ms; a fixed `expires` without `maxAge` counts down from now.
  */
-export function persistedCookie(cookie: SessionCookie, base: SessionCookie): Record<string, unknown> {
-  const out: Record<string, unknown> = { originalMaxAge: cookie.originalMaxAge }
-  const current = cookie.toJSON()
-  const defaults = base.toJSON()
-  for (const key of KEPT) {
-    if (JSON.stringify(current[key]) !== JSON.stringify(defaults[key])) out[key] = current[key]
+export function settingsFromOptions(options: CookieOptions): CookieSettings {
+  const maxAge = options.originalMaxAge || options.maxAge || null
+  const expires = options.expires ? new Date(options.expires).getTime() - Date.now() : null
+  const settings: CookieSettings = {
+    originalMaxAge: maxAge ?? expires,
+    path: options.path || '/',
+    httpOnly: options.httpOnly !== undefined ? options.httpOnly : true,
+    secure: options.secure ?? true,
   }
-  return out
+  if (options.sameSite) settings.sameSite = options.sameSite
+  if (options.domain) settings.domain = options.domain
+  if (options.partitioned !== undefined) settings.partitioned = options.partitioned
+  return settings
 }
 
-/** Per-session cookie options from the plugin's and a stored `cookie` attribute. */
-export function restoredCookieOptions(base: CookieOptions, stored: unknown): CookieOptions {
-  if (!stored || typeof stored !== 'object') return { ...base }
-  // The store's expiry is the truth; a stored `expires` (legacy records) is stale by design.
-  const { expires: _expires, originalExpires, ...rest } = stored as CookieOptions
-  const options: CookieOptions = { ...base, ...rest }
-  if (originalExpires) options.expires = originalExpires
-  if (options.originalMaxAge != null) options.maxAge = options.originalMaxAge
-  delete options.originalMaxAge
-  return options
+/** Core's per-session settings for a SessionCookie; `'auto'` values resolved for this request come back as `'auto'`. */
+export function settingsOf(cookie: SessionCookie, defaults: CookieSettings, secure: boolean): CookieSettings {
+  const settings: CookieSettings = { originalMaxAge: cookie.originalMaxAge }
+  for (const key of FIELDS) {
+    const value = cookie[key]
+    if (value !== undefined && value !== null) (settings as unknown as Record<string, unknown>)[key] = value
+  }
+  if (defaults.secure === 'auto' && settings.secure === secure) {
+    settings.secure = 'auto'
+    // The Lax that 'auto' forces over plain HTTP is not the session's own setting.
+    if (!secure && settings.sameSite === 'lax') {
+      if (defaults.sameSite === undefined) delete settings.sameSite
+      else settings.sameSite = defaults.sameSite
+    }
+  }
+  return settings
+}
+
+/** `request.session.cookie` for a session's settings; `expiresAt` is the store's expiry of a loaded session. */
+export function cookieFromSettings(
+  settings: CookieSettings,
+  request: ProtocolSource,
+  expiresAt: number | undefined,
+): SessionCookie {
+  const { originalMaxAge, priority: _priority, sameSite, ...rest } = settings
+  const options: CookieOptions = { ...rest, sameSite: sameSite === 'auto' ? undefined : sameSite }
+  if (originalMaxAge !== null) options.maxAge = originalMaxAge
+  const cookie = new SessionCookie(options, request)
+  if (originalMaxAge !== null && expiresAt !== undefined) cookie.expires = new Date(expiresAt)
+  return cookie
 }

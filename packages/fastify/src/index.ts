@@ -1,18 +1,11 @@
-import { SessionRepository } from '@sessionkit/core'
+import { SessionManager } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
-import { loadSession } from './lifecycle'
-import {
-  checkSecret,
-  cookieDefaults,
-  type FastifySessionOptions,
-  idsFor,
-  signerFor,
-  storeFor,
-} from './options'
-import { type Context, createSession, FastifySession, kCommit, presentedValue } from './session'
+import { openSession } from './lifecycle'
+import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
+import { type Context, FastifySession, kCommit, presentedValue } from './session'
 import type { FastifySessionObject } from './types'
 
 export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
@@ -23,28 +16,43 @@ export type { FastifySessionObject } from './types'
 async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   const invalid = checkSecret(options?.secret)
   if (invalid) throw invalid
-  const ids = idsFor(options)
-  const store = storeFor(options.store)
-  const repository = new SessionRepository({
-    store,
-    touchAfterMs: options.touchAfter,
-    absoluteTimeoutMs: options.absoluteTimeout,
-    generateId: () => ids.generate(),
-    validateId: ids.validateId,
+  const userStore = options.store ?? new MemoryStore()
+  const idGenerator = options.idGenerator
+  const manager = new SessionManager({
+    store: userStore,
+    // @fastify/session's rules, as data: core applies them.
+    rules: {
+      saveUninitialized: options.saveUninitialized ?? true,
+      resave: false,
+      rolling: options.rolling ?? true,
+      // With a sessionkit store the rolling re-send rides on the throttled touch.
+      rollingTouch: 'throttled',
+      renew: false,
+      resendModified: 'always',
+      regeneratedCountsAsModified: false,
+      cookieCountsAsModified: true,
+      secureOverHttp: 'no-save',
+      clearUnknownId: true,
+      clearOnDestroy: false,
+    },
+    ...(idGenerator ? { genid: (request: unknown) => idGenerator(request as FastifyRequest) } : {}),
+    ...(options.touchAfter === undefined ? {} : { touchAfterMs: options.touchAfter }),
+    ...(options.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: options.absoluteTimeout }),
+    ...(options.browserSessionTimeout === undefined
+      ? {}
+      : { browserSessionTimeoutMs: options.browserSessionTimeout }),
+    ...(options.maxSizeBytes === undefined ? {} : { maxSizeBytes: options.maxSizeBytes }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
   })
   const ctx: Context = {
-    repository,
+    manager,
     signer: signerFor(options.secret, options.algorithm || 'sha256'),
     prefix: options.cookiePrefix ?? '',
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
-    generateId: ids.generate,
-    rolling: options.rolling ?? true,
-    saveUninitialized: options.saveUninitialized ?? true,
   }
-  const userStore = options.store ?? store
 
-  fastify.decorate('sessionRepository', repository)
+  fastify.decorate('sessionRepository', manager.repository)
   fastify.decorate('decryptSession', function decryptSession(
     sessionId: string,
     request: Record<string, any>,
@@ -53,10 +61,10 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   ) {
     if (typeof cookieOpts === 'function') [callback, cookieOpts] = [cookieOpts, {}]
     const req = request as FastifyRequest
-    loadSession(ctx, req, sessionId, { ...ctx.cookie, ...cookieOpts }).then(
+    openSession(ctx, req, sessionId, { ...ctx.cookie, ...cookieOpts }).then(
       (session) => {
         req.session = session as unknown as FastifySessionObject
-        callback?.()
+        callback?.(null)
       },
       (err) => callback?.(err),
     )
@@ -69,10 +77,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     request.session = {} as FastifySessionObject
     const url = (request.raw.url ?? '/').split('?', 1)[0]!
     if (!pathMatches(url, ctx.cookie.path || '/')) return
-    const presented = presentedValue(ctx, request)
-    const session = presented
-      ? await loadSession(ctx, request, presented, ctx.cookie)
-      : createSession(ctx, request, ctx.cookie)
+    const session = await openSession(ctx, request, presentedValue(ctx, request))
     request.session = session as unknown as FastifySessionObject
   })
 

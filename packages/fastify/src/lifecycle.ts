@@ -1,29 +1,30 @@
 import type { FastifyRequest } from 'fastify'
-import { type CookieOptions, restoredCookieOptions } from './cookie'
-import { type Context, createSession, FastifySession } from './session'
+import type { CookieOptions } from './cookie'
+import { settingsFromOptions } from './cookie'
+import { type Context, FastifySession } from './session'
 
 /**
- * The session a signed id (without prefix) names: loaded when valid and live, else a new one.
- * A store failure rejects, so the request fails instead of logging the user out.
+ * Framework glue of one request: verify the signed cookie value (without `cookiePrefix`),
+ * begin core's lifecycle (loads the live session or makes a new one; a store failure
+ * rejects, so the request fails instead of logging the user out), and present it as
+ * @fastify/session's object.
  */
-export async function loadSession(
+export async function openSession(
   ctx: Context,
   request: FastifyRequest,
-  encryptedId: string,
-  cookieOptions: CookieOptions,
+  signedValue: string | undefined,
+  cookieOptions: CookieOptions = ctx.cookie,
 ): Promise<FastifySession> {
-  const id = ctx.signer.unsign(encryptedId)
-  if (id === false) return createSession(ctx, request, cookieOptions)
-  const core = await ctx.repository.load(id)
-  if (!core) return createSession(ctx, request, cookieOptions, id)
-  const restored = restoredCookieOptions(cookieOptions, (core.data as { cookie?: unknown }).cookie)
-  const session = new FastifySession(ctx, request, core, restored)
-  const until = session.cookie.originalExpires
-  if (until && until.getTime() <= Date.now()) {
-    // An absolute `expires` has passed: @fastify/session ends such a session.
-    core.destroy()
-    await ctx.repository.save(core)
-    return createSession(ctx, request, cookieOptions, id)
-  }
-  return session
+  const unsigned = signedValue === undefined ? false : ctx.signer.unsign(signedValue)
+  const id = unsigned === false ? undefined : unsigned
+  const lifecycle = await ctx.manager.begin({
+    id,
+    cookie: settingsFromOptions(cookieOptions),
+    secure: (request as { protocol?: string }).protocol === 'https',
+    context: request,
+    // Signed with an older secret (or a custom signer asked to renew): re-issue it.
+    resign: id !== undefined && ctx.signer.sign(id) !== signedValue,
+    presented: signedValue !== undefined,
+  })
+  return new FastifySession(ctx, request, lifecycle)
 }

@@ -1,14 +1,11 @@
 import { createHmac } from 'node:crypto'
 import {
   type CallbackStore,
+  type Codec,
   createSigner,
-  fromCallbackStore,
-  generateSessionId,
-  isSessionStore,
   type SessionStore,
   type Signer,
 } from '@sessionkit/core'
-import { MemoryStore } from '@sessionkit/memory'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 
@@ -72,6 +69,15 @@ export interface FastifySessionOptions {
   touchAfter?: number
   /** Hard cap on a session's life from creation (ms). Default: none. */
   absoluteTimeout?: number
+  /**
+   * Server-side idle timeout (ms) of a session whose cookie has no `maxAge` (a browser-session
+   * cookie). Default: a connect store's own numeric `ttl` (seconds), else one day.
+   */
+  browserSessionTimeout?: number
+  /** A session whose encoded attributes exceed this many bytes fails to save (413). Default: 1 MiB. */
+  maxSizeBytes?: number
+  /** How attribute values are encoded for the store. Default: JSON. */
+  codec?: Codec
 }
 
 /** The same errors, with the same messages, as @fastify/session gives for a bad `secret`. */
@@ -128,33 +134,6 @@ export function signerFor(secret: FastifySessionOptions['secret'], algorithm: st
     return signer
   }
   return { sign: (value) => current().sign(value), unsign: (signed) => current().unsign(signed) }
-}
-
-/** The sessionkit store behind the `store` option. */
-export function storeFor(store: FastifySessionOptions['store']): SessionStore {
-  if (store === undefined || store === null) return new MemoryStore()
-  if (isSessionStore(store)) return store
-  const legacy = store as CallbackStore
-  if (
-    typeof legacy.get === 'function' &&
-    typeof legacy.set === 'function' &&
-    typeof legacy.destroy === 'function'
-  )
-    return fromCallbackStore(legacy)
-  throw new TypeError('store must be a sessionkit store or a store with get, set and destroy methods')
-}
-
-// Ids a custom generator makes are accepted as they come: the signature already vouches for them.
-const LAX_ID = /^[\u0021-\u007e]{1,256}$/
-
-/** Id generation and validation for the repository. */
-export function idsFor(options: FastifySessionOptions): {
-  generate: (request?: FastifyRequest) => string
-  validateId: ((id: string) => boolean) | undefined
-} {
-  const custom = options.idGenerator
-  if (!custom) return { generate: () => generateSessionId(), validateId: undefined }
-  return { generate: (request) => custom(request), validateId: (id) => LAX_ID.test(id) }
 }
 
 /** The plugin's cookie options with @fastify/session's defaults filled in. */

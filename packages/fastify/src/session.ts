@@ -1,22 +1,27 @@
 import type {} from '@fastify/cookie'
-import type { CommitResult, Session as CoreSession, SessionRepository, Signer } from '@sessionkit/core'
+import {
+  type CookieInstruction,
+  type CookieSettings,
+  settle as coreSettle,
+  type RequestLifecycle,
+  type SessionManager,
+  type Signer,
+} from '@sessionkit/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { type CookieOptions, persistedCookie, restoredCookieOptions, SessionCookie } from './cookie'
+import { type CookieOptions, cookieFromSettings, settingsOf } from './cookie'
 
 /** Per-plugin settings every session of one registration shares. */
 export interface Context {
-  repository: SessionRepository
+  manager: SessionManager
   signer: Signer
   prefix: string
   cookieName: string
+  /** The plugin's `cookie` option, with @fastify/session's defaults. */
   cookie: CookieOptions
-  generateId: (request?: FastifyRequest) => string
-  rolling: boolean
-  saveUninitialized: boolean
 }
 
 /**
- * Node-style callback of the session methods.
+ * Node-style callback of the session methods: `null` on success, as @fastify/session gives.
  *
  * @example
  * ```ts
@@ -30,9 +35,9 @@ export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
 
 /**
  * `request.session`: data as own properties, @fastify/session's methods, and sessionkit's
- * `changeId`, `setPrincipal` and `revokeAll`. A sessionkit `Session` underneath does the
- * change tracking: only changed attributes are written, and nothing deleted meanwhile is
- * brought back.
+ * `changeId`, `setPrincipal` and `revokeAll`. Core's request lifecycle underneath decides
+ * what is written and which cookie is sent, under @fastify/session's rules: only changed
+ * attributes are written, and nothing deleted meanwhile is brought back.
  *
  * @example
  * ```ts
@@ -45,37 +50,38 @@ export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
  */
 export class FastifySession {
   [key: string]: unknown
-  cookie: SessionCookie
+  cookie: SessionCookieLike
   readonly #ctx: Context
   readonly #request: FastifyRequest
-  readonly #core: CoreSession
-  #cookieOptions: CookieOptions
+  readonly #lifecycle: RequestLifecycle
   #saved = false
-  #touched = false
   #committing: Promise<void> | undefined
   #signed: { id: string; value: string } | undefined
 
-  constructor(ctx: Context, request: FastifyRequest, core: CoreSession, cookieOptions: CookieOptions) {
+  constructor(ctx: Context, request: FastifyRequest, lifecycle: RequestLifecycle) {
     this.#ctx = ctx
     this.#request = request
-    this.#core = core
-    this.#cookieOptions = cookieOptions
-    this.cookie = new SessionCookie(cookieOptions, request)
-    const data = core.data as Record<string, unknown>
-    if (!core.isNew && this.cookie.originalMaxAge != null) this.cookie.expires = new Date(core.expiresAt)
-    for (const key of Object.keys(data)) {
+    this.#lifecycle = lifecycle
+    const expiresAt = lifecycle.isNew ? undefined : lifecycle.session.expiresAt
+    this.cookie = cookieFromSettings(lifecycle.cookie, request, expiresAt)
+    for (const [key, value] of Object.entries(lifecycle.data)) {
       // Never let a stored key shadow a method or throw on a read-only getter.
-      if (key !== 'cookie' && !(key in FastifySession.prototype)) this[key] = data[key]
+      if (key !== 'cookie' && !(key in FastifySession.prototype)) this[key] = value
+    }
+    lifecycle.snapshot = () => {
+      const data: Record<string, unknown> = {}
+      for (const key of Object.keys(this)) if (key !== 'cookie') data[key] = this[key]
+      return { data, cookie: settingsOf(this.cookie, lifecycle.defaults, lifecycle.secure) }
     }
   }
 
   get sessionId(): string {
-    return this.#core.id
+    return this.#lifecycle.id
   }
 
   /** The signed id, as it travels in the cookie (without `cookiePrefix`). */
   get encryptedSessionId(): string {
-    const id = this.#core.id
+    const id = this.#lifecycle.id
     if (this.#signed?.id !== id) this.#signed = { id, value: this.#ctx.signer.sign(id) }
     return this.#signed.value
   }
@@ -91,27 +97,29 @@ export class FastifySession {
   /** Moves the cookie's expiry to now + maxAge; the store's expiry follows at commit. */
   touch(): void {
     if (this.cookie.originalMaxAge) this.cookie.expires = new Date(Date.now() + this.cookie.originalMaxAge)
-    this.#touched = true
+    this.#lifecycle.touch()
   }
 
   /** Cookie options for this session (e.g. `{ maxAge }` in ms for "remember me"). */
   options(options: CookieOptions): void {
     if (Object.keys(options).length === 0) return
-    this.#cookieOptions = { ...this.#cookieOptions, ...options }
-    this.cookie = new SessionCookie(this.#cookieOptions, this.#request)
+    const current = settingsOf(this.cookie, this.#lifecycle.defaults, this.#lifecycle.secure)
+    const { maxAge, ...rest } = options
+    const next: CookieSettings = { ...current, ...(rest as Partial<CookieSettings>) }
+    if (maxAge !== undefined) next.originalMaxAge = maxAge
+    this.cookie = cookieFromSettings(next, this.#request, undefined)
   }
 
   /** New id and empty data, keeping the listed keys; the old session is deleted now. */
   regenerate(keys?: string[] | SessionCallback, callback?: SessionCallback): Promise<void> | undefined {
     if (typeof keys === 'function') [callback, keys] = [keys, undefined]
-    const keep = keys
+    const keep = Array.isArray(keys) ? keys.map((key) => [key, this[key]] as const) : []
     return settle(async () => {
-      const next = createSession(this.#ctx, this.#request, this.#cookieOptions)
-      if (Array.isArray(keep)) for (const key of keep) next.set(key, this[key])
       try {
-        await this.#end()
+        await this.#lifecycle.regenerate()
       } finally {
-        this.#replace(next)
+        const next = this.#replace()
+        for (const [key, value] of keep) next.set(key, value)
       }
     }, callback)
   }
@@ -119,27 +127,14 @@ export class FastifySession {
   /** Replaces `request.session` with what the store holds now. */
   reload(callback?: SessionCallback): Promise<void> | undefined {
     return settle(async () => {
-      const ctx = this.#ctx
-      const core = this.#core
-      const loaded = core.isNew ? undefined : await ctx.repository.load(core.id)
-      this.#replace(
-        loaded
-          ? new FastifySession(
-              ctx,
-              this.#request,
-              loaded,
-              restoredCookieOptions(this.#cookieOptions, (loaded.data as { cookie?: unknown }).cookie),
-            )
-          : core.isNew
-            ? new FastifySession(
-                ctx,
-                this.#request,
-                ctx.repository.create({ id: core.id }),
-                this.#cookieOptions,
-              )
-            : // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
-              createSession(ctx, this.#request, this.#cookieOptions, core.id),
-      )
+      const lifecycle = this.#lifecycle
+      const wasNew = lifecycle.isNew
+      if (!(await lifecycle.reload())) {
+        if (wasNew) lifecycle.data = {}
+        // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
+        else await lifecycle.regenerate()
+      }
+      this.#replace()
     }, callback)
   }
 
@@ -147,9 +142,9 @@ export class FastifySession {
   destroy(callback?: SessionCallback): Promise<void> | undefined {
     return settle(async () => {
       try {
-        await this.#end()
+        await this.#lifecycle.destroy()
       } finally {
-        this.#replace(null)
+        ;(this.#request as unknown as { session: unknown }).session = null
       }
     }, callback)
   }
@@ -157,14 +152,18 @@ export class FastifySession {
   /** Writes the session now (only what changed) and extends its expiry. */
   save(callback?: SessionCallback): Promise<void> | undefined {
     return settle(async () => {
-      await this.#commit(true)
+      const result = await this.#lifecycle.save()
+      if (result !== 'gone' && result !== 'destroyed') {
+        this.#saved = true
+        if (this.cookie.originalMaxAge != null)
+          this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
+      }
     }, callback)
   }
 
   /** True when data (not the cookie) changed since load or the last save. */
   isModified(): boolean {
-    this.#sync()
-    return this.#ctx.repository.isModified(this.#core, { ignore: ['cookie'], ignoreTimeout: true })
+    return this.#lifecycle.isModified({ includeCookie: false, sinceSave: true })
   }
 
   isSaved(): boolean {
@@ -174,14 +173,14 @@ export class FastifySession {
   /** New id, same data (call it at login, against session fixation); the cookie follows. */
   changeId(callback?: SessionCallback): Promise<void> {
     const promise = Promise.resolve().then(() => {
-      this.#core.changeId(this.#ctx.generateId(this.#request))
+      this.#lifecycle.changeId()
     })
     return settle(() => promise, callback) ?? promise
   }
 
   /** Names the owner of the session, so `revokeAll` and `destroyAllFor` find it. */
   setPrincipal(principal: string | undefined): void {
-    this.#core.setPrincipal(principal)
+    this.#lifecycle.session.setPrincipal(principal)
   }
 
   /**
@@ -194,112 +193,51 @@ export class FastifySession {
   ): Promise<number> {
     if (typeof options === 'function') [callback, options] = [options, {}]
     const exceptCurrent = options.exceptCurrent === true
-    const promise = (async () => {
-      const principal = this.#core.principal
-      const count =
-        principal === undefined
-          ? 0
-          : await this.#ctx.repository.destroyAllFor(
-              principal,
-              exceptCurrent ? { except: this.#core.id } : {},
-            )
-      if (!exceptCurrent) await this.destroy()
+    const promise = this.#lifecycle.revokeAll({ exceptCurrent }).then((count) => {
+      if (!exceptCurrent) (this.#request as unknown as { session: unknown }).session = null
       return count
-    })()
+    })
     return settle(() => promise, callback) ?? promise
   }
 
   /**
-   * The onSend half of the lifecycle: @fastify/session's save and cookie rules. Runs once; a
-   * second `send()` while the first is still in onSend (a hook that sends without returning
-   * the reply, as @fastify/passport's redirects do, lets the handler send again) waits for the
-   * same commit, so whichever send writes the response carries the cookie.
+   * The onSend half: core's commit, then the cookie it decided. Runs once; a second `send()`
+   * while the first is still in onSend (a hook that sends without returning the reply, as
+   * @fastify/passport's redirects do, lets the handler send again) waits for the same commit,
+   * so whichever send writes the response carries the cookie.
    */
   [kCommit](reply: FastifyReply): Promise<void> {
-    this.#committing ??= this.#commitTo(reply)
+    this.#committing ??= this.#lifecycle.commit().then(({ cookie }) => writeCookie(this.#ctx, reply, cookie))
     return this.#committing
   }
 
-  async #commitTo(reply: FastifyReply): Promise<void> {
-    const ctx = this.#ctx
-    const request = this.#request
-    const presented = presentedValue(ctx, request)
-    const stale = presented !== this.encryptedSessionId
-    const core = this.#core
-    const save = core.isNew
-      ? ctx.saveUninitialized || this.isModified() || core.principal !== undefined
-      : ctx.rolling || stale || this.#dirty()
-    const clear = () =>
-      reply.clearCookie(ctx.cookieName, { domain: ctx.cookie.domain, path: ctx.cookie.path || '/' })
-    if (!save || (this.cookie.secure === true && request.protocol !== 'https')) {
-      if (presented && stale) clear()
-      if (this.#saved) this.#setCookie(reply)
-      return
-    }
-    const result = await this.#commit(this.#touched)
-    if (result === 'gone' || result === 'destroyed') {
-      if (presented) clear()
-      return
-    }
-    this.#setCookie(reply)
-  }
-
-  /** Regenerate and reload replace `request.session`; destroy clears it. */
-  #replace(session: FastifySession | null): void {
-    ;(this.#request as unknown as { session: unknown }).session = session
-  }
-
-  #setCookie(reply: FastifyReply): void {
-    reply.setCookie(
-      this.#ctx.cookieName,
-      this.#ctx.prefix + this.encryptedSessionId,
-      this.cookie.toJSON() as any,
-    )
-  }
-
-  async #commit(force: boolean): Promise<CommitResult> {
-    const core = this.#core
-    this.#sync()
-    const result = await this.#ctx.repository.save(core, { saveUninitialized: true, force })
-    if (result === 'gone' || result === 'destroyed') return result
-    this.#saved = true
-    if (this.cookie.originalMaxAge != null) this.cookie.expires = new Date(core.expiresAt)
-    return result
-  }
-
-  /** True when a commit would write something, cookie settings included. */
-  #dirty(): boolean {
-    this.#sync()
-    return this.#ctx.repository.isModified(this.#core)
-  }
-
-  async #end(): Promise<void> {
-    this.#core.destroy()
-    await this.#ctx.repository.save(this.#core)
-  }
-
-  /** Copies the data and the cookie settings into the core session. */
-  #sync(): void {
-    const data: Record<string, unknown> = {}
-    for (const key of Object.keys(this)) if (key !== 'cookie') data[key] = this[key]
-    const cookie = persistedCookie(this.cookie, new SessionCookie(this.#ctx.cookie, this.#request))
-    if (cookie !== undefined) data.cookie = cookie
-    this.#core.data = data
-    const maxAge = this.cookie.originalMaxAge
-    // A browser-session cookie still needs a server-side idle timeout: the repository's default.
-    this.#core.maxInactiveMs = maxAge != null && maxAge > 0 ? maxAge : this.#ctx.repository.maxInactiveMs
+  /** Regenerate and reload replace `request.session` with a new object on the same lifecycle. */
+  #replace(): FastifySession {
+    const next = new FastifySession(this.#ctx, this.#request, this.#lifecycle)
+    ;(this.#request as unknown as { session: unknown }).session = next
+    return next
   }
 }
 
-/** A new, unsaved session. */
-export function createSession(
-  ctx: Context,
-  request: FastifyRequest,
-  cookieOptions: CookieOptions,
-  requestedId?: string,
-): FastifySession {
-  const core = ctx.repository.create({ id: ctx.generateId(request), requestedId })
-  return new FastifySession(ctx, request, core, { ...cookieOptions })
+/** The cookie object's shape (SessionCookie), without importing the class here. */
+type SessionCookieLike = ReturnType<typeof cookieFromSettings>
+
+/** Puts core's cookie decision on the reply, through @fastify/cookie. */
+export function writeCookie(ctx: Context, reply: FastifyReply, cookie: CookieInstruction | undefined): void {
+  if (!cookie) return
+  if (cookie.action === 'clear') {
+    reply.clearCookie(ctx.cookieName, { domain: ctx.cookie.domain, path: ctx.cookie.path || '/' })
+    return
+  }
+  const { sameSite: configured, priority: _priority, ...attributes } = cookie.attributes
+  // @fastify/session: `secure: 'auto'` over plain HTTP also means SameSite=Lax.
+  const sameSite = ctx.cookie.secure === 'auto' && attributes.secure !== true ? 'lax' : configured
+  reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.id), {
+    ...attributes,
+    // An explicit null, as the peer's cookie.toJSON() gives: @fastify/cookie's own default is Lax.
+    sameSite: sameSite ?? null,
+    ...(cookie.expires ? { expires: cookie.expires } : {}),
+  } as Parameters<FastifyReply['setCookie']>[2])
 }
 
 /** The cookie's value without `cookiePrefix`, as @fastify/session reads it. */
@@ -309,13 +247,7 @@ export function presentedValue(ctx: Context, request: FastifyRequest): string | 
   return raw.startsWith(ctx.prefix) ? raw.slice(ctx.prefix.length) || undefined : undefined
 }
 
-/** Runs `work`; with a callback, reports to it and answers `undefined`, as the peer does. */
+/** Core's bridge with @fastify/session's success value (`null`). */
 function settle<T>(work: () => Promise<T>, callback?: SessionCallback<T>): Promise<T> | undefined {
-  const promise = work()
-  if (!callback) return promise
-  promise.then(
-    (value) => (value === undefined ? callback() : callback(undefined, value)),
-    (err) => callback(err),
-  )
-  return undefined
+  return coreSettle(work, callback, { success: null })
 }

@@ -201,17 +201,29 @@ describe('saveUninitialized and rolling', () => {
     expect(await store.load(set.body.id)).toBeDefined()
   })
 
-  it('rolling (default true) re-sends the cookie on every request without rewriting the store', async () => {
+  it('rolling (default true) re-sends the cookie with each touch the store confirmed, never rewriting it', async () => {
     const store = new CountingStore()
     running = await start({ store, cookie: { maxAge: 3_600_000 } }, counter)
     const client = new Client(running.url)
     await client.get('/')
     const saves = store.saves
-    const res = await client.get('/peek')
-    expect(res.setCookies).toHaveLength(1)
+    // Nothing changed and the touch is throttled (touchAfter): no store round trip, and no
+    // blind re-send of an id that a concurrent changeId() may have retired.
+    const quiet = await client.get('/peek')
+    expect(quiet.setCookies).toEqual([])
     expect(store.saves).toBe(saves)
-    // Nothing changed and the touch is throttled (touchAfter): no store write at all.
     expect(store.touches).toBe(0)
+    await running.close()
+
+    const eager = new CountingStore()
+    running = await start({ store: eager, touchAfter: 0, cookie: { maxAge: 3_600_000 } }, counter)
+    const other = new Client(running.url)
+    await other.get('/')
+    const writes = eager.saves
+    const touched = await other.get('/peek')
+    expect(touched.setCookies).toHaveLength(1)
+    expect(eager.saves).toBe(writes)
+    expect(eager.touches).toBe(1)
   })
 
   it('rolling: false sends the cookie only when the session changed', async () => {

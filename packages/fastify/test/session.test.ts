@@ -252,7 +252,7 @@ describe('request.session methods', () => {
 
   it('options() changes this session’s cookie; a maxAge ("remember me") is kept with the session', async () => {
     const store = new MemoryStore()
-    running = await start({ store }, (app) => {
+    running = await start({ store, touchAfter: 0 }, (app) => {
       app.get('/remember', async (request) => {
         request.session.login = 'alice'
         request.session.options({ maxAge: 7 * 86_400_000, sameSite: 'strict' })

@@ -1,1 +1,133 @@
-export {}
+import { isSessionStore, SessionError, type SessionRepository } from '@sessionkit/core'
+import type {} from 'koa'
+import { ClassicSession, type RequestSession } from './classic'
+import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
+import type { Session } from './session'
+import { SessionkitMode } from './sessionkit'
+
+/**
+ * Your session data: merge your fields in to type `ctx.session`. Without any, `ctx.session`
+ * takes any property, as with koa-session.
+ *
+ * @example
+ * ```ts
+ * declare module '@sessionkit/koa' {
+ *   interface SessionData { userId: string; views: number }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, so apps can merge their fields in
+export interface SessionData {}
+
+/** `ctx.session`: koa-session's members plus your {@link SessionData}. */
+export type ContextSession = Session &
+  (keyof SessionData extends never ? Record<string, any> : Partial<SessionData>)
+
+declare module 'koa' {
+  interface ExtendableContext {
+    /** The session (created on first access in cookie mode); `null` after `ctx.session = null`. */
+    get session(): ContextSession
+    /** `null` destroys the session; an object replaces its data (same key). */
+    set session(value: Partial<SessionData> | Record<string, unknown> | null)
+    /** This request's copy of the options; `maxAge` here is this session's. */
+    readonly sessionOptions: ResolvedOptions
+  }
+}
+
+/** Koa middleware, as `session()` returns it. */
+export interface SessionMiddleware {
+  (ctx: AnyContext, next: () => Promise<unknown>): Promise<void>
+  /** With a sessionkit store: its repository, e.g. `repository.destroyAllFor(userId)` from admin code. */
+  readonly repository?: SessionRepository
+}
+
+interface KoaApp {
+  use: (...args: never[]) => unknown
+  context: object
+  keys?: unknown
+}
+
+const REQUEST_SESSION = Symbol('sessionkit.koa.requestSession')
+const INSTANCE = Symbol('sessionkit.koa.instance')
+
+/**
+ * koa-session's middleware: `session(options, app)` or `session(app, options)`. Without
+ * `store` the whole session lives in the signed cookie (koa-session's default, same bytes);
+ * with a store, only its key does.
+ *
+ * @example
+ * ```ts
+ * import session from '@sessionkit/koa' // was: import session from 'koa-session'
+ *
+ * const app = new Koa()
+ * app.keys = ['some secret hurr']
+ * app.use(session({ maxAge: 86_400_000 }, app))
+ * app.use((ctx) => {
+ *   ctx.session.views = (ctx.session.views ?? 0) + 1
+ *   ctx.body = `${ctx.session.views} views`
+ * })
+ * ```
+ */
+export function createSession(options: SessionOptions | undefined, app: KoaApp): SessionMiddleware
+export function createSession(app: KoaApp, options?: SessionOptions): SessionMiddleware
+export function createSession(first: unknown, second?: unknown): SessionMiddleware {
+  let [input, app] = [first, second] as [SessionOptions | undefined, KoaApp | undefined]
+  if (isApp(first)) [app, input] = [first, second as SessionOptions | undefined]
+  if (!isApp(app)) throw new SessionError('INVALID_OPTIONS', 'app instance required: `session(opts, app)`')
+  const options = resolveOptions(input)
+  const sessionkit = isSessionStore(options.store) ? new SessionkitMode(options, app) : undefined
+  const open = sessionkit
+    ? (ctx: AnyContext) => sessionkit.open(ctx)
+    : (ctx: AnyContext): RequestSession => new ClassicSession(ctx, options)
+  extendContext(app.context, open)
+
+  const middleware = async function session(ctx: AnyContext, next: () => Promise<unknown>): Promise<void> {
+    const state: RequestSession = ctx[REQUEST_SESSION]
+    await state.load()
+    try {
+      await next()
+    } finally {
+      if (options.autoCommit) await state.commit()
+    }
+  }
+  if (sessionkit) Object.defineProperty(middleware, 'repository', { value: sessionkit.repository })
+  return middleware
+}
+
+function isApp(value: unknown): value is KoaApp {
+  return typeof (value as KoaApp | null | undefined)?.use === 'function'
+}
+
+/**
+ * Defines `ctx.session` and `ctx.sessionOptions` on the app's context prototype, once per
+ * app: as with koa-session, the first middleware's options are the ones `ctx.session` uses.
+ */
+function extendContext(context: object, open: (ctx: AnyContext) => RequestSession): void {
+  if (Object.hasOwn(context, REQUEST_SESSION)) return
+  Object.defineProperties(context, {
+    [REQUEST_SESSION]: {
+      get(this: Record<symbol, RequestSession>) {
+        this[INSTANCE] ??= open(this)
+        return this[INSTANCE]
+      },
+    },
+    session: {
+      get(this: Record<symbol, RequestSession>) {
+        return this[REQUEST_SESSION]!.get()
+      },
+      set(this: Record<symbol, RequestSession>, value: unknown) {
+        this[REQUEST_SESSION]!.set(value)
+      },
+      configurable: true,
+    },
+    sessionOptions: {
+      get(this: Record<symbol, RequestSession>) {
+        return this[REQUEST_SESSION]!.options
+      },
+    },
+  })
+}
+
+export default createSession
+export type { ExternalKey, ExternalStore, ResolvedOptions, SessionOptions } from './options'
+export { Session } from './session'

@@ -1,11 +1,16 @@
+import { EventEmitter } from 'node:events'
 import {
+  createdMeta,
+  mergeMeta,
   type SaveResult,
   type SessionChange,
   SessionError,
   type SessionMeta,
   type SessionRecord,
   type SessionStore,
+  type SessionTouch,
   type StoreCapabilities,
+  touchedMeta,
 } from '@sessionkit/core'
 import { ExpiryHeap } from './heap'
 
@@ -18,10 +23,34 @@ import { ExpiryHeap } from './heap'
  * ```
  */
 export interface MemoryStoreOptions {
-  /** Records kept at most; beyond it the least recently used is evicted. Default 10 000. */
+  /**
+   * Records kept at most; beyond it one is evicted: the least recently used session without a
+   * principal, and only when every session has one, the least recently used of those.
+   * Default 10 000.
+   */
   maxSessions?: number
   /** How often expired records are dropped. Default 60 000 ms. */
   sweepIntervalMs?: number
+}
+
+/**
+ * What an `evicted` listener receives.
+ *
+ * @example
+ * ```ts
+ * store.on('evicted', ({ id, principal }) => { if (principal) metrics.increment('sessions.evicted.owned') })
+ * ```
+ */
+export interface EvictedSession {
+  id: string
+  /** The owner, when the store had to evict a logged-in session (every kept session had one). */
+  principal: string | undefined
+}
+
+/** Events of {@link MemoryStore}. */
+export interface MemoryStoreEvents {
+  /** A live session was dropped to stay within `maxSessions` (never emitted for expiry). */
+  evicted: [EvictedSession]
 }
 
 interface Entry {
@@ -34,7 +63,8 @@ interface Entry {
 }
 
 /**
- * The in-process session store: bounded (least recently used sessions are evicted), expiring
+ * The in-process session store: bounded (least recently used sessions are evicted, those
+ * without a principal first, with an `evicted` event), expiring
  * (exactly, plus a periodic sweep that costs only what expired), with a principal index.
  * For one process only: sessions vanish on restart and are invisible to other processes.
  *
@@ -48,17 +78,24 @@ interface Entry {
  * await store.close()
  * ```
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({ principalIndex: true, shared: false })
 
-  /** Insertion order is recency order: an access moves the entry to the end. */
   private readonly records = new Map<string, Entry>()
+  /**
+   * Recency, in two queues: insertion order is recency order (an access moves the entry to
+   * the end). Sessions without a principal are evicted first, so a flood of cookie-less
+   * requests (saveUninitialized) cannot push out the users who logged in.
+   */
+  private readonly anonymous = new Set<Entry>()
+  private readonly owned = new Set<Entry>()
   private readonly byPrincipal = new Map<string, Set<string>>()
   private readonly expiry = new ExpiryHeap<Entry>()
   private readonly maxSessions: number
   private timer: NodeJS.Timeout | undefined
 
   constructor(options: MemoryStoreOptions = {}) {
+    super()
     const { maxSessions = 10_000, sweepIntervalMs = 60_000 } = options
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new SessionError('INVALID_OPTIONS', `maxSessions must be a positive integer, got ${maxSessions}`)
@@ -131,24 +168,24 @@ export class MemoryStore implements SessionStore {
     if (!entry) return 'gone'
     for (const [name, value] of Object.entries(change.set)) entry.attributes.set(name, value)
     for (const name of change.removed) entry.attributes.delete(name)
-    this.writeMeta(entry, change.meta)
+    this.writeMeta(entry, mergeMeta(entry.meta, change.meta))
     this.markUsed(entry)
     return 'saved'
   }
 
   /**
-   * Writes `meta` without touching attributes; `false` when the session is gone.
+   * Moves access time and expiry forward, nothing else; `false` when the session is gone.
    *
    * @example
    * ```ts
-   * await store.touch(id, { ...meta, lastAccessedAt: now, expiresAt: now + meta.maxInactiveMs })
+   * await store.touch(id, { lastAccessedAt: now, expiresAt: now + maxInactiveMs })
    * ```
    */
-  async touch(id: string, meta: SessionMeta): Promise<boolean> {
+  async touch(id: string, meta: SessionTouch): Promise<boolean> {
     this.assertOpen()
     const entry = this.live(id)
     if (!entry) return false
-    this.writeMeta(entry, meta)
+    this.writeMeta(entry, touchedMeta(entry.meta, meta))
     this.markUsed(entry)
     return true
   }
@@ -200,6 +237,8 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.timer)
     this.timer = undefined
     this.records.clear()
+    this.anonymous.clear()
+    this.owned.clear()
     this.byPrincipal.clear()
     this.expiry.clear()
   }
@@ -220,22 +259,27 @@ export class MemoryStore implements SessionStore {
 
   private insert(change: SessionChange): void {
     this.makeRoom()
+    const meta = createdMeta(change.meta)
     const entry: Entry = {
       id: change.id,
-      meta: copyMeta(change.meta),
-      expiresAt: change.meta.expiresAt,
+      meta,
+      expiresAt: meta.expiresAt,
       heapIndex: -1,
       attributes: new Map(Object.entries(change.set)),
     }
     for (const name of change.removed) entry.attributes.delete(name)
     this.records.set(entry.id, entry)
+    this.queueOf(entry).add(entry)
     this.expiry.push(entry)
     this.index(entry, entry.meta.principal)
   }
 
+  /** `meta` is a fresh object (merged or created), never one a caller still holds. */
   private writeMeta(entry: Entry, meta: SessionMeta): void {
     const principal = entry.meta.principal
-    entry.meta = copyMeta(meta)
+    this.queueOf(entry).delete(entry)
+    entry.meta = meta
+    this.queueOf(entry).add(entry)
     entry.expiresAt = meta.expiresAt
     this.expiry.update(entry)
     if (principal !== meta.principal) {
@@ -244,18 +288,29 @@ export class MemoryStore implements SessionStore {
     }
   }
 
-  private markUsed(entry: Entry): void {
-    this.records.delete(entry.id)
-    this.records.set(entry.id, entry)
+  private queueOf(entry: Entry): Set<Entry> {
+    return entry.meta.principal === undefined ? this.anonymous : this.owned
   }
 
-  /** Expired records go first, so eviction only ever costs a live session when the store is full of them. */
+  private markUsed(entry: Entry): void {
+    const queue = this.queueOf(entry)
+    queue.delete(entry)
+    queue.add(entry)
+  }
+
+  /**
+   * Expired records go first, so eviction only ever costs a live session when the store is
+   * full of them; then sessions without a principal, oldest first; a logged-in one only when
+   * every kept session has a principal.
+   */
   private makeRoom(): void {
     this.sweep()
     while (this.records.size >= this.maxSessions) {
-      const oldest = this.records.values().next().value
-      if (!oldest) return
-      this.drop(oldest)
+      const victim: Entry | undefined =
+        this.anonymous.values().next().value ?? this.owned.values().next().value
+      if (!victim) return
+      this.drop(victim)
+      this.emit('evicted', { id: victim.id, principal: victim.meta.principal })
     }
   }
 
@@ -267,6 +322,7 @@ export class MemoryStore implements SessionStore {
 
   private drop(entry: Entry): void {
     this.records.delete(entry.id)
+    this.queueOf(entry).delete(entry)
     this.expiry.remove(entry)
     this.unindex(entry.id, entry.meta.principal)
   }
@@ -285,14 +341,6 @@ export class MemoryStore implements SessionStore {
     ids.delete(id)
     if (ids.size === 0) this.byPrincipal.delete(principal)
   }
-}
-
-/** Only the known fields: a remote store would not keep whatever else the object carried. */
-function copyMeta(meta: SessionMeta): SessionMeta {
-  const { createdAt, lastAccessedAt, maxInactiveMs, expiresAt, principal } = meta
-  const copy: SessionMeta = { createdAt, lastAccessedAt, maxInactiveMs, expiresAt }
-  if (principal !== undefined) copy.principal = principal
-  return copy
 }
 
 function toRecord(entry: Entry): SessionRecord {

@@ -41,7 +41,12 @@ describe('least-recently-used eviction', () => {
 
   it('counts saves and touches as use, not findByPrincipal', async () => {
     const store = open({ maxSessions: 3 })
-    const [a, b, c] = [await create(store, meta(60_000, 'p')), await create(store), await create(store)]
+    // All logged in: recency decides among sessions of one kind.
+    const [a, b, c] = [
+      await create(store, meta(60_000, 'p')),
+      await create(store, meta(60_000, 'q')),
+      await create(store, meta(60_000, 'r')),
+    ]
     await store.touch(b, meta())
     await store.save({ id: c, isNew: false, meta: meta(), set: { x: '1' }, removed: [] })
     await store.findByPrincipal('p')
@@ -144,6 +149,10 @@ describe('lifecycle', () => {
       removed: [],
     })
     await store.touch(next, meta(60_000, 'bob'))
+    expect([...indexOf(store).entries()], 'a touch never writes the owner').toEqual([
+      ['ada', new Set([next])],
+    ])
+    await store.save({ id: next, isNew: false, meta: meta(60_000, 'bob'), set: {}, removed: [] })
     expect([...indexOf(store).entries()]).toEqual([['bob', new Set([next])]])
     await store.delete(next)
     expect(indexOf(store).size).toBe(0)

@@ -57,3 +57,11 @@ export async function bounded<T>(operation: string, ms: number, fn: () => Promis
     clearTimeout(timer)
   }
 }
+
+/**
+ * True when Redis refused a command because the key holds another type: a foreign value
+ * under a session key, which is never a record (the one place this is decided).
+ */
+export function isWrongType(err: unknown): boolean {
+  return /WRONGTYPE/.test(String((err as Error | undefined)?.message))
+}

@@ -4,6 +4,13 @@
  *
  * Hash layout: metadata fields below, attributes under `a:<name>` so no attribute name can
  * ever shadow a metadata field.
+ *
+ * Every script checks all of its arguments before its first write and answers `invalid`
+ * instead of failing halfway: Lua does not roll back, and a script that wrote a hash and
+ * then failed at its PEXPIRE would leave a key without a TTL, forever.
+ *
+ * TTLs are set relative (PEXPIRE `expiresAt - now`, both from the app's clock), never as an
+ * epoch: the app's clock and Redis' clock need not agree.
  */
 
 export const META = {
@@ -19,12 +26,18 @@ export const ATTR_PREFIX = 'a:'
 /**
  * Shared prologue: `live()` is the record's existence check. The stored expiresAt is checked
  * as well as Redis' own expiry so that a clock skew between app and Redis never revives a
- * record the app considers expired. Arguments are sent in chunks because Lua's `unpack`
- * has a stack limit.
+ * record the app considers expired. `int()` is the argument check. Arguments are sent in
+ * chunks because Lua's `unpack` has a stack limit.
  */
 const PRELUDE = `
 local key = KEYS[1]
-local now = tonumber(ARGV[2])
+local function int(v)
+  local n = tonumber(v)
+  if n == nil or n ~= math.floor(n) or n < 0 or n > 9007199254740991 then return nil end
+  return n
+end
+local now = int(ARGV[2])
+if now == nil then return {'invalid', 'now'} end
 local function live()
   if redis.call('EXISTS', key) == 0 then return false end
   -- pcall: a foreign value of another type under our key is not a record, not an error
@@ -38,48 +51,95 @@ local function chunked(cmd, list)
     redis.call(cmd, key, unpack(list, i, math.min(i + 499, #list)))
   end
 end
-local function writeMeta(at)
-  redis.call('HSET', key, 'createdAt', ARGV[at], 'lastAccessedAt', ARGV[at + 1],
-    'maxInactiveMs', ARGV[at + 2], 'expiresAt', ARGV[at + 3])
-  if ARGV[at + 4] == '' then redis.call('HDEL', key, 'principal')
-  else redis.call('HSET', key, 'principal', ARGV[at + 4]) end
+-- The backend's TTL follows the stored expiresAt; it only grows unless 'force' (a changed
+-- idle timeout may shorten it). At least 1 ms: PEXPIRE 0 would delete at once, and a record
+-- past its expiresAt is not live anyway.
+local function expire(exp, force)
+  local ttl = math.max(exp - now, 1)
+  if not force then
+    local current = redis.call('PTTL', key)
+    if current >= ttl then return end
+  end
+  redis.call('PEXPIRE', key, ttl)
 end
 `
 
 /**
- * save: ARGV = mode ('create' | 'update'), now, createdAt, lastAccessedAt, maxInactiveMs,
- * expiresAt, principal ('' for none), n, n field/value pairs, then fields to delete.
- * Returns { result, previous principal or '' }.
+ * save: ARGV = mode ('create' | 'update'), now, createdAt, lastAccessedAt, expiresAt,
+ * maxInactiveMs ('' = unchanged), principal mode ('keep' | 'set' | 'clear'), principal, n,
+ * n field/value pairs, then fields to delete.
+ *
+ * An update keeps the later of the stored and given lastAccessedAt and expiresAt, unless it
+ * carries maxInactiveMs: then its expiresAt is written as given. Returns
+ * { result, previous principal or '', principal now or '', expiresAt now }.
  */
 export const SAVE_LUA = `${PRELUDE}
+local mode = ARGV[1]
+local createdAt, accessed, exp = int(ARGV[3]), int(ARGV[4]), int(ARGV[5])
+local idle = ARGV[6]
+local pmode = ARGV[7]
+local n = int(ARGV[9])
+if createdAt == nil or accessed == nil or exp == nil then return {'invalid', 'metadata'} end
+if idle ~= '' and (int(idle) == nil or int(idle) == 0) then return {'invalid', 'maxInactiveMs'} end
+if n == nil or 9 + 2 * n > #ARGV then return {'invalid', 'attribute count'} end
+if pmode ~= 'keep' and pmode ~= 'set' and pmode ~= 'clear' then return {'invalid', 'principal'} end
+if mode == 'create' and (idle == '' or pmode == 'keep') then return {'invalid', 'create without metadata'} end
+if mode ~= 'create' and mode ~= 'update' then return {'invalid', 'mode'} end
+
+-- Numbers are written as the digits they arrived as: Lua's own formatting of a double is no
+-- integer text for every value.
+local expText, accessText = ARGV[5], ARGV[4]
 local old = ''
-if ARGV[1] == 'create' then
-  if live() then return {'collision', ''} end
+if mode == 'create' then
+  if live() then return {'collision', '', '', ''} end
   -- a leftover past its stored expiresAt (clock skew) is not a live record: replace it
   redis.call('DEL', key)
+  redis.call('HSET', key, 'createdAt', ARGV[3], 'lastAccessedAt', accessText,
+    'maxInactiveMs', idle, 'expiresAt', expText)
 else
-  if not live() then return {'gone', ''} end
+  if not live() then return {'gone', '', '', ''} end
   old = redis.call('HGET', key, 'principal') or ''
+  local storedExp = redis.call('HGET', key, 'expiresAt')
+  if idle == '' and tonumber(storedExp) > exp then exp = tonumber(storedExp); expText = storedExp end
+  local storedAccess = redis.call('HGET', key, 'lastAccessedAt')
+  if (int(storedAccess) or 0) > accessed then accessText = storedAccess end
+  redis.call('HSET', key, 'lastAccessedAt', accessText, 'expiresAt', expText)
+  if idle ~= '' then redis.call('HSET', key, 'maxInactiveMs', idle) end
 end
-writeMeta(3)
-local n = tonumber(ARGV[8])
+local principal = old
+if pmode == 'set' then
+  principal = ARGV[8]
+  redis.call('HSET', key, 'principal', principal)
+elseif pmode == 'clear' then
+  principal = ''
+  redis.call('HDEL', key, 'principal')
+end
 local kv = {}
-for i = 9, 8 + 2 * n do kv[#kv + 1] = ARGV[i] end
+for i = 10, 9 + 2 * n do kv[#kv + 1] = ARGV[i] end
 if #kv > 0 then chunked('HSET', kv) end
 local removed = {}
-for i = 9 + 2 * n, #ARGV do removed[#removed + 1] = ARGV[i] end
+for i = 10 + 2 * n, #ARGV do removed[#removed + 1] = ARGV[i] end
 if #removed > 0 then chunked('HDEL', removed) end
-redis.call('PEXPIREAT', key, ARGV[6])
-return {'saved', old}
+expire(exp, mode == 'create' or idle ~= '')
+return {'saved', old, principal, expText}
 `
 
-/** touch: ARGV = unused, now, meta as in save. Returns { 1 | 0, previous principal }. */
+/**
+ * touch: ARGV = unused, now, lastAccessedAt, expiresAt; both only move forward.
+ * Returns { 1 | 0, principal or '', expiresAt now }.
+ */
 export const TOUCH_LUA = `${PRELUDE}
-if not live() then return {0, ''} end
-local old = redis.call('HGET', key, 'principal') or ''
-writeMeta(3)
-redis.call('PEXPIREAT', key, ARGV[6])
-return {1, old}
+local accessed, exp = int(ARGV[3]), int(ARGV[4])
+if accessed == nil or exp == nil then return {'invalid', 'metadata'} end
+if not live() then return {0, '', ''} end
+local expText, accessText = ARGV[4], ARGV[3]
+local storedExp = redis.call('HGET', key, 'expiresAt')
+if tonumber(storedExp) > exp then exp = tonumber(storedExp); expText = storedExp end
+local storedAccess = redis.call('HGET', key, 'lastAccessedAt')
+if (int(storedAccess) or 0) > accessed then accessText = storedAccess end
+redis.call('HSET', key, 'lastAccessedAt', accessText, 'expiresAt', expText)
+expire(exp, false)
+return {1, redis.call('HGET', key, 'principal') or '', expText}
 `
 
 /**
@@ -118,9 +178,11 @@ return {v, ttl}
  * ARGV: id, expiresAt, now.
  */
 export const INDEX_LUA = `
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+if exp == nil or now == nil then return {'invalid', 'metadata'} end
+redis.call('ZADD', KEYS[1], 'GT', exp, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(tonumber(last[2]) - now, 1)) end
 return 1
 `

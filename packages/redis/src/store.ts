@@ -1,25 +1,20 @@
 import type {
   SaveResult,
   SessionChange,
-  SessionMeta,
   SessionRecord,
   SessionStore,
+  SessionTouch,
   StoreCapabilities,
 } from '@sessionkit/core'
 import { isSessionError, SessionError } from '@sessionkit/core'
-import type { ChainableCommander, Cluster, Redis } from 'ioredis'
-import { bounded } from './errors'
-import { fromLegacy } from './legacy'
-import {
-  ATTR_PREFIX,
-  DELETE_LUA,
-  INDEX_LUA,
-  META,
-  SAVE_LUA,
-  TAKE_LEGACY_LUA,
-  TAKE_LUA,
-  TOUCH_LUA,
-} from './scripts'
+import type { Cluster, Redis } from 'ioredis'
+import { type Client, withScripts } from './commands'
+import { type ReplicaWait, Writes } from './durability'
+import { bounded, isWrongType } from './errors'
+import { LegacyRecords } from './migration'
+import { PrincipalIndex } from './principal-index'
+import { checked, createArgs, parseRecord, touchArgs, updateArgs } from './record'
+import { type RotationContext, rotate } from './rotation'
 
 /**
  * Options of {@link RedisStore}.
@@ -47,11 +42,12 @@ export interface RedisStoreOptions {
    */
   commandTimeoutMs?: number
   /**
-   * After each write, `WAIT` until this many replicas have it (or `timeoutMs` passes), so an
+   * After each write (saves, touches, deletes, both halves of a rotation, principal index
+   * updates), `WAIT` until this many replicas have it (or `timeoutMs` passes), so an
    * acknowledged write survives a failover. With `onShortfall: 'error'` (default) a write that
    * reached fewer replicas fails with STORE_UNAVAILABLE; `'accept'` answers as saved anyway.
    */
-  waitForReplicas?: { replicas: number; timeoutMs: number; onShortfall?: 'error' | 'accept' }
+  waitForReplicas?: ReplicaWait
   /**
    * Also read sessions written by connect-redis (`<prefix><id>` JSON strings) when no record
    * exists in the new layout; the first save or touch moves them to the new layout.
@@ -59,34 +55,15 @@ export interface RedisStoreOptions {
   legacy?: { prefix?: string }
 }
 
-type Reply = [string | number, string]
-type Client = Redis | Cluster
-
-/** The scripts, as ioredis custom commands: EVALSHA, falling back to EVAL on a new connection. */
-interface Scripts {
-  sessionkitSave(key: string, ...args: (string | number)[]): Promise<Reply>
-  sessionkitTouch(key: string, ...args: (string | number)[]): Promise<Reply>
-  sessionkitTake(key: string, mode: string, now: number): Promise<string[] | null>
-  sessionkitDelete(key: string): Promise<string | null>
-  sessionkitTakeLegacy(key: string): Promise<[string, number] | null>
-  sessionkitIndex(key: string, id: string, expiresAt: number, now: number): Promise<number>
-}
-
-const SCRIPTS = {
-  sessionkitSave: SAVE_LUA,
-  sessionkitTouch: TOUCH_LUA,
-  sessionkitTake: TAKE_LUA,
-  sessionkitDelete: DELETE_LUA,
-  sessionkitTakeLegacy: TAKE_LEGACY_LUA,
-  sessionkitIndex: INDEX_LUA,
-}
+/** Margin left to a rotation before the operation's bound, so its answer arrives in time. */
+const ROTATION_MARGIN_MS = 20
 
 /**
  * Session store for Redis standalone, Sentinel and Cluster, from one class: the topology is
  * whatever ioredis client you pass.
  *
- * - load: one HGETALL. save: one EVALSHA (plus a ZADD sent alongside when the session has a
- *   principal). touch: one EVALSHA. Never CONFIG, KEYS or SCAN.
+ * - load: one HGETALL. save and touch: one EVALSHA, plus one index script once the outcome
+ *   is known when the session has a principal. Never CONFIG, KEYS or SCAN.
  * - Every operation settles within `commandTimeoutMs`; outages surface as STORE_UNAVAILABLE.
  *
  * @example
@@ -99,11 +76,13 @@ const SCRIPTS = {
  */
 export class RedisStore implements SessionStore {
   readonly capabilities: StoreCapabilities = { principalIndex: true, shared: true }
-  private readonly client: Client & Scripts
+  private readonly client: Client
   private readonly prefix: string
   private readonly timeoutMs: number
-  private readonly replicas: RedisStoreOptions['waitForReplicas']
-  private readonly legacyPrefix: string | undefined
+  private readonly writes: Writes
+  private readonly index: PrincipalIndex
+  private readonly legacy: LegacyRecords | undefined
+  private readonly rotation: RotationContext
 
   constructor(options: RedisStoreOptions) {
     if (!options?.client || typeof options.client.defineCommand !== 'function') {
@@ -119,14 +98,23 @@ export class RedisStore implements SessionStore {
     if (wait && !(wait.replicas >= 1 && wait.timeoutMs > 0)) {
       throw new SessionError('INVALID_OPTIONS', 'waitForReplicas needs replicas >= 1 and timeoutMs > 0')
     }
-    this.client = options.client as Client & Scripts
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in this.client)) this.client.defineCommand(name, { numberOfKeys: 1, lua })
-    }
+    this.client = withScripts(options.client)
     this.prefix = options.prefix ?? 'sess:'
     this.timeoutMs = timeout + (wait?.timeoutMs ?? 0)
-    this.replicas = wait
-    this.legacyPrefix = options.legacy ? (options.legacy.prefix ?? 'sess:') : undefined
+    this.writes = new Writes(this.client, wait)
+    this.index = new PrincipalIndex(this.client, this.writes, this.prefix)
+    this.legacy = options.legacy
+      ? new LegacyRecords(this.client, this.writes, this.index, options.legacy.prefix ?? 'sess:', (id) =>
+          this.key(id),
+        )
+      : undefined
+    this.rotation = {
+      client: this.client,
+      writes: this.writes,
+      index: this.index,
+      legacy: this.legacy,
+      key: (id) => this.key(id),
+    }
   }
 
   /** `<prefix>{<id>}`: the hash tag keeps everything about one session in one Cluster slot. */
@@ -136,317 +124,108 @@ export class RedisStore implements SessionStore {
 
   /** `<prefix>principal:{<principal>}`: sorted set of session ids scored by expiresAt. */
   principalKey(principal: string): string {
-    return `${this.prefix}principal:{${principal}}`
+    return this.index.key(principal)
   }
 
   async load(id: string): Promise<SessionRecord | undefined> {
     return bounded('load', this.timeoutMs, async () => {
       const now = Date.now()
-      let hash: Record<string, string>
-      try {
-        hash = await this.client.hgetall(this.key(id))
-      } catch (err) {
-        if (/WRONGTYPE/.test(String((err as Error)?.message))) {
-          throw new SessionError('CORRUPT_RECORD', `redis key for a session is not a hash`, { cause: err })
+      const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
+        if (isWrongType(err)) {
+          throw new SessionError('CORRUPT_RECORD', 'redis key for a session is not a hash', { cause: err })
         }
         throw err
-      }
+      })
       if (Object.keys(hash).length > 0) return parseRecord(id, hash, now)
-      if (this.legacyPrefix === undefined) return undefined
-      return this.loadLegacy(id, now)
+      return this.legacy?.load(id, now)
     })
   }
 
-  private async loadLegacy(id: string, now: number): Promise<SessionRecord | undefined> {
-    const key = this.legacyPrefix + id
-    const replies = await this.client.pipeline().get(key).pttl(key).exec()
-    const [[getErr, json], [ttlErr, pttl]] = replies as [
-      [Error | null, string | null],
-      [Error | null, number],
-    ]
-    if (getErr || ttlErr) {
-      if (/WRONGTYPE/.test(String((getErr ?? ttlErr)?.message))) return undefined
-      throw getErr ?? ttlErr
-    }
-    if (json === null) return undefined
-    const record = fromLegacy(id, json, pttl, now)
-    return record.expiresAt > now ? record : undefined
-  }
-
   async save(change: SessionChange): Promise<SaveResult> {
+    const deadline = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
     return bounded('save', this.timeoutMs, async () => {
-      if (change.previousId !== undefined && change.previousId !== change.id) return this.rotate(change)
-      const now = Date.now()
-      const args = saveArgs(change.isNew ? 'create' : 'update', now, change.meta, change.set, change.removed)
-      const [[result, oldPrincipal]] = await Promise.all([
-        this.durable(this.key(change.id), (p) => p.sessionkitSave(this.key(change.id), ...args)),
-        this.indexAdd(change.meta.principal, change.id, change.meta.expiresAt),
-      ])
-      if (result === 'gone' && this.legacyPrefix !== undefined) {
-        return this.migrate(change.id, change.meta, change.set, change.removed, now)
+      if (change.previousId !== undefined && change.previousId !== change.id) {
+        return rotate(this.rotation, change, deadline)
       }
-      if (result === 'saved') await this.indexDrop(String(oldPrincipal), change.meta.principal, change.id)
+      const now = Date.now()
+      const key = this.key(change.id)
+      const args = change.isNew
+        ? createArgs(now, change.meta, change.set)
+        : updateArgs(now, change.meta, change.set, change.removed)
+      const [result, before, principal, expiresAt] = checked(
+        await this.writes.send(
+          key,
+          (c) => c.sessionkitSave(key, args),
+          (r) => r[0] === 'saved',
+        ),
+        'save',
+      )
+      if (result === 'saved') {
+        await this.index.follow(change.id, before!, principal!, Number(expiresAt))
+        return 'saved'
+      }
+      if (result === 'gone' && this.legacy && !change.isNew)
+        return this.legacy.migrate(change.id, change, now)
       return result as SaveResult
     })
   }
 
-  async touch(id: string, meta: SessionMeta): Promise<boolean> {
+  async touch(id: string, meta: SessionTouch): Promise<boolean> {
     return bounded('touch', this.timeoutMs, async () => {
       const now = Date.now()
-      const args = ['', now, ...metaArgs(meta)]
-      const [[ok, oldPrincipal]] = await Promise.all([
-        this.durable(this.key(id), (p) => p.sessionkitTouch(this.key(id), ...args)),
-        this.indexAdd(meta.principal, id, meta.expiresAt),
-      ])
+      const key = this.key(id)
+      const args = touchArgs(now, meta)
+      const [ok, principal, expiresAt] = checked(
+        await this.writes.send(
+          key,
+          (c) => c.sessionkitTouch(key, args),
+          (r) => Number(r[0]) === 1,
+        ),
+        'touch',
+      )
       if (Number(ok) === 1) {
-        await this.indexDrop(String(oldPrincipal), meta.principal, id)
+        if (principal) await this.index.add(principal, id, Number(expiresAt))
         return true
       }
-      if (this.legacyPrefix === undefined) return false
-      return (await this.migrate(id, meta, {}, [], now)) === 'saved'
+      if (!this.legacy) return false
+      const change = { meta: { createdAt: now, ...meta }, set: {}, removed: [] }
+      return (await this.legacy.migrate(id, change, now)) === 'saved'
     })
   }
 
   async delete(id: string): Promise<void> {
     return bounded('delete', this.timeoutMs, async () => {
+      const key = this.key(id)
+      const legacyKey = this.legacy?.legacyKey(id)
       const [principal] = await Promise.all([
-        this.client.sessionkitDelete(this.key(id)),
-        this.legacyPrefix === undefined ? undefined : this.client.del(this.legacyPrefix + id),
+        this.writes.send(key, (c) => c.sessionkitDelete(key)),
+        legacyKey === undefined ? undefined : this.writes.send(legacyKey, (c) => c.del(legacyKey)),
       ])
-      if (principal) await this.client.zrem(this.principalKey(principal), id)
+      if (principal) await this.index.remove(principal, id)
     })
   }
 
   async findByPrincipal(principal: string): Promise<SessionRecord[]> {
     return bounded('findByPrincipal', this.timeoutMs, async () => {
-      const key = this.principalKey(principal)
-      const now = Date.now()
-      // Entries carry the session's expiry as score: pruning on read keeps the set bounded
-      // without keyspace notifications, which managed Redis often disables.
-      const replies = await this.client
-        .pipeline()
-        .zremrangebyscore(key, '-inf', now)
-        .zrangebyscore(key, `(${now}`, '+inf')
-        .exec()
-      const [, [err, ids]] = replies as [unknown, [Error | null, string[]]]
-      if (err) throw err
+      const ids = await this.index.ids(principal, Date.now())
       // Separate commands, not one pipeline: in Cluster the sessions live in different slots.
-      const records = await Promise.all(
-        ids.map(async (id) => {
-          const hash = await this.client.hgetall(this.key(id)).catch((e: unknown) => {
-            if (/WRONGTYPE/.test(String((e as Error)?.message))) return {}
-            throw e
-          })
-          if (Object.keys(hash).length === 0) return undefined
-          try {
-            return parseRecord(id, hash, Date.now())
-          } catch (e) {
-            if (isSessionError(e, 'CORRUPT_RECORD')) return undefined
-            throw e
-          }
-        }),
-      )
+      const records = await Promise.all(ids.map((id) => this.readIndexed(id)))
       return records.filter((r): r is SessionRecord => r !== undefined && r.principal === principal)
     })
   }
 
-  /**
-   * Rotation crosses slots (two hash tags), so it cannot be one script or a RENAME: take the old
-   * record atomically (one winner among concurrent rotations), then create the new one.
-   */
-  private async rotate(change: SessionChange): Promise<SaveResult> {
-    const previousId = change.previousId!
-    const now = Date.now()
-    let previous: Record<string, string> | undefined
-    const taken = await this.client.sessionkitTake(this.key(previousId), '', now)
-    if (taken) {
-      previous = {}
-      for (let i = 0; i + 1 < taken.length; i += 2) previous[taken[i]!] = taken[i + 1]!
-    } else if (this.legacyPrefix !== undefined) {
-      if (await this.takeLegacy(previousId, now)) previous = {}
-    }
-    if (!previous) return 'gone'
-
-    // A rotation's `set` holds every attribute the session keeps: nothing is carried over.
-    const args = saveArgs('create', now, change.meta, change.set, [])
-    const [result] = await this.durable(this.key(change.id), (p) =>
-      p.sessionkitSave(this.key(change.id), ...args),
-    )
-    if (result === 'collision') {
-      // Put the old record back rather than lose the session.
-      const restore = taken ? rawCreateArgs(previous, now) : undefined
-      if (restore) await this.client.sessionkitSave(this.key(previousId), ...restore)
-      return 'collision'
-    }
-    const oldPrincipal = previous[META.principal]
-    await Promise.all([
-      oldPrincipal ? this.client.zrem(this.principalKey(oldPrincipal), previousId) : undefined,
-      this.indexAdd(change.meta.principal, change.id, change.meta.expiresAt),
-    ])
-    return 'saved'
-  }
-
-  /**
-   * The first write to a session that exists only as a connect-redis record: take the legacy
-   * record (atomically, so one writer wins), write it in the new layout with the change applied.
-   */
-  private async migrate(
-    id: string,
-    meta: SessionMeta,
-    set: Record<string, string>,
-    removed: string[],
-    now: number,
-  ): Promise<SaveResult> {
-    const legacy = await this.takeLegacy(id, now)
-    if (!legacy) return 'gone'
-    const attributes: Record<string, string> = Object.assign(Object.create(null), legacy.attributes, set)
-    for (const name of removed) delete attributes[name]
-    const args = saveArgs('create', now, meta, attributes, [])
-    const [[result]] = await Promise.all([
-      this.durable(this.key(id), (p) => p.sessionkitSave(this.key(id), ...args)),
-      this.indexAdd(meta.principal, id, meta.expiresAt),
-    ])
-    // 'collision': a concurrent request migrated it first; apply this change on top.
-    if (result === 'collision') {
-      const update = saveArgs('update', now, meta, set, removed)
-      const [again] = await this.client.sessionkitSave(this.key(id), ...update)
-      return again as SaveResult
-    }
-    return result as SaveResult
-  }
-
-  private async takeLegacy(id: string, now: number): Promise<SessionRecord | undefined> {
-    const reply = await this.client.sessionkitTakeLegacy(this.legacyPrefix + id).catch((err: unknown) => {
-      if (/WRONGTYPE/.test(String((err as Error)?.message))) return null
+  /** A record listed in an index; one that is not a readable record is left out, not an error. */
+  private async readIndexed(id: string): Promise<SessionRecord | undefined> {
+    const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
+      if (isWrongType(err)) return {}
       throw err
     })
-    if (!reply) return undefined
+    if (Object.keys(hash).length === 0) return undefined
     try {
-      const record = fromLegacy(id, reply[0], Number(reply[1]), now)
-      return record.expiresAt > now ? record : undefined
+      return parseRecord(id, hash, Date.now())
     } catch (err) {
       if (isSessionError(err, 'CORRUPT_RECORD')) return undefined
       throw err
     }
   }
-
-  /**
-   * Sends one script, followed in the same pipeline by WAIT when durability is asked for.
-   * WAIT has no key, so in Cluster the pipeline goes to the node owning `key`: the one to wait on.
-   */
-  private async durable(key: string, send: (target: Scripts) => Promise<Reply>): Promise<Reply> {
-    if (!this.replicas) return send(this.client)
-    const [reply, acked] = await this.withWait<Reply>(key, (p) => send(p as unknown as Scripts))
-    if (reply[0] === 'saved' || Number(reply[0]) === 1) this.checkAcked(acked, key)
-    return reply
-  }
-
-  private async withWait<T>(
-    key: string,
-    queue: (pipeline: ChainableCommander) => unknown,
-    attempt = 1,
-  ): Promise<[T, number]> {
-    const wanted = this.replicas!
-    const pipeline = this.client.pipeline()
-    // On a pipeline a command queues and returns the pipeline, not a reply.
-    queue(pipeline)
-    pipeline.wait(wanted.replicas, wanted.timeoutMs)
-    const replies = (await pipeline.exec()) ?? []
-    const [[err, reply], [waitErr, acked]] = replies as [[Error | null, T], [Error | null, number]]
-    if (err && /^(MOVED|ASK) /.test(err.message) && attempt < 4) {
-      // ioredis follows a redirection for a pipeline only when every command in it was
-      // redirected, which the keyless WAIT never is. A single command on the key follows it
-      // and updates the slot map; the command was not run, so sending it again is safe.
-      await this.client.exists(key)
-      return this.withWait(key, queue, attempt + 1)
-    }
-    if (err) throw err
-    if (waitErr) throw waitErr
-    return [reply, acked]
-  }
-
-  private checkAcked(acked: number, key: string) {
-    const wanted = this.replicas!
-    if (acked < wanted.replicas && wanted.onShortfall !== 'accept') {
-      throw new SessionError(
-        'STORE_UNAVAILABLE',
-        `write to ${key.slice(0, this.prefix.length)}… reached ${acked} of ${wanted.replicas} replicas within ${wanted.timeoutMs} ms`,
-      )
-    }
-  }
-
-  /**
-   * Index entry for a session with a principal (see INDEX_LUA): its expiry only moves forward,
-   * so a racing older write never drops a live session early, and each write prunes the set.
-   */
-  private async indexAdd(principal: string | undefined, id: string, expiresAt: number): Promise<void> {
-    if (!principal) return
-    const key = this.principalKey(principal)
-    if (!this.replicas) {
-      await this.client.sessionkitIndex(key, id, expiresAt, Date.now())
-      return
-    }
-    const [, acked] = await this.withWait<number>(key, (p) =>
-      (p as unknown as Scripts).sessionkitIndex(key, id, expiresAt, Date.now()),
-    )
-    this.checkAcked(acked, key)
-  }
-
-  /** Removes the entry from the previous principal's index when the principal changed. */
-  private async indexDrop(oldPrincipal: string, principal: string | undefined, id: string): Promise<void> {
-    if (oldPrincipal && oldPrincipal !== principal)
-      await this.client.zrem(this.principalKey(oldPrincipal), id)
-  }
-}
-
-function metaArgs(meta: SessionMeta): (string | number)[] {
-  return [meta.createdAt, meta.lastAccessedAt, meta.maxInactiveMs, meta.expiresAt, meta.principal ?? '']
-}
-
-function saveArgs(
-  mode: 'create' | 'update',
-  now: number,
-  meta: SessionMeta,
-  set: Record<string, string>,
-  removed: string[],
-): (string | number)[] {
-  const args: (string | number)[] = [mode, now, ...metaArgs(meta)]
-  const names = Object.keys(set)
-  args.push(names.length)
-  for (const name of names) args.push(ATTR_PREFIX + name, set[name]!)
-  for (const name of removed) if (!(name in set)) args.push(ATTR_PREFIX + name)
-  return args
-}
-
-/** Create-args that write a taken hash back verbatim (undoing a rotation that collided). */
-function rawCreateArgs(hash: Record<string, string>, now: number): (string | number)[] | undefined {
-  const record = parseRecord('', hash, now)
-  return record && saveArgs('create', now, record, record.attributes, [])
-}
-
-function parseRecord(id: string, hash: Record<string, string>, now: number): SessionRecord | undefined {
-  const number = (field: string) => {
-    const raw = hash[field]
-    const value = raw === undefined || raw === '' ? Number.NaN : Number(raw)
-    if (!Number.isSafeInteger(value)) {
-      throw new SessionError('CORRUPT_RECORD', `session hash field ${field} is missing or not an integer`)
-    }
-    return value
-  }
-  const record: SessionRecord = {
-    id,
-    createdAt: number(META.createdAt),
-    lastAccessedAt: number(META.lastAccessedAt),
-    maxInactiveMs: number(META.maxInactiveMs),
-    expiresAt: number(META.expiresAt),
-    // null prototype: an attribute may be called `__proto__`
-    attributes: Object.create(null),
-  }
-  if (record.expiresAt <= now) return undefined
-  const principal = hash[META.principal]
-  if (principal) record.principal = principal
-  for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith(ATTR_PREFIX)) record.attributes[field.slice(ATTR_PREFIX.length)] = value
-  }
-  return record
 }

@@ -72,7 +72,7 @@ export const principalCases: readonly ConformanceCase[] = [
   },
   {
     id: 'principal/change',
-    title: 'a save or touch with another principal (or none) moves the index entry',
+    title: 'a save with another principal (or null) moves the index entry; one without keeps it',
     requires: ['principalIndex'],
     async run({ store }) {
       const p = newPrincipal('p')
@@ -84,12 +84,26 @@ export const principalCases: readonly ConformanceCase[] = [
       )
       assert.deepEqual(await find(store, p), [], 'the old principal still lists the session')
       assert.deepEqual(await find(store, q), [id])
-      // meta is written whole: no principal in it means the session has none.
-      assert.equal(await store.save({ id, isNew: false, meta: freshMeta(), set: {}, removed: [] }), 'saved')
+      // No principal in the change: unchanged, the entry stays.
+      assert.equal(
+        await store.save({ id, isNew: false, meta: freshMeta(), set: { b: '2' }, removed: [] }),
+        'saved',
+      )
+      assert.deepEqual(await find(store, q), [id], 'a save that did not change the owner dropped the entry')
+      assert.equal(
+        await store.save({
+          id,
+          isNew: false,
+          meta: { ...freshMeta(), principal: null },
+          set: {},
+          removed: [],
+        }),
+        'saved',
+      )
       assert.deepEqual(await find(store, q), [], 'a session without principal is still indexed')
       assert.equal((await store.load(id))?.principal, undefined)
       assert.equal(await store.touch(id, freshMeta({ principal: p })), true)
-      assert.deepEqual(await find(store, p), [id], 'touch writes the principal too')
+      assert.deepEqual(await find(store, p), [], 'a touch wrote a principal')
     },
   },
   {
@@ -117,6 +131,45 @@ export const principalCases: readonly ConformanceCase[] = [
       const { id, meta } = await createAndTouchInTime(store, {}, p)
       await waitUntilPast(meta.expiresAt)
       assert.deepEqual(await find(store, p), [id])
+    },
+  },
+  {
+    id: 'principal/collision',
+    title: 'a create that collides indexes nothing under the intruder’s principal',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const victim = newPrincipal('victim')
+      const intruder = newPrincipal('intruder')
+      const { id } = await create(store, { a: '1' }, freshMeta({ principal: victim }))
+      const meta = { ...freshMeta(), principal: intruder }
+      assert.equal(await store.save({ id, isNew: true, meta, set: {}, removed: [] }), 'collision')
+      assert.deepEqual(
+        await find(store, intruder),
+        [],
+        'a collision indexed the victim’s session under the intruder’s principal',
+      )
+      assert.deepEqual(await find(store, victim), [id])
+    },
+  },
+  {
+    id: 'principal/returns-copy',
+    title: 'mutating records findByPrincipal returned changes nothing stored',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const p = newPrincipal()
+      const { id } = await create(store, { a: '1' }, freshMeta({ principal: p }))
+      const [found] = await store.findByPrincipal!(p)
+      assert.ok(found)
+      found.attributes.a = 'mutated'
+      found.principal = 'intruder'
+      found.expiresAt = 0
+      const [again] = await store.findByPrincipal!(p)
+      assertAttributes(again, { a: '1' }, 'findByPrincipal handed out stored objects (references)')
+      assertAttributes(
+        await store.load(id),
+        { a: '1' },
+        'findByPrincipal handed out stored objects (references)',
+      )
     },
   },
 ]

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict'
 import type { SessionChange } from '@sessionkit/core'
-import { assertAttributes, assertMeta, create, freshMeta, newId, newPrincipal } from '../helpers'
+import {
+  assertAttributes,
+  assertMeta,
+  create,
+  createAndExtendInTime,
+  freshMeta,
+  newId,
+  newPrincipal,
+  waitUntilPast,
+} from '../helpers'
 import type { ConformanceCase } from '../types'
 
 const update = (id: string, set: Record<string, string>, removed: string[] = []): SessionChange => ({
@@ -14,18 +23,50 @@ const update = (id: string, set: Record<string, string>, removed: string[] = [])
 export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/copies-input',
-    title: 'mutating a change after saving it changes nothing stored',
+    title: 'mutating a change or touch argument after the call changes nothing stored',
     async run({ store }) {
       const id = newId()
       const meta = freshMeta()
-      const change: SessionChange = { id, isNew: true, meta, set: { a: '1' }, removed: [] }
+      const change: SessionChange = {
+        id,
+        isNew: true,
+        meta: { ...meta, principal: null },
+        set: { a: '1' },
+        removed: [],
+      }
       assert.equal(await store.save(change), 'saved')
-      const expected = { ...meta }
       change.set.a = 'mutated'
       change.set.b = 'added'
       change.meta.expiresAt = 0
       assertAttributes(await store.load(id), { a: '1' }, 'attributes after mutating the saved change')
-      assertMeta(await store.load(id), expected, 'metadata after mutating the saved change')
+      assertMeta(await store.load(id), meta, 'metadata after mutating the saved change')
+
+      // The same for an update and a touch: a store must not keep the caller's objects.
+      const next = freshMeta({ createdAt: meta.createdAt }, 2 * meta.maxInactiveMs)
+      const update: SessionChange = { id, isNew: false, meta: { ...next }, set: { c: '3' }, removed: [] }
+      assert.equal(await store.save(update), 'saved')
+      update.set.c = 'mutated'
+      update.meta.expiresAt = 1
+      update.meta.maxInactiveMs = 1
+      const touch = { lastAccessedAt: next.lastAccessedAt + 1, expiresAt: next.expiresAt + 1 }
+      assert.equal(
+        await store.touch(id, touch),
+        true,
+        'the session died after mutating the saved update’s meta (store keeps references)',
+      )
+      touch.expiresAt = 2
+      touch.lastAccessedAt = 2
+      const loaded = await store.load(id)
+      assertAttributes(
+        loaded,
+        { a: '1', c: '3' },
+        'attributes after mutating an update after saving it (store keeps references)',
+      )
+      assertMeta(
+        loaded,
+        { ...next, lastAccessedAt: next.lastAccessedAt + 1, expiresAt: next.expiresAt + 1 },
+        'metadata after mutating an update or touch argument (store keeps references)',
+      )
     },
   },
   {
@@ -83,7 +124,7 @@ export const saveCases: readonly ConformanceCase[] = [
   },
   {
     id: 'save/writes-meta',
-    title: 'a save writes the full metadata it is given',
+    title: 'a save writes the owner and idle timeout it carries, and keeps them when it carries none',
     async run({ store }) {
       const { id, meta } = await create(store, { a: '1' })
       const next = freshMeta(
@@ -93,8 +134,110 @@ export const saveCases: readonly ConformanceCase[] = [
       next.principal = newPrincipal()
       assert.equal(await store.save({ id, isNew: false, meta: next, set: {}, removed: [] }), 'saved')
       const loaded = await store.load(id)
-      assertMeta(loaded, next, 'metadata after a save without attribute changes')
+      assertMeta(loaded, next, 'metadata after a save that changed owner and idle timeout')
       assertAttributes(loaded, { a: '1' }, 'attributes after a metadata-only save')
+
+      // A save that changed neither carries neither: the stored ones stay.
+      const later = {
+        createdAt: meta.createdAt,
+        lastAccessedAt: next.lastAccessedAt + 1,
+        expiresAt: next.expiresAt + 1,
+      }
+      assert.equal(await store.save({ id, isNew: false, meta: later, set: { b: '2' }, removed: [] }), 'saved')
+      assertMeta(
+        await store.load(id),
+        { ...next, ...later },
+        'a save without principal or maxInactiveMs dropped the stored ones (metadata is a delta)',
+      )
+
+      // null removes the owner.
+      assert.equal(
+        await store.save({ id, isNew: false, meta: { ...later, principal: null }, set: {}, removed: [] }),
+        'saved',
+      )
+      assert.equal((await store.load(id))?.principal, undefined, 'principal: null must remove the owner')
+    },
+  },
+  {
+    id: 'save/stale-writer',
+    title: 'a stale writer neither undoes owner and idle timeout nor shortens the expiry',
+    async run({ store, capabilities }) {
+      // Requests A and B load one session. B logs alice in and raises the idle timeout to 30
+      // days; A, which only changed `cart`, saves after it with what it loaded.
+      const day = 86_400_000
+      const { id, meta } = await create(store, { cart: '[]' }, freshMeta({}, day))
+      const principal = newPrincipal('alice')
+      const b = freshMeta({ createdAt: meta.createdAt, principal }, 30 * day)
+      assert.equal(await store.save({ id, isNew: false, meta: b, set: {}, removed: [] }), 'saved')
+      const a = {
+        createdAt: meta.createdAt,
+        lastAccessedAt: b.lastAccessedAt - 5,
+        expiresAt: b.lastAccessedAt - 5 + day,
+      }
+      assert.equal(
+        await store.save({ id, isNew: false, meta: a, set: { cart: '["apple"]' }, removed: [] }),
+        'saved',
+      )
+      const loaded = await store.load(id)
+      assertAttributes(loaded, { cart: '["apple"]' }, 'the stale writer’s attribute')
+      assertMeta(loaded, b, 'a stale save overwrote principal, idle timeout or expiry set by a fresher one')
+      if (capabilities.principalIndex) {
+        const found = await store.findByPrincipal!(principal)
+        assert.deepEqual(
+          found.map((r) => r.id),
+          [id],
+          'after a stale save the session is no longer listed for its principal ("log out everywhere" would miss it)',
+        )
+      }
+
+      // A save that changed the idle timeout writes its expiry even when shorter.
+      const shorter = freshMeta({ createdAt: meta.createdAt }, 60_000)
+      assert.equal(await store.save({ id, isNew: false, meta: shorter, set: {}, removed: [] }), 'saved')
+      assertMeta(
+        await store.load(id),
+        { ...shorter, principal },
+        'a save that changed maxInactiveMs must write its (shorter) expiresAt',
+      )
+    },
+  },
+  {
+    id: 'save/remove-odd-names',
+    title: 'removal deletes attributes named like Object.prototype members',
+    async run({ store }) {
+      const names = [
+        'toString',
+        'constructor',
+        '__proto__',
+        'valueOf',
+        'hasOwnProperty',
+        'isPrototypeOf',
+        '__defineGetter__',
+        'toLocaleString',
+      ]
+      const { id } = await create(
+        store,
+        Object.fromEntries([...names.map((n) => [n, `v-${n}`]), ['keep', 'k']]),
+      )
+      assert.equal(await store.save(update(id, {}, names)), 'saved')
+      assertAttributes(
+        await store.load(id),
+        { keep: 'k' },
+        'removal skipped attributes named like Object.prototype members (an `in` check where an own-property check was meant)',
+      )
+    },
+  },
+  {
+    id: 'save/extends-expiry',
+    title: 'a saved session outlives its former expiresAt (the backend TTL follows the save)',
+    timing: true,
+    async run({ store }) {
+      const { id, meta } = await createAndExtendInTime(store, { a: '1' }, 'save')
+      await waitUntilPast(meta.expiresAt)
+      assertAttributes(
+        await store.load(id),
+        { a: '1', extended: 'yes' },
+        'a save extended expiresAt but the session expired at its old instant (backend TTL not extended)',
+      )
     },
   },
   {

@@ -6,6 +6,7 @@ import {
   createAndTouchInTime,
   freshMeta,
   newId,
+  newPrincipal,
   waitUntilPast,
 } from '../helpers'
 import type { ConformanceCase } from '../types'
@@ -13,18 +14,87 @@ import type { ConformanceCase } from '../types'
 export const touchCases: readonly ConformanceCase[] = [
   {
     id: 'touch/keeps-attributes',
-    title: 'touch writes the metadata and leaves attributes untouched',
+    title: 'touch moves access time and expiry forward and writes nothing else',
     async run({ store }) {
       const attributes = { a: '1', emoji: '😀', empty: '' }
-      const { id, meta } = await create(store, attributes)
-      const later = freshMeta(
-        { createdAt: meta.createdAt, lastAccessedAt: meta.lastAccessedAt + 5_000 },
-        meta.maxInactiveMs * 2,
-      )
-      assert.equal(await store.touch(id, later), true)
+      const owner = newPrincipal()
+      const { id, meta } = await create(store, attributes, freshMeta({ principal: owner }))
+      const later = {
+        lastAccessedAt: meta.lastAccessedAt + 5_000,
+        expiresAt: meta.expiresAt + 5_000,
+      }
+      // Extra fields, as a careless caller might pass a whole record's metadata: never written.
+      const careless = { ...later, maxInactiveMs: 1, principal: newPrincipal('intruder') }
+      assert.equal(await store.touch(id, careless), true)
       const loaded = await store.load(id)
       assertAttributes(loaded, attributes, 'attributes after touch')
-      assertMeta(loaded, later, 'metadata after touch')
+      assertMeta(loaded, { ...meta, ...later }, 'a touch wrote more than access time and expiry')
+    },
+  },
+  {
+    id: 'touch/stale',
+    title: 'a stale touch never shortens an expiry or moves access time back',
+    async run({ store }) {
+      const { id, meta } = await create(store, { a: '1' })
+      const fresh = { lastAccessedAt: meta.lastAccessedAt + 10_000, expiresAt: meta.expiresAt + 10_000 }
+      assert.equal(await store.touch(id, fresh), true)
+      assert.equal(
+        await store.touch(id, { lastAccessedAt: meta.lastAccessedAt + 1, expiresAt: meta.expiresAt + 1 }),
+        true,
+      )
+      assertMeta(await store.load(id), { ...meta, ...fresh }, 'a stale touch moved the expiry back')
+    },
+  },
+  {
+    id: 'touch/race-delete',
+    title: 'a touch racing a delete never brings the session back',
+    async run({ store }) {
+      const trials = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const { id, meta } = await create(store, { a: '1' })
+          const touch = () =>
+            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
+          const del = () => store.delete(id)
+          if (i % 2 === 0) await Promise.all([touch(), del()])
+          else await Promise.all([del(), touch()])
+          return id
+        }),
+      )
+      for (const id of trials) {
+        assert.equal(
+          await store.load(id),
+          undefined,
+          'a touch racing a delete brought the session back (touch is no atomic conditional write)',
+        )
+      }
+    },
+  },
+  {
+    id: 'touch/race-save',
+    title: 'a touch racing a save never loses the saved attribute',
+    async run({ store }) {
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const { id, meta } = await create(store, { a: '1' })
+          const touch = () =>
+            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
+          const save = () =>
+            store.save({
+              id,
+              isNew: false,
+              meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
+              set: { b: String(i) },
+              removed: [],
+            })
+          if (i % 2 === 0) await Promise.all([touch(), save()])
+          else await Promise.all([save(), touch()])
+          assertAttributes(
+            await store.load(id),
+            { a: '1', b: String(i) },
+            'a touch racing a save lost the saved attribute (touch rewrote the record it read)',
+          )
+        }),
+      )
     },
   },
   {
@@ -42,7 +112,11 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'touch of an unknown or deleted id answers false and creates nothing',
     async run({ store }) {
       const id = newId()
-      assert.equal(await store.touch(id, freshMeta()), false)
+      assert.equal(
+        await store.touch(id, freshMeta()),
+        false,
+        'touch created a record: touch of an unknown id must answer false',
+      )
       assert.equal(await store.load(id), undefined, 'touch created a record')
       assert.equal(await store.save({ id, isNew: false, meta: freshMeta(), set: {}, removed: [] }), 'gone')
 

@@ -22,6 +22,8 @@ export interface OpenInput {
   context?: unknown
   /** The presented cookie was signed with an older secret: re-send it signed with the current one. */
   resign?: boolean
+  /** The client sent a session cookie, also one that failed verification (`id` is then undefined). */
+  presented?: boolean
 }
 
 /** What the binding must put on the response. */
@@ -78,6 +80,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   readonly defaults: CookieSettings
   /** The id the client presented (also when it named no live session). */
   readonly presentedId: string | undefined
+  /** The client sent a session cookie (verified or not). */
+  readonly presented: boolean
   readonly secure: boolean
   /** Set by the binding: reads its session object, so decisions see the app's latest changes. */
   snapshot: (() => Snapshot) | undefined
@@ -100,6 +104,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     this.#resign = input.resign === true
     this.defaults = { ...input.cookie, originalMaxAge: checkMaxAge(input.cookie.originalMaxAge) }
     this.presentedId = input.id
+    this.presented = input.presented ?? input.id !== undefined
     this.secure = input.secure
     if (loaded) {
       this.session = loaded
@@ -125,8 +130,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
    * The peers' "modified": the id changed, an explicit save wrote, or the data (not the
    * cookie settings, unless the rules say so) differs from what was loaded.
    */
-  isModified(options: { includeCookie?: boolean } = {}): boolean {
-    if (this.#wroteEarly || this.session.id !== this.#originalId) return true
+  isModified(options: { includeCookie?: boolean; sinceSave?: boolean } = {}): boolean {
+    if (!options.sinceSave) {
+      if (this.#wroteEarly) return true
+      if (this.session.id !== this.#originalId) {
+        if (!this.session.isNew || this.#host.rules.regeneratedCountsAsModified) return true
+      }
+    }
     try {
       this.#sync()
       const repository = this.#host.repository
@@ -244,11 +254,10 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       this.#unsync()
       const decision = this.#decide()
       if (!decision.save) {
-        const clear =
-          session.isNew &&
-          this.#host.rules.clearUnknownId &&
-          this.presentedId !== undefined &&
-          !decision.blocked
+        // The peer still sends the cookie of a session the app saved explicitly.
+        if (this.#savedEarly)
+          return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
+        const clear = this.#host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
         return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
       }
       const result = await this.#write({ saveUninitialized: true, force: decision.force })

@@ -28,14 +28,20 @@ export interface CommitRules {
    * koa-session) or `'persistent'` (express-session: only a cookie with an expiry).
    */
   resendModified: 'always' | 'persistent'
+  /**
+   * A session made by `regenerate` counts as "modified" even with no data, so it is saved and
+   * cookied (express-session: the id changed); @fastify/session looks at the data only.
+   */
+  regeneratedCountsAsModified: boolean
   /** A change of the cookie's settings alone counts as "modified" (@fastify/session). */
   cookieCountsAsModified: boolean
   /**
    * A cookie that would be Secure on a plain-HTTP request: `'no-cookie'` saves but sends
-   * nothing (express-session); `'no-save'` neither saves nor sends (@fastify/session).
+   * nothing (express-session); `'no-save'` neither saves nor sends (@fastify/session), except
+   * the cookie of a session the app saved explicitly.
    */
   secureOverHttp: 'no-cookie' | 'no-save'
-  /** Clear a presented cookie that names no session when nothing was saved (@fastify/session). */
+  /** Clear a presented cookie that names no session (or fails verification) when nothing was saved (@fastify/session). */
   clearUnknownId: boolean
   /** Clear the cookie when this request destroyed the session (koa-session; not the other two). */
   clearOnDestroy: boolean
@@ -49,6 +55,7 @@ export const DEFAULT_RULES: CommitRules = {
   rollingTouch: 'every-request',
   renew: false,
   resendModified: 'always',
+  regeneratedCountsAsModified: true,
   cookieCountsAsModified: true,
   secureOverHttp: 'no-cookie',
   clearUnknownId: true,

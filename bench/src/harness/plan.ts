@@ -1,0 +1,69 @@
+import {
+  type Framework,
+  frameworks,
+  notApplicable,
+  type Variant,
+  variants,
+  type Workload,
+  type WorkloadSpec,
+  workloads,
+} from '../matrix'
+import { bareWorkload } from './cell'
+
+export interface PlannedCell {
+  framework: Framework
+  variant: Variant
+  workload: WorkloadSpec
+  /** Why the cell is not measured (not applicable, or waiting for a package); else runnable. */
+  skip?: string
+}
+
+export interface Selection {
+  frameworks: readonly Framework[]
+  variants: readonly Variant[]
+  workloads: readonly Workload[]
+}
+
+export const defaultSelection: Selection = {
+  frameworks,
+  variants,
+  workloads: workloads.map((w) => w.name),
+}
+
+/** What is not ready yet: filled from the packages' exports. */
+export interface Pending {
+  dynamodb?: string
+}
+
+/** Every cell of the selection in run order: per framework the bare server, then the rest. */
+export function plan(selection: Selection, pending: Pending): PlannedCell[] {
+  const cells: PlannedCell[] = []
+  for (const framework of selection.frameworks) {
+    if (selection.variants.includes('bare'))
+      cells.push({ framework, variant: 'bare', workload: bareWorkload })
+    for (const workload of workloads) {
+      if (!selection.workloads.includes(workload.name)) continue
+      for (const variant of selection.variants) {
+        if (variant === 'bare') continue
+        // The store's cost does not depend on the framework: DynamoDB Local runs under Express.
+        if (variant === 'ours-dynamodb' && framework !== 'express') continue
+        const cell: PlannedCell = { framework, variant, workload }
+        const na = notApplicable(framework, variant, workload.name)
+        if (na) cell.skip = `n/a: ${na}`
+        else if (variant === 'ours-dynamodb' && pending.dynamodb) cell.skip = pending.dynamodb
+        cells.push(cell)
+      }
+    }
+  }
+  return cells
+}
+
+/** Asks the DynamoDB package whether its store exists yet. */
+export async function detectPending(): Promise<Pending> {
+  const pending: Pending = {}
+  const dynamodb = (await import('@sessionkit/dynamodb')) as Record<string, unknown>
+  if (typeof dynamodb.DynamoDBStore !== 'function') {
+    pending.dynamodb = 'pending: @sessionkit/dynamodb exports no store yet'
+  }
+  return pending
+}
