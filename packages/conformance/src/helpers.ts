@@ -111,26 +111,38 @@ export function isAbsentRaw(raw: unknown): boolean {
 }
 
 /**
- * Creates a short-lived session and touches it to a long life before its first expiry. The
- * window must outlast two round trips, which on a loaded machine or a cold Cluster client can
- * exceed any fixed guess: a touch that lands after the instant proves nothing, so the attempt
- * is repeated with a longer window; a touch refused in time fails the case.
+ * Creates a short-lived session and extends it (by touch, or by a save that sets
+ * `extended: 'yes'`) to a long life before its first expiry. The window must outlast two
+ * round trips, which on a loaded machine or a cold Cluster client can exceed any fixed guess:
+ * an extension that lands after the instant proves nothing, so the attempt is repeated with
+ * a longer window; one refused in time fails the case.
  */
-export async function createAndTouchInTime(
+export async function createAndExtendInTime(
   store: SessionStore,
   attributes: Record<string, string>,
+  how: 'touch' | 'save',
   principal?: string,
 ): Promise<Created> {
   for (const windowMs of [200, 1_000, 5_000]) {
     const meta = freshMeta(principal === undefined ? {} : { principal }, windowMs)
     const { id } = await create(store, attributes, meta)
-    const later = freshMeta(
-      { createdAt: meta.createdAt, ...(principal === undefined ? {} : { principal }) },
-      60_000,
-    )
-    const touched = await store.touch(id, later)
-    if (touched) return { id, meta }
-    assert.ok(Date.now() >= meta.expiresAt, 'touch of a live session must answer true')
+    const later = freshMeta({ createdAt: meta.createdAt }, 60_000)
+    const extended =
+      how === 'touch'
+        ? await store.touch(id, later)
+        : (await store.save({ id, isNew: false, meta: later, set: { extended: 'yes' }, removed: [] })) ===
+          'saved'
+    if (extended) return { id, meta }
+    assert.ok(Date.now() >= meta.expiresAt, `${how} of a live session must succeed`)
   }
-  throw new assert.AssertionError({ message: 'create + touch never finished within 5 s' })
+  throw new assert.AssertionError({ message: `create + ${how} never finished within 5 s` })
+}
+
+/** {@link createAndExtendInTime} by touch. */
+export function createAndTouchInTime(
+  store: SessionStore,
+  attributes: Record<string, string>,
+  principal?: string,
+): Promise<Created> {
+  return createAndExtendInTime(store, attributes, 'touch', principal)
 }

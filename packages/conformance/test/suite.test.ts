@@ -76,32 +76,80 @@ describe('planCases', () => {
   })
 })
 
-describe('the suite catches known store bugs', () => {
-  const detections: [Fault, string][] = [
-    ['whole-write', 'save/attribute-merge'],
-    ['resurrect', 'save/no-resurrection'],
-    ['resurrect', 'save/race-delete'],
-    ['overwrite-on-create', 'save/collision'],
-    ['overwrite-on-create', 'save/concurrent-create'],
-    ['lazy-expiry', 'expiry/exact'],
-    ['rotate-keeps-old', 'rotate/moves-everything'],
-    ['rotate-keeps-old', 'rotate/concurrent'],
-    ['touch-rewrites', 'touch/keeps-attributes'],
-    ['stale-index', 'principal/delete'],
-    ['lying-manifest', 'capabilities/truthful'],
-    ['hang-when-down', 'unavailable/rejects'],
-    ['proto-unsafe', 'roundtrip/strings'],
-    ['shares-objects', 'load/returns-copy'],
-  ]
+/**
+ * The gallery of broken stores: each fault, the case that catches it, and the words its
+ * failure message must contain so a store author learns which semantic the store broke.
+ */
+const gallery: [Fault, string, RegExp][] = [
+  ['whole-write', 'save/attribute-merge', /a save touches only the attributes it names/],
+  ['resurrect', 'save/no-resurrection', /a save after delete must answer gone/],
+  ['overwrite-on-create', 'save/collision', /isNew on a taken id/],
+  ['lazy-expiry', 'expiry/exact', /returned after expiresAt/],
+  ['rotate-keeps-old', 'rotate/moves-everything', /the old id still loads/],
+  ['touch-rewrites', 'touch/keeps-attributes', /attributes after touch/],
+  ['stale-index', 'principal/delete', /a deleted session is still listed for its principal/],
+  ['lying-manifest', 'capabilities/truthful', /principalIndex is false: findByPrincipal must be absent/],
+  ['hang-when-down', 'unavailable/rejects', /did not settle within/],
+  ['proto-unsafe', 'roundtrip/strings', /every value and name comes back unchanged/],
+  ['shares-objects', 'load/returns-copy', /after mutating a loaded copy/],
+  ['touch-read-modify-write', 'touch/race-delete', /a touch racing a delete brought the session back/],
+  ['touch-read-modify-write', 'touch/race-save', /a touch racing a save lost the saved attribute/],
+  ['ttl-not-extended', 'save/extends-expiry', /backend TTL not extended/],
+  [
+    'proto-removal-skipped',
+    'save/remove-odd-names',
+    /removal skipped attributes named like Object.prototype members/,
+  ],
+  ['rotate-overwrites-taken', 'rotate/onto-taken', /a rotation overwrote another session/],
+  [
+    'collision-indexes-intruder',
+    'principal/collision',
+    /indexed the victim’s session under the intruder’s principal/,
+  ],
+  ['expiry-inclusive', 'expiry/boundary', /expiry must be exclusive/],
+  ['keeps-change-refs', 'save/copies-input', /store keeps references/],
+  ['shares-found', 'principal/returns-copy', /findByPrincipal handed out stored objects/],
+  ['stale-meta-overwrite', 'save/stale-writer', /a stale save overwrote principal, idle timeout or expiry/],
+  ['stale-meta-overwrite', 'touch/keeps-attributes', /a touch wrote more than access time and expiry/],
+  ['non-atomic-save', 'save/attribute-merge', /no concurrent save may lose another one/],
+  ['resurrect-on-touch', 'touch/missing', /touch created a record/],
+  ['attribute-limit', 'roundtrip/many-attributes', /Maximum call stack size exceeded/],
+  [
+    'rotate-drops-index',
+    'principal/rotation',
+    /rotation moves the principal index entry|Expected values to be strictly deep-equal/,
+  ],
+  [
+    'never-shortens',
+    'save/stale-writer',
+    /a save that changed maxInactiveMs must write its \(shorter\) expiresAt/,
+  ],
+  ['create-merges-expired', 'expiry/id-reusable', /nothing of the expired record may leak into the new one/],
+]
 
-  it.concurrent.each(detections)('%s fails %s', async (fault, id) => {
-    await expect(runCase(id, fault)).rejects.toThrow()
+describe('the gallery of broken stores: each fails a case naming what it broke', () => {
+  it.concurrent.each(gallery)('%s fails %s', async (fault, id, semantic) => {
+    const error = await runCase(id, fault).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect(error, `${fault} passed ${id}`).toBeInstanceOf(Error)
+    expect((error as Error).message).toMatch(semantic)
   })
 
-  it.concurrent.each([...new Set(detections.map(([, id]) => id))])(
-    'the correct store passes %s',
-    async (id) => {
-      await runCase(id)
-    },
-  )
+  it('covers every fault the reference store can simulate', () => {
+    const source = readFileSync(new URL('./fixtures/reference-store.ts', import.meta.url), 'utf8')
+    const declared = [...source.matchAll(/^ {2}\| '([a-z-]+)'$/gm)].map((m) => m[1])
+    expect(new Set(gallery.map(([fault]) => fault))).toEqual(new Set(declared))
+  })
+
+  it.concurrent.each([...new Set(gallery.map(([, id]) => id))])('the correct store passes %s', async (id) => {
+    await runCase(id)
+  })
+
+  it('the README states how many known store bugs the suite catches', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const faults = new Set(gallery.map(([fault]) => fault)).size
+    expect(readme).toContain(`catches all ${faults} deliberately broken stores`)
+  })
 })

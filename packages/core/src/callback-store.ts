@@ -62,6 +62,12 @@ export function storeErrorForApp(err: unknown): unknown {
 const META = '__sessionkit'
 const DAY = 86_400_000
 
+/** What sessionkit keeps under META: metadata the peers' shape has no place for. */
+type OwnMeta = Partial<SessionMeta> & {
+  /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
+  cookieAdded?: true
+}
+
 /**
  * Adapts a callback store so sessions move between apps on the peers and apps on sessionkit.
  * The session object keeps the peers' shape (`cookie` plus data keys, `cookie.expires` as the
@@ -106,7 +112,7 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     call<Record<string, unknown> | null | undefined>((cb) => legacy.get(id, cb), true)
 
   const toRecord = (id: string, object: Record<string, unknown>): SessionRecord => {
-    const own = (object[META] ?? {}) as Partial<SessionMeta>
+    const own = (object[META] ?? {}) as OwnMeta
     const cookie = (object.cookie ?? {}) as { originalMaxAge?: number | null; expires?: string | Date | null }
     const maxInactiveMs = own.maxInactiveMs ?? cookie.originalMaxAge ?? DAY
     const now = Date.now()
@@ -116,9 +122,12 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     // express-session trusts it: a session it still returns is live. Its last access is then
     // unknown; it counts as half a lifetime ago, so the next request touches it again.
     if (!(expiresAt > now) && typeof legacy.touch === 'function') expiresAt = now + maxInactiveMs / 2
-    const attributes: Record<string, string> = {}
+    // null prototype: an attribute may be called `__proto__`
+    const attributes: Record<string, string> = Object.create(null)
     for (const [name, value] of Object.entries(object)) {
       if (name === META) continue
+      // A cookie the adapter added for the connect store's TTL is no attribute of the session.
+      if (name === 'cookie' && own.cookieAdded) continue
       // `expires` moves on every touch; keeping it out keeps the attribute stable.
       const plain = name === 'cookie' && value && typeof value === 'object' ? withoutExpires(value) : value
       const text = codec.encode(plain)
@@ -127,7 +136,12 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     const record: SessionRecord = {
       id,
       createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
-      lastAccessedAt: expiresAt - maxInactiveMs,
+      // Exact while the cookie's expiry is the one written with it; after a store-side touch
+      // moved the expiry, derived from it.
+      lastAccessedAt:
+        own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
+          ? own.lastAccessedAt
+          : expiresAt - maxInactiveMs,
       maxInactiveMs,
       expiresAt,
       attributes,
@@ -138,14 +152,30 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
 
   const toObject = (attributes: Record<string, string>, meta: SessionMeta): Record<string, unknown> => {
     const object: Record<string, unknown> = {}
-    for (const [name, text] of Object.entries(attributes)) object[name] = codec.decode(text)
+    for (const [name, text] of Object.entries(attributes)) {
+      // defineProperty: an attribute called `__proto__` stays a key, never the object's prototype.
+      Object.defineProperty(object, name, {
+        value: codec.decode(text),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    const cookieAdded = !Object.hasOwn(attributes, 'cookie')
+    const given = object.cookie
     object.cookie = {
       originalMaxAge: null,
-      ...(object.cookie as object),
+      ...(typeof given === 'object' && given !== null ? given : {}),
       expires: new Date(meta.expiresAt).toISOString(),
     }
-    const own: Partial<SessionMeta> = { createdAt: meta.createdAt, maxInactiveMs: meta.maxInactiveMs }
+    const own: OwnMeta = {
+      createdAt: meta.createdAt,
+      lastAccessedAt: meta.lastAccessedAt,
+      maxInactiveMs: meta.maxInactiveMs,
+      expiresAt: meta.expiresAt,
+    }
     if (meta.principal !== undefined) own.principal = meta.principal
+    if (cookieAdded) own.cookieAdded = true
     object[META] = own
     return object
   }
@@ -171,6 +201,7 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       }
       if (change.previousId !== undefined) {
         if (!(await live(change.previousId))) return 'gone'
+        if (await live(change.id)) return 'collision'
         await write(change.id, change.set, createdMeta(change.meta))
         await call((cb) => legacy.destroy(change.previousId!, cb))
         return 'saved'
@@ -187,7 +218,8 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       if (!current) return false
       const meta = touchedMeta(current, touch)
       if (legacy.touch) {
-        const object = toObject({ cookie: current.attributes.cookie ?? '{}' }, meta)
+        const cookie = current.attributes.cookie
+        const object = toObject(cookie === undefined ? {} : { cookie }, meta)
         await call((cb) => legacy.touch!(id, object, cb))
       } else {
         await write(id, current.attributes, meta)

@@ -31,6 +31,33 @@ export const expiryCases: readonly ConformanceCase[] = [
     },
   },
   {
+    id: 'expiry/boundary',
+    title: 'a record is not returned at exactly expiresAt',
+    timing: true,
+    async run({ store }) {
+      // Loads started at or after the instant must all miss. Polled around the instant, so some
+      // load starts in its very millisecond; a few records give that several chances.
+      let atInstant = 0
+      for (let attempt = 0; attempt < 5 && atInstant < 3; attempt++) {
+        const meta = freshMeta({}, 60)
+        const { id } = await create(store, { a: '1' }, meta)
+        while (Date.now() < meta.expiresAt - 2) await new Promise((resolve) => setTimeout(resolve, 1))
+        while (Date.now() <= meta.expiresAt + 1) {
+          const started = Date.now()
+          const record = await store.load(id)
+          if (started === meta.expiresAt) atInstant++
+          if (started >= meta.expiresAt) {
+            assert.equal(
+              record,
+              undefined,
+              `returned at or after expiresAt (${started - meta.expiresAt} ms past): expiry must be exclusive`,
+            )
+          }
+        }
+      }
+    },
+  },
+  {
     id: 'expiry/stays-dead',
     title: 'an expired session cannot be saved or rotated back to life',
     timing: true,

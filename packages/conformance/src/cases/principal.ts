@@ -133,4 +133,43 @@ export const principalCases: readonly ConformanceCase[] = [
       assert.deepEqual(await find(store, p), [id])
     },
   },
+  {
+    id: 'principal/collision',
+    title: 'a create that collides indexes nothing under the intruder’s principal',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const victim = newPrincipal('victim')
+      const intruder = newPrincipal('intruder')
+      const { id } = await create(store, { a: '1' }, freshMeta({ principal: victim }))
+      const meta = { ...freshMeta(), principal: intruder }
+      assert.equal(await store.save({ id, isNew: true, meta, set: {}, removed: [] }), 'collision')
+      assert.deepEqual(
+        await find(store, intruder),
+        [],
+        'a collision indexed the victim’s session under the intruder’s principal',
+      )
+      assert.deepEqual(await find(store, victim), [id])
+    },
+  },
+  {
+    id: 'principal/returns-copy',
+    title: 'mutating records findByPrincipal returned changes nothing stored',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const p = newPrincipal()
+      const { id } = await create(store, { a: '1' }, freshMeta({ principal: p }))
+      const [found] = await store.findByPrincipal!(p)
+      assert.ok(found)
+      found.attributes.a = 'mutated'
+      found.principal = 'intruder'
+      found.expiresAt = 0
+      const [again] = await store.findByPrincipal!(p)
+      assertAttributes(again, { a: '1' }, 'findByPrincipal handed out stored objects (references)')
+      assertAttributes(
+        await store.load(id),
+        { a: '1' },
+        'findByPrincipal handed out stored objects (references)',
+      )
+    },
+  },
 ]

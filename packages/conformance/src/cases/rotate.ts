@@ -61,4 +61,27 @@ export const rotateCases: readonly ConformanceCase[] = [
       )
     },
   },
+  {
+    id: 'rotate/onto-taken',
+    title: 'a rotation onto a taken id answers collision; both sessions stay as they were',
+    async run({ store }) {
+      const { id: old } = await create(store, { a: 'mine' })
+      const { id: taken } = await create(store, { a: 'theirs' })
+      assert.equal(
+        await store.save(rotation(old, taken, { a: 'mine', b: 'x' })),
+        'collision',
+        'a rotation overwrote another session: a rotation onto a taken id must answer collision',
+      )
+      assertAttributes(
+        await store.load(taken),
+        { a: 'theirs' },
+        'a rotation overwrote another session (rotation onto a taken id)',
+      )
+      assertAttributes(
+        await store.load(old),
+        { a: 'mine' },
+        'after a rotation collided, the old id must still load',
+      )
+    },
+  },
 ]

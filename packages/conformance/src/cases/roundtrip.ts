@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { assertAttributes, assertMeta, create, freshMeta, newPrincipal } from '../helpers'
+import { assertAttributes, assertMeta, create, freshMeta, newId, newPrincipal } from '../helpers'
 import type { ConformanceCase } from '../types'
 
 /** Values a JSON, UTF-8 or expression layer tends to mangle; all well-formed UTF-16 (no lone surrogates). */
@@ -108,6 +108,46 @@ export const roundtripCases: readonly ConformanceCase[] = [
       const second = await store.load(id)
       assert.ok(second?.attributes.big === big, 'the 1 MB value changed after saving another attribute')
       assert.equal(second.attributes.small, 's')
+    },
+  },
+  {
+    id: 'roundtrip/many-attributes',
+    title: 'a session with 20 000 attributes saves, updates, rotates and loads back',
+    async run({ store }) {
+      const count = 20_000
+      const attributes = Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, String(i)]))
+      const { id } = await create(store, attributes)
+      const loaded = await store.load(id)
+      assert.equal(
+        Object.keys(loaded?.attributes ?? {}).length,
+        count,
+        'not every attribute of a large session came back',
+      )
+      assertAttributes(loaded, attributes, 'attributes of a session with 20 000 of them')
+
+      const set = Object.fromEntries(Array.from({ length: count / 2 }, (_, i) => [`k${i}`, `changed ${i}`]))
+      const removed = Array.from({ length: count / 2 }, (_, i) => `k${i + count / 2}`)
+      assert.equal(
+        await store.save({ id, isNew: false, meta: freshMeta(), set, removed }),
+        'saved',
+        'an update of 10 000 attributes and removal of 10 000 more',
+      )
+      assertAttributes(await store.load(id), set, 'after changing half and removing half')
+
+      const next = newId()
+      assert.equal(
+        await store.save({
+          id: next,
+          previousId: id,
+          isNew: false,
+          meta: { ...freshMeta(), principal: null },
+          set,
+          removed: [],
+        }),
+        'saved',
+        'a rotation carrying 10 000 attributes',
+      )
+      assertAttributes(await store.load(next), set, 'after rotating a large session')
     },
   },
 ]

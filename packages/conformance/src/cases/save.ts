@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict'
 import type { SessionChange } from '@sessionkit/core'
-import { assertAttributes, assertMeta, create, freshMeta, newId, newPrincipal } from '../helpers'
+import {
+  assertAttributes,
+  assertMeta,
+  create,
+  createAndExtendInTime,
+  freshMeta,
+  newId,
+  newPrincipal,
+  waitUntilPast,
+} from '../helpers'
 import type { ConformanceCase } from '../types'
 
 const update = (id: string, set: Record<string, string>, removed: string[] = []): SessionChange => ({
@@ -14,18 +23,50 @@ const update = (id: string, set: Record<string, string>, removed: string[] = [])
 export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/copies-input',
-    title: 'mutating a change after saving it changes nothing stored',
+    title: 'mutating a change or touch argument after the call changes nothing stored',
     async run({ store }) {
       const id = newId()
       const meta = freshMeta()
-      const change: SessionChange = { id, isNew: true, meta, set: { a: '1' }, removed: [] }
+      const change: SessionChange = {
+        id,
+        isNew: true,
+        meta: { ...meta, principal: null },
+        set: { a: '1' },
+        removed: [],
+      }
       assert.equal(await store.save(change), 'saved')
-      const expected = { ...meta }
       change.set.a = 'mutated'
       change.set.b = 'added'
       change.meta.expiresAt = 0
       assertAttributes(await store.load(id), { a: '1' }, 'attributes after mutating the saved change')
-      assertMeta(await store.load(id), expected, 'metadata after mutating the saved change')
+      assertMeta(await store.load(id), meta, 'metadata after mutating the saved change')
+
+      // The same for an update and a touch: a store must not keep the caller's objects.
+      const next = freshMeta({ createdAt: meta.createdAt }, 2 * meta.maxInactiveMs)
+      const update: SessionChange = { id, isNew: false, meta: { ...next }, set: { c: '3' }, removed: [] }
+      assert.equal(await store.save(update), 'saved')
+      update.set.c = 'mutated'
+      update.meta.expiresAt = 1
+      update.meta.maxInactiveMs = 1
+      const touch = { lastAccessedAt: next.lastAccessedAt + 1, expiresAt: next.expiresAt + 1 }
+      assert.equal(
+        await store.touch(id, touch),
+        true,
+        'the session died after mutating the saved update’s meta (store keeps references)',
+      )
+      touch.expiresAt = 2
+      touch.lastAccessedAt = 2
+      const loaded = await store.load(id)
+      assertAttributes(
+        loaded,
+        { a: '1', c: '3' },
+        'attributes after mutating an update after saving it (store keeps references)',
+      )
+      assertMeta(
+        loaded,
+        { ...next, lastAccessedAt: next.lastAccessedAt + 1, expiresAt: next.expiresAt + 1 },
+        'metadata after mutating an update or touch argument (store keeps references)',
+      )
     },
   },
   {
@@ -156,6 +197,46 @@ export const saveCases: readonly ConformanceCase[] = [
         await store.load(id),
         { ...shorter, principal },
         'a save that changed maxInactiveMs must write its (shorter) expiresAt',
+      )
+    },
+  },
+  {
+    id: 'save/remove-odd-names',
+    title: 'removal deletes attributes named like Object.prototype members',
+    async run({ store }) {
+      const names = [
+        'toString',
+        'constructor',
+        '__proto__',
+        'valueOf',
+        'hasOwnProperty',
+        'isPrototypeOf',
+        '__defineGetter__',
+        'toLocaleString',
+      ]
+      const { id } = await create(
+        store,
+        Object.fromEntries([...names.map((n) => [n, `v-${n}`]), ['keep', 'k']]),
+      )
+      assert.equal(await store.save(update(id, {}, names)), 'saved')
+      assertAttributes(
+        await store.load(id),
+        { keep: 'k' },
+        'removal skipped attributes named like Object.prototype members (an `in` check where an own-property check was meant)',
+      )
+    },
+  },
+  {
+    id: 'save/extends-expiry',
+    title: 'a saved session outlives its former expiresAt (the backend TTL follows the save)',
+    timing: true,
+    async run({ store }) {
+      const { id, meta } = await createAndExtendInTime(store, { a: '1' }, 'save')
+      await waitUntilPast(meta.expiresAt)
+      assertAttributes(
+        await store.load(id),
+        { a: '1', extended: 'yes' },
+        'a save extended expiresAt but the session expired at its old instant (backend TTL not extended)',
       )
     },
   },

@@ -46,6 +46,58 @@ export const touchCases: readonly ConformanceCase[] = [
     },
   },
   {
+    id: 'touch/race-delete',
+    title: 'a touch racing a delete never brings the session back',
+    async run({ store }) {
+      const trials = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const { id, meta } = await create(store, { a: '1' })
+          const touch = () =>
+            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
+          const del = () => store.delete(id)
+          if (i % 2 === 0) await Promise.all([touch(), del()])
+          else await Promise.all([del(), touch()])
+          return id
+        }),
+      )
+      for (const id of trials) {
+        assert.equal(
+          await store.load(id),
+          undefined,
+          'a touch racing a delete brought the session back (touch is no atomic conditional write)',
+        )
+      }
+    },
+  },
+  {
+    id: 'touch/race-save',
+    title: 'a touch racing a save never loses the saved attribute',
+    async run({ store }) {
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const { id, meta } = await create(store, { a: '1' })
+          const touch = () =>
+            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
+          const save = () =>
+            store.save({
+              id,
+              isNew: false,
+              meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
+              set: { b: String(i) },
+              removed: [],
+            })
+          if (i % 2 === 0) await Promise.all([touch(), save()])
+          else await Promise.all([save(), touch()])
+          assertAttributes(
+            await store.load(id),
+            { a: '1', b: String(i) },
+            'a touch racing a save lost the saved attribute (touch rewrote the record it read)',
+          )
+        }),
+      )
+    },
+  },
+  {
     id: 'touch/extends-expiry',
     title: 'a touched session outlives its former expiresAt',
     timing: true,
@@ -60,7 +112,11 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'touch of an unknown or deleted id answers false and creates nothing',
     async run({ store }) {
       const id = newId()
-      assert.equal(await store.touch(id, freshMeta()), false)
+      assert.equal(
+        await store.touch(id, freshMeta()),
+        false,
+        'touch created a record: touch of an unknown id must answer false',
+      )
       assert.equal(await store.load(id), undefined, 'touch created a record')
       assert.equal(await store.save({ id, isNew: false, meta: freshMeta(), set: {}, removed: [] }), 'gone')
 
