@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe } from 'vitest'
 import type { BindingAdapter } from './bindings/adapter'
 import { expressAdapter } from './bindings/express'
 import { fastifyAdapter } from './bindings/fastify'
+import { koaAdapter } from './bindings/koa'
 import { bindingBehaviour, crossFramework } from './bindings/suite'
 
-// Every binding, one row each: the Koa binding joins with its adapter.
-const BINDINGS: BindingAdapter[] = [expressAdapter, fastifyAdapter]
+// Every binding, one row each.
+const BINDINGS: BindingAdapter[] = [expressAdapter, fastifyAdapter, koaAdapter]
 
 let redis: RedisServer
 const clients: Redis[] = []

@@ -1,4 +1,4 @@
-import { createSigner, SessionError, type Signer } from '@sessionkit/core'
+import { type CookieOptions, createSigner, SessionError, type Signer } from '@sessionkit/core'
 import type { AnyContext, ResolvedOptions } from './options'
 
 const EPOCH = new Date(0)
@@ -36,19 +36,25 @@ export class IdCarrier {
     return this.#sign().unsign(value.slice(2)) || undefined
   }
 
-  /** Sends the id with the request's cookie options (Expires from `maxAge`). */
-  write(ctx: AnyContext, options: ResolvedOptions, id: string): void {
+  /** Sends the id with the attributes and expiry core decided for this session. */
+  write(
+    ctx: AnyContext,
+    options: ResolvedOptions,
+    id: string,
+    attributes: CookieOptions,
+    expires?: Date,
+  ): void {
     if (options.externalKey) {
       options.externalKey.set(ctx, id)
       return
     }
-    const maxAge = typeof options.maxAge === 'number' ? options.maxAge : undefined
+    const cookie = { overwrite: options.overwrite, signed: options.signed, ...attributes, expires }
     if (!this.expressForm) {
-      ctx.cookies.set(options.key, id, { ...options, maxAge })
+      ctx.cookies.set(options.key, id, cookie)
       return
     }
     const value = encodeURIComponent(`s:${this.#sign().sign(id)}`)
-    ctx.cookies.set(options.key, value, { ...options, maxAge, signed: false })
+    ctx.cookies.set(options.key, value, { ...cookie, signed: false })
   }
 
   /** Expires the cookie, as koa-session does on `ctx.session = null`. */

@@ -76,6 +76,8 @@ export interface SessionOptions {
   cookieFormat?: 'koa' | 'express'
   /** Secrets of the express-session cookie form; default `app.keys`. Sign with the first, verify with any. */
   secret?: string | string[]
+  /** Server-side idle timeout (ms) of sessions with a browser-session cookie (`maxAge` unset or `'session'`). Default: one day, koa-session's default life. */
+  browserSessionTimeout?: number
   /** Ms between expiry extensions of an unchanged session. */
   touchAfter?: number
   /** Ms from creation after which the session ends, active or not. */
@@ -164,7 +166,7 @@ function check(options: Record<string, unknown>): void {
       message: "Expected 'koa' or 'express'",
     })
   }
-  for (const ms of ['touchAfter', 'absoluteTimeout', 'maxSizeBytes']) {
+  for (const ms of ['browserSessionTimeout', 'touchAfter', 'absoluteTimeout', 'maxSizeBytes']) {
     checker.type(options[ms], 'number', [ms], true)
   }
   checker.throwIfAny()

@@ -1,38 +1,82 @@
-import { type Session as CoreSession, SessionRepository, type SessionStore } from '@sessionkit/core'
+import {
+  type CommitRules,
+  type CookieInstruction,
+  type CookieSettings,
+  isSecure,
+  RequestLifecycle,
+  resolvedAttributes,
+  SessionManager,
+  type SessionRepository,
+} from '@sessionkit/core'
 import type { RequestSession } from './classic'
 import { IdCarrier } from './id-cookie'
 import type { AnyContext, ResolvedOptions } from './options'
 import { type CommitRequest, Session, type SessionHost, type SessionkitFeatures } from './session'
 
 const DAY = 86_400_000
-/** The attribute Express and Fastify keep their per-session cookie settings in. */
-const COOKIE_ATTRIBUTE = 'cookie'
-// Printable ASCII a cookie value and a store key both carry as is: koa-session's `prefix`
-// (`koa:sess:`) and custom `genid`s fit, hostile cookies do not reach the store.
-const ID_PATTERN = /^[!#-+\--:<-[\]-~]{1,256}$/
+
+/** koa-session's commit rules, as core reads them. */
+function koaRules(options: ResolvedOptions): Partial<CommitRules> {
+  return {
+    saveUninitialized: false,
+    resave: false,
+    // koa-session re-saves (store `set`) and re-sends on every request.
+    rolling: options.rolling === true,
+    rollingTouch: 'every-request',
+    renew: options.renew === true,
+    resendModified: 'always',
+    // A new `maxAge` forces a save through `_requireSave`, not through "modified".
+    cookieCountsAsModified: false,
+    // An unknown key is left alone: the new session's key replaces it once saved.
+    clearUnknownId: false,
+    clearOnDestroy: true,
+  }
+}
+
+/** A `maxAge` as core's `originalMaxAge`: `null` for a browser-session cookie (and for 0, as koa-session). */
+const originalMaxAge = (maxAge: number | 'session' | undefined): number | null =>
+  typeof maxAge === 'number' && maxAge > 0 ? maxAge : null
 
 /** What every request of one middleware shares in store mode on a sessionkit store. */
 export class SessionkitMode {
-  readonly repository: SessionRepository
+  readonly manager: SessionManager
   readonly carrier: IdCarrier
+  readonly defaults: CookieSettings
 
   constructor(
     readonly options: ResolvedOptions,
     app: { keys?: unknown },
   ) {
-    this.repository = new SessionRepository({
-      store: options.store as SessionStore,
-      maxInactiveMs: typeof options.maxAge === 'number' && options.maxAge > 0 ? options.maxAge : DAY,
+    const maxAge = originalMaxAge(options.maxAge)
+    this.manager = new SessionManager({
+      store: options.store as object,
+      rules: koaRules(options),
+      genid: (ctx) => options.genid(ctx),
+      maxInactiveMs: maxAge ?? DAY,
+      // By default a browser-session cookie's session idles out after a day, koa-session's default life.
+      browserSessionTimeoutMs: options.browserSessionTimeout ?? DAY,
       absoluteTimeoutMs: options.absoluteTimeout,
       // koa-session extends a session only by saving it and re-sending the cookie (rolling,
       // renew): a silent touch would outlive the cookie's Expires, so there is none by default.
       touchAfterMs: options.touchAfter ?? Number.POSITIVE_INFINITY,
       maxSizeBytes: options.maxSizeBytes,
       codec: options.codec,
-      generateId: () => options.genid(undefined),
-      validateId: (id) => ID_PATTERN.test(id),
     })
     this.carrier = new IdCarrier(options, app)
+    this.defaults = {
+      originalMaxAge: maxAge,
+      path: options.path ?? '/',
+      domain: options.domain,
+      httpOnly: options.httpOnly,
+      secure: options.secure ?? 'auto',
+      sameSite: options.sameSite as CookieSettings['sameSite'],
+      partitioned: options.partitioned,
+      priority: options.priority,
+    }
+  }
+
+  get repository(): SessionRepository {
+    return this.manager.repository
   }
 
   open(ctx: AnyContext): RequestSession {
@@ -41,19 +85,17 @@ export class SessionkitMode {
 }
 
 /**
- * One request in store mode on a sessionkit store: koa-session's load, save and cookie rules,
- * with the session kept in a core session, so saves are attribute deltas, a logout elsewhere
- * is never undone, and ids rotate safely.
+ * One request in store mode on a sessionkit store: koa-session's surface over core's request
+ * lifecycle, so saves are attribute deltas, a logout elsewhere is never undone, ids rotate
+ * safely and the cookie's settings are shared with Express and Fastify apps.
  */
 export class SessionkitSession implements RequestSession, SessionHost {
   readonly options: ResolvedOptions
   session: Session | false | undefined
-  core: CoreSession | undefined
-  #loaded: string | undefined
-  #forceSave = false
+  lifecycle: RequestLifecycle | undefined
+  /** The key `ctx.session.externalKey` reports: the one it was made with, until `changeId()`. */
   reportedKey: string | undefined
-  /** Attributes of another framework (its cookie settings), kept but not shown as data. */
-  #hidden: Record<string, unknown> = {}
+  #loaded: string | undefined
 
   constructor(
     readonly ctx: AnyContext,
@@ -66,7 +108,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
     return features(this)
   }
 
-  /** As koa-session's, the key the session was made with; `changeId()` moves it on. */
   get currentKey(): string | undefined {
     return this.reportedKey
   }
@@ -74,6 +115,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
   get(): Session | null {
     if (this.session) return this.session
     if (this.session === false) return null
+    this.#fresh()
     return this.#create()
   }
 
@@ -83,58 +125,86 @@ export class SessionkitSession implements RequestSession, SessionHost {
       return
     }
     if (typeof value !== 'object') throw new Error('this.session can only be set as null or an object.')
-    this.#create(value as Record<string, unknown>, this.core)
+    if (!this.lifecycle) this.#fresh()
+    this.#create(value as Record<string, unknown>)
   }
 
   async load(): Promise<void> {
     const { ctx, options, mode } = this
     const id = mode.carrier.read(ctx, options)
-    if (!id) {
+    const cookieData =
+      id && !mode.carrier.expressForm && !options.externalKey ? this.#cookieModeData(id) : undefined
+    if (cookieData !== undefined) {
+      // Moving from cookie mode: the data comes along into a new stored session (new id) at commit.
+      this.#fresh()
+      const session = this.#create(cookieData ?? undefined)
+      if (cookieData) session._expire = cookieData._expire as number | undefined
+      return
+    }
+    const lifecycle = id ? await this.#begin(id) : this.#fresh()
+    if (lifecycle.isNew) {
       this.#create()
       return
     }
-    const migrated = mode.carrier.expressForm || options.externalKey ? undefined : this.#cookieModeData(id)
-    if (migrated !== undefined) {
-      if (migrated) this.#migrate(migrated)
-      else this.#create()
-      return
-    }
-    const core = await this.#loadCore(id)
-    if (!core) {
+    const data = lifecycle.data
+    if (
+      !this.#accept(
+        { ...data, _expire: lifecycle.session.expiresAt, _maxAge: lifecycle.session.maxInactiveMs },
+        id,
+      )
+    ) {
+      this.#fresh()
       this.#create()
       return
     }
-    const data = { ...(core.data as Record<string, unknown>) }
-    if (mode.carrier.expressForm && COOKIE_ATTRIBUTE in data) {
-      this.#hidden[COOKIE_ATTRIBUTE] = data[COOKIE_ATTRIBUTE]
-      delete data[COOKIE_ATTRIBUTE]
-    }
-    const peerView = { ...data, _expire: core.expiresAt, _maxAge: core.maxInactiveMs }
-    if (!this.#accept(peerView, id)) {
-      this.#create()
-      return
-    }
-    const session = this.#create(data, core)
-    session._expire = core.expiresAt
     // As koa-session restores `_maxAge`: the session's own lifetime, from now on in the cookie too.
-    if (options.maxAge !== 'session') options.maxAge = core.maxInactiveMs
+    const stored = lifecycle.cookie.originalMaxAge
+    if (stored !== null) options.maxAge = stored
+    else if (options.maxAge === undefined && !mode.carrier.expressForm) {
+      options.maxAge = DAY
+      lifecycle.cookie = { ...lifecycle.cookie, originalMaxAge: DAY }
+    }
+    const session = this.#create(data)
+    session._expire = lifecycle.session.expiresAt
     this.#loaded = JSON.stringify(session.toJSON())
   }
 
-  async #loadCore(id: string): Promise<CoreSession | undefined> {
-    const repository = this.mode.repository
+  /** Loads the session `id` names; a miss emits koa-session's `missed` (or `expired`). */
+  async #begin(id: string): Promise<RequestLifecycle> {
+    const { manager, defaults } = this.mode
     let expired = false
     const onExpired = (expiredId: string) => {
       if (expiredId === id) expired = true
     }
-    repository.on('expired', onExpired)
+    manager.repository.on('expired', onExpired)
     try {
-      const core = await repository.load(id)
-      if (!core) this.#emit(expired ? 'expired' : 'missed', { key: id, value: undefined, ctx: this.ctx })
-      return core
+      this.lifecycle = await manager.begin({
+        id,
+        cookie: defaults,
+        secure: this.#secure(),
+        context: this.ctx,
+      })
     } finally {
-      repository.off('expired', onExpired)
+      manager.repository.off('expired', onExpired)
     }
+    if (this.lifecycle.isNew)
+      this.#emit(expired ? 'expired' : 'missed', { key: id, value: undefined, ctx: this.ctx })
+    return this.lifecycle
+  }
+
+  /** A new session for this request, not loaded from anywhere. */
+  #fresh(): RequestLifecycle {
+    const input = { id: undefined, cookie: this.mode.defaults, secure: this.#secure(), context: this.ctx }
+    this.lifecycle = new RequestLifecycle(this.mode.manager, input, undefined)
+    this.#loaded = undefined
+    return this.lifecycle
+  }
+
+  #secure(): boolean {
+    return isSecure(
+      { encrypted: this.ctx.req?.socket?.encrypted, framework: this.ctx.secure === true },
+      undefined,
+    )
   }
 
   /**
@@ -150,13 +220,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
     }
     if (!data || typeof data !== 'object' || Array.isArray(data)) return undefined
     return this.#accept(data as Record<string, unknown>) ? (data as Record<string, unknown>) : null
-  }
-
-  /** Moving from cookie mode: the data comes along into a new stored session at this commit. */
-  #migrate(data: Record<string, unknown>): void {
-    const session = this.#create(data)
-    session._expire = data._expire as number | undefined
-    this.#forceSave = true
   }
 
   #accept(data: Record<string, unknown>, key?: string): boolean {
@@ -175,81 +238,107 @@ export class SessionkitSession implements RequestSession, SessionHost {
     return false
   }
 
-  /** A new `ctx.session` over `core` (a new core session when absent). */
-  #create(data?: Record<string, unknown>, core?: CoreSession): Session {
-    this.core = core ?? this.mode.repository.create({ id: this.options.genid(this.ctx) })
-    this.reportedKey = this.core.id
-    this.session = new Session(this, data, this.core.id)
-    return this.session
+  /** A new `ctx.session` over the current lifecycle, which reads it at every decision. */
+  #create(data?: Record<string, unknown>): Session {
+    const lifecycle = this.lifecycle!
+    this.reportedKey = lifecycle.id
+    const session = new Session(this, data, lifecycle.id)
+    this.session = session
+    lifecycle.snapshot = () => ({
+      data: session.toJSON(),
+      cookie: { ...lifecycle.cookie, originalMaxAge: originalMaxAge(this.options.maxAge) },
+    })
+    return session
   }
 
   async commit({ save = false, regenerate = false }: CommitRequest = {}): Promise<void> {
     const { ctx, options, mode } = this
     const session = this.session
-    const core = this.core
-    if (session === undefined || !core) return
+    const lifecycle = this.lifecycle
+    if (session === undefined || !lifecycle) return
     if (session === false) {
-      core.destroy()
-      await mode.repository.save(core)
+      await lifecycle.destroy()
+      await lifecycle.commit()
       mode.carrier.clear(ctx, options)
       return
     }
-    if (regenerate) core.changeId(options.genid(ctx))
-    const forced = save || regenerate || session._requireSave || this.#forceSave
-    const reason = forced ? 'force' : this.#saveReason(session)
-    if (reason) options.beforeSave?.(ctx, session)
-    this.#sync(session, core)
-    const result = await mode.repository.save(core, { force: reason !== '' && reason !== 'changed' })
-    this.#forceSave = false
-    if (result === 'created' || result === 'saved' || (result === 'touched' && reason)) {
-      mode.carrier.write(ctx, options, core.id)
+    if (regenerate) lifecycle.changeId()
+    const forced = save || regenerate || session._requireSave
+    if (forced || this.#saveReason(session)) options.beforeSave?.(ctx, session)
+    const early = forced ? await lifecycle.save() : undefined
+    const { cookie = early && early !== 'gone' ? this.#resend(lifecycle) : undefined } =
+      await lifecycle.commit()
+    if (cookie?.action === 'set') {
+      mode.carrier.write(ctx, options, cookie.id, cookie.attributes, cookie.expires)
       // koa-session forgets a browser-session lifetime once saved (`ctx.session.maxAge` reads undefined).
       if (options.maxAge === 'session') options.maxAge = undefined
+    } else if (cookie?.action === 'clear') {
+      mode.carrier.clear(ctx, options)
     }
-    if (result !== 'gone') this.#loaded = JSON.stringify(session.toJSON())
+    this.#loaded = JSON.stringify(session.toJSON())
   }
 
-  /** koa-session's reasons to save and re-send the cookie. */
-  #saveReason(session: Session): '' | 'changed' | 'rolling' | 'renew' {
+  /**
+   * koa-session re-sends the cookie with every forced save (`save()`, `regenerate()`, a new
+   * `maxAge`), also of an unchanged session, which core's rules only do for modified ones.
+   */
+  #resend(lifecycle: RequestLifecycle): CookieInstruction | undefined {
+    const attributes = resolvedAttributes(lifecycle.cookie, lifecycle.secure)
+    if (attributes.secure && !lifecycle.secure) return undefined
+    const { session } = lifecycle
+    const maxAge = lifecycle.cookie.originalMaxAge
+    const absolute = session.absoluteTimeoutMs
+    const now = Date.now()
+    const end =
+      maxAge === null
+        ? undefined
+        : absolute === undefined
+          ? now + maxAge
+          : Math.min(now + maxAge, session.createdAt + absolute)
+    const expires = end === undefined ? undefined : new Date(end)
+    return {
+      action: 'set',
+      id: lifecycle.id,
+      expires,
+      maxAgeMs: end === undefined ? undefined : end - now,
+      attributes,
+    }
+  }
+
+  /** Whether koa-session would save now, for `beforeSave`: changed, rolling or renew. */
+  #saveReason(session: Session): boolean {
     const json = JSON.stringify(session.toJSON())
-    if (this.#loaded === undefined && json === '{}') return ''
-    if (this.#loaded !== json) return 'changed'
-    if (this.options.rolling) return 'rolling'
+    if (this.#loaded === undefined && json === '{}') return false
+    if (this.#loaded !== json || this.options.rolling) return true
     const maxAge = session.maxAge
-    if (this.options.renew && session._expire && typeof maxAge === 'number' && maxAge) {
-      if (session._expire - Date.now() < maxAge / 2) return 'renew'
-    }
-    return ''
-  }
-
-  /** `ctx.session`'s data and lifetime into the core session, where the delta is computed. */
-  #sync(session: Session, core: CoreSession): void {
-    core.data = { ...session.toJSON(), ...this.#hidden }
-    const maxAge = this.options.maxAge
-    core.maxInactiveMs =
-      typeof maxAge === 'number' && maxAge > 0 ? maxAge : this.mode.repository.maxInactiveMs
+    return (
+      this.options.renew === true &&
+      !!session._expire &&
+      typeof maxAge === 'number' &&
+      maxAge > 0 &&
+      session._expire - Date.now() < maxAge / 2
+    )
   }
 }
 
 function features(request: SessionkitSession): SessionkitFeatures {
   return {
     async changeId() {
-      const core = request.core!
-      core.changeId(request.options.genid(request.ctx))
-      request.reportedKey = core.id
-      return core.id
+      request.get()
+      const id = request.lifecycle!.changeId()
+      request.reportedKey = id
+      return id
     },
     setPrincipal(principal) {
-      request.core!.setPrincipal(principal)
+      request.get()
+      request.lifecycle!.session.setPrincipal(principal)
     },
     get principal() {
-      return request.core?.principal
+      return request.lifecycle?.session.principal
     },
-    async revokeAll(options = {}) {
-      const core = request.core!
-      if (core.principal === undefined) return 0
-      const except = options.exceptCurrent ? core.storedId : undefined
-      return request.mode.repository.destroyAllFor(core.principal, { except })
+    revokeAll(options = {}) {
+      request.get()
+      return request.lifecycle!.revokeAll(options)
     },
   }
 }
