@@ -16,7 +16,7 @@ export async function oursStore(config: ServerConfig): Promise<SessionStore | un
     case 'ours-memory':
       return undefined
     case 'ours-redis':
-    case 'ours-redis-autopipeline':
+    case 'ours-redis-plain':
       return new RedisStore({ client: ioredisClient(config) })
     case 'ours-dynamodb':
       return dynamoStore(config)

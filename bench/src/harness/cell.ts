@@ -2,6 +2,7 @@ import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import type { Counters } from '../counters'
 import { type Framework, type ServerConfig, type Variant, type WorkloadSpec, workloads } from '../matrix'
 import { type LoadResult, load } from './load'
+import { countCommands } from './monitor'
 import { type RedisSample, redisDelta, sampleRedis } from './redis'
 import { type ServerProcess, startServer } from './server-process'
 
@@ -14,6 +15,8 @@ export interface CellKey {
 
 export interface Measurement extends LoadResult {
   redis?: RedisSample
+  /** A separate pass under MONITOR: commands the app sent vs commands its scripts ran. */
+  monitor?: { requests: number; sent: number; inScripts: number }
   /** In-process counts of store requests (DynamoDB), when the store has no server stats. */
   store?: { requests: number; bytes: number }
 }
@@ -84,7 +87,14 @@ export async function measureOn(stack: Stack, key: CellKey, options: MeasureOpti
       ? { seconds: options.seconds }
       : { requests: key.workload.connections === 1 ? 3 : 500 }
   const result: Measurement = await load(url, { ...run, length })
-  if (redis && redisBefore) result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
+  if (redis && redisBefore) {
+    result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
+    let requests = 0
+    const count = await countCommands(redis.port, async () => {
+      requests = (await load(url, { ...run, length: { requests: 300 } })).requests
+    })
+    result.monitor = { requests, ...count }
+  }
   const storeAfter = await storeCounters(server)
   if (storeAfter.storeRequests > storeBefore.storeRequests) {
     result.store = {

@@ -26,7 +26,7 @@ export interface Selection {
 
 export const defaultSelection: Selection = {
   frameworks,
-  variants: variants.filter((v) => v !== 'ours-redis-autopipeline'),
+  variants,
   workloads: workloads.map((w) => w.name),
 }
 

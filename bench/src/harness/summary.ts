@@ -14,8 +14,10 @@ export interface CellResult {
   median?: Measurement
   /** 1/rps(cell) - 1/rps(bare framework), µs per request. */
   addedMicros?: number
-  /** Per request, from the Redis server's INFO deltas. */
+  /** Commands the app sent to Redis per request (MONITOR pass), and those its scripts ran. */
   redisCommandsPerRequest?: number
+  redisScriptCommandsPerRequest?: number
+  /** Per request, from the Redis server's INFO deltas. */
   redisCpuMicrosPerRequest?: number
   /** Bytes the app sent to the store per request (Redis: total_net_input_bytes). */
   storeBytesPerRequest?: number
@@ -52,12 +54,15 @@ export function summarize(
     if (!median || median.requests === 0) return result
     result.median = median
     if (median.redis) {
-      result.redisCommandsPerRequest = median.redis.commands / median.requests
       result.redisCpuMicrosPerRequest = median.redis.cpuMicros / median.requests
       result.storeBytesPerRequest = median.redis.netIn / median.requests
       result.perCommand = Object.fromEntries(
         Object.entries(median.redis.perCommand).map(([name, calls]) => [name, calls / median.requests]),
       )
+    }
+    if (median.monitor && median.monitor.requests > 0) {
+      result.redisCommandsPerRequest = median.monitor.sent / median.monitor.requests
+      result.redisScriptCommandsPerRequest = median.monitor.inScripts / median.monitor.requests
     }
     if (median.store) {
       result.storeRequestsPerRequest = median.store.requests / median.requests

@@ -30,19 +30,52 @@ export function createSigner(secrets: Secret | readonly Secret[], algorithm = 's
   }
   const mac = (value: string, secret: Secret) =>
     createHmac(algorithm, secret).update(value).digest('base64').replace(/=+$/, '')
+  const recent = new RecentlySigned()
 
   return {
-    sign: (value) => `${value}.${mac(value, list[0]!)}`,
+    sign(value) {
+      const known = recent.get(value)
+      if (known !== undefined) return known
+      const signed = `${value}.${mac(value, list[0]!)}`
+      recent.remember(value, signed)
+      return signed
+    },
     unsign(signed) {
       const dot = signed.lastIndexOf('.')
       if (dot <= 0) return false
       const value = signed.slice(0, dot)
       const given = Buffer.from(signed.slice(dot + 1))
-      for (const secret of list) {
-        const expected = Buffer.from(mac(value, secret))
-        if (expected.length === given.length && timingSafeEqual(expected, given)) return value
+      for (let i = 0; i < list.length; i++) {
+        const expected = Buffer.from(mac(value, list[i]!))
+        if (expected.length === given.length && timingSafeEqual(expected, given)) {
+          // Signed with the current secret: exactly what `sign(value)` would answer.
+          if (i === 0) recent.remember(value, signed)
+          return value
+        }
       }
       return false
     },
+  }
+}
+
+/**
+ * The signed form of ids verified or signed lately. A rolling cookie re-sends the id the
+ * request presented: answering its verified value saves a second HMAC per request. Bounded:
+ * the oldest entry goes first.
+ */
+class RecentlySigned {
+  static readonly LIMIT = 4096
+  readonly #entries = new Map<string, string>()
+
+  get(value: string): string | undefined {
+    return this.#entries.get(value)
+  }
+
+  remember(value: string, signed: string): void {
+    if (this.#entries.has(value)) return
+    if (this.#entries.size >= RecentlySigned.LIMIT) {
+      this.#entries.delete(this.#entries.keys().next().value!)
+    }
+    this.#entries.set(value, signed)
   }
 }

@@ -24,6 +24,20 @@ describe('createSigner', () => {
     expect(createSigner('new').unsign(old.sign('id'))).toBe(false)
   })
 
+  it('re-signs an id verified with an old secret with the first one', () => {
+    const rotated = createSigner(['new', 'old'])
+    expect(rotated.unsign(reference('id', 'old'))).toBe('id')
+    expect(rotated.sign('id')).toBe(reference('id', 'new'))
+    expect(rotated.unsign(reference('id', 'new'))).toBe('id')
+    expect(rotated.sign('id')).toBe(reference('id', 'new'))
+  })
+
+  it('signs correctly past its memory of recent ids', () => {
+    const signer = createSigner('s')
+    for (let i = 0; i < 5000; i++) expect(signer.unsign(reference(`id${i}`, 's'))).toBe(`id${i}`)
+    for (const i of [0, 4999]) expect(signer.sign(`id${i}`)).toBe(reference(`id${i}`, 's'))
+  })
+
   it('rejects tampered values and macs', () => {
     const signer = createSigner('s')
     const signed = signer.sign('id')
