@@ -8,8 +8,10 @@ import {
 import type {
   SaveResult,
   SessionChange,
+  SessionMetaChange,
   SessionRecord,
   SessionStore,
+  SessionTouch,
   StoreCapabilities,
 } from '@sessionkit/core'
 import { SessionError } from '@sessionkit/core'
@@ -59,9 +61,6 @@ export interface DynamoDBStoreOptions {
    */
   consistentReads?: boolean
 }
-
-/** The metadata a save carries, in the shape of the metadata-delta SPI (fields may be absent). */
-type MetaChange = MetaUpdate & { createdAt: number }
 
 /**
  * Session store on Amazon DynamoDB, one item per session.
@@ -138,7 +137,7 @@ export class DynamoDBStore implements SessionStore {
   async save(change: SessionChange): Promise<SaveResult> {
     const { id, previousId } = change
     // Copied now: the caller may mutate its change while the request is in flight.
-    const meta = { ...change.meta } as MetaChange
+    const meta: SessionMetaChange = { ...change.meta }
     const set = { ...change.set }
     const removed = [...change.removed]
     return this.run('save', id, async (signal) => {
@@ -161,7 +160,7 @@ export class DynamoDBStore implements SessionStore {
     })
   }
 
-  async touch(id: string, meta: { lastAccessedAt: number; expiresAt: number }): Promise<boolean> {
+  async touch(id: string, meta: SessionTouch): Promise<boolean> {
     // Only these two: a touch never writes owner or idle timeout, whatever else the caller passed.
     const copy: MetaUpdate = { lastAccessedAt: meta.lastAccessedAt, expiresAt: meta.expiresAt }
     return this.run('touch', id, async (signal) => {
@@ -215,7 +214,7 @@ export class DynamoDBStore implements SessionStore {
   }
 
   /** The whole item of a create or rotation, refused before sending when over 400 KB. */
-  private fullItem(id: string, meta: MetaChange, attrs: Record<string, AttributeValue>) {
+  private fullItem(id: string, meta: SessionMetaChange, attrs: Record<string, AttributeValue>) {
     if (meta.maxInactiveMs === undefined) {
       throw new SessionError('STORE_ERROR', 'a new or rotated session needs maxInactiveMs in its metadata')
     }

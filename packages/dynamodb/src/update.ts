@@ -1,21 +1,15 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import type { SessionMetaChange } from '@sessionkit/core'
 import { isConditionFailure } from './errors'
 import { Expressions } from './expressions'
 import { FIELD, mapKey, num, storedExpiresAt, ttlSeconds } from './item'
 import { rewriteRecord } from './rewrite'
 
 /**
- * Metadata of a save or touch of an existing record. Fields absent here were not changed by
- * this request and are left as stored.
+ * Metadata of a save or touch of an existing record (core's delta, without `createdAt`, which
+ * only a create writes): fields absent were not changed by this request and stay as stored.
  */
-export interface MetaUpdate {
-  lastAccessedAt: number
-  expiresAt: number
-  /** Present when this request changed the idle timeout: its `expiresAt` then wins even if shorter. */
-  maxInactiveMs?: number
-  /** `undefined`: unchanged; `null` (or ''): removed; a string: the new owner. */
-  principal?: string | null
-}
+export type MetaUpdate = Omit<SessionMetaChange, 'createdAt'>
 
 /** One attribute change: set to a value, or removed when `value` is undefined. */
 export type AttributeOp = readonly [key: string, value: AttributeValue | undefined]
