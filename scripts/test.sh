@@ -8,5 +8,5 @@ set -e
 # already ran; an empty value turns the check off.
 export pnpm_config_verify_deps_before_run= npm_config_verify_deps_before_run=
 turbo run lint typecheck
-turbo run test --concurrency=1
+turbo run test --concurrency=1 --continue
 turbo run build publint attw

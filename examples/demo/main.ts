@@ -18,7 +18,7 @@ import {
   startInProcessFleet,
   startProcessFleet,
 } from '@sessionkit/integration/fleet'
-import { openStore } from '@sessionkit/integration/stores'
+import { ensureDynamoDBTable, openStore } from '@sessionkit/integration/stores'
 import { parseOptions } from './options'
 
 type Mode = 'memory' | 'sticky' | 'shared'
@@ -31,6 +31,8 @@ const storeLabel = options.store
   ? `${options.store.kind} (${describeStore()}), each instance its own process`
   : 'embedded: the three instances run in this one process, and "shared store" is one in-memory store they share (a stand-in for Redis)'
 let shared = options.store ? undefined : await openStore({ kind: 'memory' })
+
+if (options.store?.kind === 'dynamodb') await ensureDynamoDBTable(options.store)
 
 let mode: Mode = 'shared'
 let fleet: Fleet = await startFleet(mode)

@@ -66,17 +66,35 @@ function redisStore(client: Redis | Cluster, options: SpecOptions): OpenStore {
   }
 }
 
-/** The DynamoDB store, once `@sessionkit/dynamodb` exports one (see {@link dynamodbAvailable}). */
-async function openDynamoDB(spec: Extract<StoreSpec, { kind: 'dynamodb' }>): Promise<OpenStore> {
+type DynamoSpec = Extract<StoreSpec, { kind: 'dynamodb' }>
+
+// Loaded by name at run time so this file compiles before @sessionkit/dynamodb exports its store.
+async function dynamodb(spec: DynamoSpec) {
   const pkg: Record<string, any> = await import('@sessionkit/dynamodb')
-  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb')
   if (typeof pkg.DynamoDBStore !== 'function')
     throw new Error('@sessionkit/dynamodb exports no DynamoDBStore yet')
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb')
   const client = new DynamoDBClient({
     endpoint: spec.endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   })
+  return { pkg, client }
+}
+
+/** Creates the session table when it is missing (once, before instances open the store). */
+export async function ensureDynamoDBTable(spec: DynamoSpec): Promise<void> {
+  const { pkg, client } = await dynamodb(spec)
+  try {
+    await pkg.ensureTable(client, spec.tableName)
+  } finally {
+    client.destroy()
+  }
+}
+
+/** The DynamoDB store, once `@sessionkit/dynamodb` exports one (see {@link dynamodbAvailable}). */
+async function openDynamoDB(spec: DynamoSpec): Promise<OpenStore> {
+  const { pkg, client } = await dynamodb(spec)
   const store: SessionStore = new pkg.DynamoDBStore({ client, tableName: spec.tableName })
   return {
     store,

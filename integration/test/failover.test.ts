@@ -16,6 +16,7 @@ const COMMAND_BOUND_MS = 1500
 // A request makes at most a load and a save, each bounded by the command bound (+ WAIT).
 const REQUEST_BOUND_MS = 2 * (COMMAND_BOUND_MS + WAIT.timeoutMs) + 1000
 const RECOVERY_BOUND_MS = 30_000
+const ERROR_WINDOW_BOUND_MS = 10_000
 
 const frameworks = await availableFrameworks()
 const specs = frameworks.map((framework) => ({ name: framework, framework }))
@@ -141,6 +142,8 @@ describe.each(TOPOLOGIES)('$name: failover under load', (row) => {
     expect(stats.silentLogouts).toBe(0)
     expect(stats.hung).toBe(0)
     expect(stats.slowestMs).toBeLessThan(REQUEST_BOUND_MS)
+    // Errors end within a bound of the kill: the failover, the restart and a replica resync.
+    expect((stats.lastErrorAt ?? killedAt) - killedAt).toBeLessThan(ERROR_WINDOW_BOUND_MS)
     // Failures during the failover are the store's clear "unavailable", nothing else.
     expect(Object.keys(stats.errorStatuses).every((s) => s === '503')).toBe(true)
   }, 120_000)

@@ -1,5 +1,5 @@
 import * as servers from '@sessionkit/test-servers'
-import { dynamodbAvailable, type StoreSpec } from '../../src/stores'
+import { dynamodbAvailable, ensureDynamoDBTable, type StoreSpec } from '../../src/stores'
 
 export interface BackendServer {
   spec: StoreSpec
@@ -48,13 +48,9 @@ export const SHARED_BACKENDS: BackendRow[] = [
     available: dynamodbAvailable,
     start: async () => {
       const dynamo = await servers.startDynamoDB()
-      const tableName = 'sessions'
-      const pkg: Record<string, any> = await import('@sessionkit/dynamodb')
-      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb')
-      const client = new DynamoDBClient(dynamo.clientConfig)
-      await pkg.ensureTable(client, tableName)
-      client.destroy()
-      return { spec: { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName }, stop: () => dynamo.stop() }
+      const spec: StoreSpec = { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName: 'sessions' }
+      await ensureDynamoDBTable(spec)
+      return { spec, stop: () => dynamo.stop() }
     },
   },
 ]

@@ -6,6 +6,7 @@ import { expiryCases } from './cases/expiry'
 import { loadCases } from './cases/load'
 import { principalCases } from './cases/principal'
 import { rawCases } from './cases/raw'
+import { repositoryCases } from './cases/repository'
 import { rotateCases } from './cases/rotate'
 import { roundtripCases } from './cases/roundtrip'
 import { saveCases } from './cases/save'
@@ -45,6 +46,7 @@ export const cases: readonly ConformanceCase[] = Object.freeze([
   ...deleteCases,
   ...rotateCases,
   ...principalCases,
+  ...repositoryCases,
   ...unavailableCases,
   ...rawCases,
 ])

@@ -42,6 +42,22 @@ export function isSessionStore(value: unknown): value is SessionStore {
   )
 }
 
+// Errors that wrap a connect store's own failure: the lifecycle hands the original to the app.
+const fromConnectStore = new WeakSet<object>()
+
+/**
+ * The error the app sees: a connect store's own error object as the store raised it (same
+ * object, message, `code`, `status`), as the peers pass it on; every other error unchanged.
+ *
+ * @example
+ * ```ts
+ * try { await lifecycle.commit() } catch (err) { next(storeErrorForApp(err)) }
+ * ```
+ */
+export function storeErrorForApp(err: unknown): unknown {
+  return typeof err === 'object' && err !== null && fromConnectStore.has(err) ? (err as Error).cause : err
+}
+
 // Where sessionkit keeps its own metadata inside a whole-object session.
 const META = '__sessionkit'
 const DAY = 86_400_000
@@ -73,11 +89,15 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       const done: Callback<T> = (err, value) => {
         if (!err) return resolve(value)
         if (notFoundOk && (err as { code?: string }).code === 'ENOENT') return resolve(undefined)
-        reject(
-          new SessionError('STORE_ERROR', `session store failed: ${(err as Error).message ?? err}`, {
+        const error = new SessionError(
+          'STORE_ERROR',
+          `session store failed: ${(err as Error).message ?? err}`,
+          {
             cause: err,
-          }),
+          },
         )
+        fromConnectStore.add(error)
+        reject(error)
       }
       try {
         const returned = op(done) as Promise<unknown> | undefined
@@ -227,7 +247,7 @@ function withoutExpires(cookie: object): object {
  * ```
  */
 export function adaptStore(store: unknown): SessionStore {
-  if (isSessionStore(store)) return store
+  if (isSessionStore(store)) return speaksConnect(store) ? preferReplacedMethods(store) : store
   const legacy = store as Partial<CallbackStore> | null
   if (
     typeof legacy !== 'object' ||
@@ -239,4 +259,39 @@ export function adaptStore(store: unknown): SessionStore {
     throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
   }
   return fromCallbackStore(legacy as CallbackStore)
+}
+
+const CONNECT_METHODS = ['get', 'set', 'destroy', 'touch'] as const
+
+/** A sessionkit store that also has connect methods (express's MemoryStore). */
+function speaksConnect(store: SessionStore): boolean {
+  const methods = store as unknown as Record<string, unknown>
+  return (
+    typeof methods.get === 'function' &&
+    typeof methods.set === 'function' &&
+    typeof methods.destroy === 'function'
+  )
+}
+
+/**
+ * A store that speaks both protocols, driven through its connect methods once the app has
+ * replaced one of them on the instance (to count, log or inject failures, as test suites
+ * written for express-session do), else through the SPI with every guarantee.
+ */
+function preferReplacedMethods(store: SessionStore): SessionStore {
+  const legacy = fromCallbackStore(store as unknown as CallbackStore)
+  const replaced = () => CONNECT_METHODS.some((name) => Object.hasOwn(store, name))
+  return {
+    get capabilities() {
+      return store.capabilities
+    },
+    load: (id) => (replaced() ? legacy.load(id) : store.load(id)),
+    save: (change) => (replaced() ? legacy.save(change) : store.save(change)),
+    touch: (id, meta) => (replaced() ? legacy.touch(id, meta) : store.touch(id, meta)),
+    delete: (id) => (replaced() ? legacy.delete(id) : store.delete(id)),
+    ...(store.findByPrincipal
+      ? { findByPrincipal: (principal: string) => store.findByPrincipal!(principal) }
+      : {}),
+    ...(store.close ? { close: () => store.close!() } : {}),
+  }
 }

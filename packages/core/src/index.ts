@@ -1,5 +1,12 @@
-export { adaptStore, type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
+export {
+  adaptStore,
+  type CallbackStore,
+  fromCallbackStore,
+  isSessionStore,
+  storeErrorForApp,
+} from './callback-store'
 export { type Codec, jsonCodec } from './codec'
+export { type ConnectFace, connectFace, toObject as toConnectSession } from './connect-face'
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { SessionEmitter, type SessionEvents } from './events'

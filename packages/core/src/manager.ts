@@ -23,7 +23,7 @@
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
  */
-import { adaptStore } from './callback-store'
+import { adaptStore, storeErrorForApp } from './callback-store'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
@@ -137,7 +137,12 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
 
   /** Begins a request: loads the session `input.id` names (store errors reject) or makes a new one. */
   async begin(input: OpenInput): Promise<RequestLifecycle<Data>> {
-    const loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
+    let loaded: Session<Data> | undefined
+    try {
+      loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
+    } catch (err) {
+      throw storeErrorForApp(err)
+    }
     return new RequestLifecycle<Data>(this, input, loaded)
   }
 

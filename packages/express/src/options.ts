@@ -3,13 +3,14 @@ import {
   type Codec,
   CookieIdResolver,
   type CookieSettings,
+  isSessionStore,
   type Secret,
   SessionManager,
   type SessionRepository,
   type SessionStore,
 } from '@sessionkit/core'
 import { type CookieOptions, settingsFromOptions } from './cookie'
-import { MemoryStore, type Store } from './store'
+import { connectStoreFor, MemoryStore, type Store } from './store'
 import { deprecate, MEMORY_STORE_WARNING } from './warnings'
 
 /**
@@ -64,7 +65,7 @@ export interface Config {
   /** Undefined: fall back to `req.secret` per request. */
   resolver: CookieIdResolver | undefined
   unsetDestroy: boolean
-  /** What `req.sessionStore` shows: the store the app passed, or the default one. */
+  /** What `req.sessionStore` shows: the store the app passed (a connect face over a sessionkit store), or the default one. */
   store: SessionStore | Store | CallbackStore
   manager: SessionManager
   repository: SessionRepository
@@ -137,7 +138,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     proxy: opts.proxy,
     resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
     unsetDestroy: opts.unset === 'destroy',
-    store,
+    store: isSessionStore(store) && !(store instanceof MemoryStore) ? connectStoreFor(store) : store,
     manager,
     repository: manager.repository,
   }

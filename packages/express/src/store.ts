@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { connectFace, type SessionRecord, type SessionStore, type SessionTouch } from '@sessionkit/core'
 import { MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 import { Cookie, type CookieOptions } from './cookie'
 import { Session, type SessionRequest } from './session'
@@ -84,13 +85,115 @@ method('createSession', function createSession(req: SessionRequest, data: any): 
 export const Store = StoreBase as unknown as StoreConstructor
 
 /**
- * The in-process store, a sessionkit store (attribute-level saves, expiry sweeping, bounded
- * size, principal index): `new session.MemoryStore()` as `store:` gets every sessionkit
- * guarantee. It is not express-session's callback MemoryStore: it has no `get`/`set`/`all`.
+ * The in-process store: a sessionkit store (attribute-level saves, expiry sweeping, bounded
+ * size, principal index) that is also a connect store, as express-session's MemoryStore is:
+ * an EventEmitter with callback (or promise) `get`, `set`, `destroy`, `touch`, `all`,
+ * `length`, `clear`, and `Store`'s `regenerate`, `load`, `createSession`. The middleware uses
+ * the sessionkit side, unless the app replaced `get`, `set`, `destroy` or `touch` on the
+ * instance: then those are the functions called.
  *
  * @example
  * ```ts
- * app.use(session({ secret, store: new MemoryStore({ maxSessions: 50_000 }) }))
+ * const store = new session.MemoryStore({ maxSessions: 50_000 })
+ * app.use(session({ secret, store }))
+ * store.length((err, n) => console.log(n, 'sessions'))
  * ```
  */
-export class MemoryStore extends SessionkitMemoryStore {}
+export class MemoryStore extends SessionkitMemoryStore {
+  readonly #face = connectFace(this)
+
+  get(sid: string, callback?: Callback<any>): Promise<Record<string, unknown> | null> {
+    return this.#face.get(sid, callback)
+  }
+
+  set(sid: string, session: Record<string, unknown>, callback?: Callback): Promise<void> {
+    return this.#face.set(sid, session, callback)
+  }
+
+  destroy(sid: string, callback?: Callback): Promise<void> {
+    return this.#face.destroy(sid, callback)
+  }
+
+  override touch(sid: string, session: Record<string, unknown> | SessionTouch, callback?: Callback): any {
+    // The SPI's touch(id, { lastAccessedAt, expiresAt }) and the connect touch(sid, session, cb).
+    if (!('cookie' in session) && 'expiresAt' in session) return super.touch(sid, session as SessionTouch)
+    return this.#face.touch(sid, session as Record<string, unknown>, callback)
+  }
+
+  /**
+   * The SPI's `load(id)` (a record), or with a callback `Store`'s `load(sid, cb)` (a Session
+   * on a request-less stub), as express-session's MemoryStore inherits it.
+   */
+  override load(id: string): Promise<SessionRecord | undefined>
+  override load(sid: string, callback: Callback<Session | undefined>): void
+  override load(id: string, callback?: Callback<Session | undefined>): any {
+    if (typeof callback !== 'function') return super.load(id)
+    ;(StoreBase.prototype as unknown as { load: Function }).load.call(this, id, callback)
+  }
+
+  /** Every live session, as express-session's MemoryStore gives them: `{ [sid]: session }`. */
+  all(
+    callback?: Callback<Record<string, Record<string, unknown>>>,
+  ): Promise<Record<string, Record<string, unknown>>> {
+    const work = (async () => {
+      const out: Record<string, Record<string, unknown>> = {}
+      for (const id of this.#ids()) {
+        const session = await this.#face.get(id)
+        if (session) out[id] = session
+      }
+      return out
+    })()
+    return report(work, callback)
+  }
+
+  /** How many live sessions there are. */
+  length(callback?: Callback<number>): Promise<number> {
+    return report(
+      this.all().then((all) => Object.keys(all).length),
+      callback,
+    )
+  }
+
+  /** Deletes every session. */
+  clear(callback?: Callback): Promise<void> {
+    return report(
+      Promise.all(this.#ids().map((id) => this.delete(id))).then(() => undefined),
+      callback,
+    )
+  }
+
+  // The parent keeps its records private; a connect store's all/length/clear need the ids.
+  #ids(): string[] {
+    return [...(this as unknown as { records: Map<string, unknown> }).records.keys()]
+  }
+}
+for (const name of ['regenerate', 'createSession'] as const) {
+  Object.defineProperty(MemoryStore.prototype, name, {
+    value: (StoreBase.prototype as unknown as Record<string, unknown>)[name],
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  })
+}
+
+function report<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> {
+  if (typeof callback === 'function')
+    promise.then(
+      (value) => callback(null, value),
+      (err) => callback(err),
+    )
+  else promise.catch(() => {})
+  return promise
+}
+
+/**
+ * What `req.sessionStore` shows for a sessionkit store that is no connect store (Redis,
+ * DynamoDB): a `Store` with callback `get`, `set`, `destroy` and `touch` over it. It has no
+ * `all`, `length` or `clear`, as a connect store that cannot enumerate.
+ */
+export function connectStoreFor(store: SessionStore): Store {
+  const face = connectFace(store)
+  const facade = new (StoreBase as unknown as new () => Store)()
+  Object.assign(facade, { get: face.get, set: face.set, destroy: face.destroy, touch: face.touch })
+  return facade
+}

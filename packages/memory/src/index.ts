@@ -1,1 +1,1 @@
-export { MemoryStore, type MemoryStoreOptions } from './memory-store'
+export { type EvictedSession, MemoryStore, type MemoryStoreEvents, type MemoryStoreOptions } from './memory-store'

@@ -159,3 +159,57 @@ describe('lifecycle', () => {
     expect(store.size).toBe(0)
   })
 })
+
+describe('eviction prefers sessions without a principal', () => {
+  it('a flood of cookie-less sessions never evicts a logged-in user', async () => {
+    const store = open({ maxSessions: 100 })
+    const users = [] as string[]
+    for (let n = 0; n < 10; n++) users.push(await create(store, meta(60_000, `user${n}`)))
+    const evicted: { id: string; principal: string | undefined }[] = []
+    store.on('evicted', (e) => evicted.push(e))
+    // 10 000 requests without a cookie, each saving a new anonymous session (saveUninitialized).
+    for (let n = 0; n < 10_000; n++) await create(store)
+    expect(store.size).toBe(100)
+    for (const id of users) expect(await store.load(id)).toBeDefined()
+    expect(evicted).toHaveLength(10_000 - 90)
+    expect(evicted.every((e) => e.principal === undefined)).toBe(true)
+  })
+
+  it('evicts the least recently used logged-in session only when all have a principal, with an event', async () => {
+    const store = open({ maxSessions: 2 })
+    const a = await create(store, meta(60_000, 'ada'))
+    const b = await create(store, meta(60_000, 'bob'))
+    await store.load(a)
+    const evicted: { id: string; principal: string | undefined }[] = []
+    store.on('evicted', (e) => evicted.push(e))
+    await create(store, meta(60_000, 'cy'))
+    expect(evicted).toEqual([{ id: b, principal: 'bob' }])
+    expect(await store.findByPrincipal('bob')).toEqual([])
+  })
+
+  it('a session that logs in moves to the protected queue; one that logs out leaves it', async () => {
+    const store = open({ maxSessions: 2 })
+    const a = await create(store)
+    const b = await create(store)
+    await store.save({ id: a, isNew: false, meta: meta(60_000, 'ada'), set: {}, removed: [] })
+    const c = await create(store)
+    expect(await store.load(a)).toBeDefined()
+    expect(await store.load(b)).toBeUndefined()
+    await store.save({ id: a, isNew: false, meta: { ...meta(), principal: null }, set: {}, removed: [] })
+    await store.load(c)
+    await create(store)
+    expect(await store.load(a)).toBeUndefined()
+    expect(await store.load(c)).toBeDefined()
+  })
+
+  it('expired sessions are dropped without an event', async () => {
+    vi.useFakeTimers()
+    const store = open({ maxSessions: 1 })
+    await create(store, meta(100, 'ada'))
+    const evicted: unknown[] = []
+    store.on('evicted', (e) => evicted.push(e))
+    vi.advanceTimersByTime(200)
+    await create(store)
+    expect(evicted).toEqual([])
+  })
+})

@@ -3,7 +3,7 @@ import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../src/index'
-import { meta, newId } from './support'
+import { commandsSent, meta, newId } from './support'
 
 let server: RedisServer
 let shared: Redis
@@ -18,31 +18,7 @@ afterAll(async () => {
 })
 
 describe('round trips, counted with MONITOR', () => {
-  /** Commands the store's connection sent while `fn` ran; commands run inside scripts are left out. */
-  async function commandsOf(client: Redis, fn: () => Promise<unknown>): Promise<string[]> {
-    const addr = /addr=(\S+)/.exec(String(await client.client('INFO')))![1]
-    const monitor = await shared.monitor()
-    const seen: string[] = []
-    let done: () => void = () => {}
-    const finished = new Promise<void>((r) => {
-      done = r
-    })
-    let recording = false
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== addr) return
-      if (args[0] === 'echo' && args[1] === 'start') recording = true
-      else if (args[0] === 'echo' && args[1] === 'end') {
-        recording = false
-        done()
-      } else if (recording) seen.push(args[0]!.toLowerCase())
-    })
-    await client.echo('start')
-    await fn()
-    await client.echo('end')
-    await finished
-    monitor.disconnect()
-    return seen
-  }
+  const commandsOf = (client: Redis, fn: () => Promise<unknown>) => commandsSent(shared, client, fn)
 
   it('load = 1 HGETALL, save = 1 EVALSHA, touch = 1 EVALSHA, delete = 1 EVALSHA', async () => {
     const client = new Redis(server.url)
@@ -74,7 +50,7 @@ describe('round trips, counted with MONITOR', () => {
     client.disconnect()
   })
 
-  it('with a principal: save and touch add one index script sent alongside (same round trip)', async () => {
+  it('with a principal: save and touch add one index script, sent once the outcome is known', async () => {
     const client = new Redis(server.url)
     const store = new RedisStore({ client, prefix: 'rtp:' })
     const id = newId()

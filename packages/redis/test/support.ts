@@ -128,3 +128,36 @@ export async function saveAcknowledged(store: RedisStore, count: number): Promis
   expect(saved.every((r) => r === 'saved')).toBe(true)
   return ids
 }
+
+/**
+ * Commands `client`'s connection sent while `fn` ran, seen through MONITOR on `observer`;
+ * commands run inside scripts are left out.
+ */
+export async function commandsSent(
+  observer: Redis,
+  client: Redis,
+  fn: () => Promise<unknown>,
+): Promise<string[]> {
+  const addr = /addr=(\S+)/.exec(String(await client.client('INFO')))![1]
+  const monitor = await observer.monitor()
+  const seen: string[] = []
+  let done: () => void = () => {}
+  const finished = new Promise<void>((r) => {
+    done = r
+  })
+  let recording = false
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== addr) return
+    if (args[0] === 'echo' && args[1] === 'start') recording = true
+    else if (args[0] === 'echo' && args[1] === 'end') {
+      recording = false
+      done()
+    } else if (recording) seen.push(args[0]!.toLowerCase())
+  })
+  await client.echo('start')
+  await fn()
+  await client.echo('end')
+  await finished
+  monitor.disconnect()
+  return seen
+}

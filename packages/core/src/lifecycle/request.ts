@@ -1,3 +1,4 @@
+import { storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import type { Session } from '../session'
@@ -406,7 +407,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   #run<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(op)
+    const result = this.#queue.then(op).catch((err: unknown) => {
+      throw storeErrorForApp(err)
+    })
     this.#queue = result.catch(() => {})
     return result
   }

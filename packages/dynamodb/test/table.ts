@@ -1,0 +1,2 @@
+/** The session table test/global-setup.ts creates on the shared DynamoDB Local. */
+export const TABLE = 'sessions'

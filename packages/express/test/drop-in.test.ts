@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module'
+import express from 'express'
+import { describe, expect, it } from 'vitest'
+import session from '../src/index'
+import { request, SECRET } from './helpers'
+
+const peer = createRequire(import.meta.url)('express-session')
+const IMPLEMENTATIONS: [string, any][] = [
+  ['express-session', peer],
+  ['@sessionkit/express', session],
+]
+
+/** An app on `impl` with `store`; the error handler answers 500 with the error's message. */
+function appWith(impl: any, store: any) {
+  const app = express()
+  app.use(impl({ secret: SECRET, resave: false, saveUninitialized: false, store }))
+  app.get('/set', (req: any, res) => {
+    req.session.user = 'ann'
+    res.send('ok')
+  })
+  app.get('/me', (req: any, res) =>
+    res.json({ hasSession: req.session !== undefined, user: req.session?.user ?? null }),
+  )
+  app.use((err: any, _req: any, res: any, _next: any) => res.status(500).send(`error: ${err.message}`))
+  return app
+}
+
+const cookieOf = (res: request.Response) =>
+  (res.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!
+const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!
+const cb = <T>(run: (done: (err: unknown, value?: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value as T))))
+
+describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
+  it('session.MemoryStore is a connect store: get, all, length, destroy, clear with callbacks', async () => {
+    const store = new impl.MemoryStore()
+    expect(typeof store.on).toBe('function')
+    const app = appWith(impl, store)
+    const cookie = cookieOf(await request(app).get('/set'))
+    const sid = sidOf(cookie)
+    const stored = await cb<any>((done) => store.get(sid, done))
+    expect(stored.user).toBe('ann')
+    expect(stored.cookie).toMatchObject({ path: '/', httpOnly: true, originalMaxAge: null })
+    expect(Object.keys(await cb<any>((done) => store.all(done)))).toEqual([sid])
+    expect(await cb<number>((done) => store.length(done))).toBe(1)
+    await cb((done) => store.destroy(sid, done))
+    expect((await request(app).get('/me').set('Cookie', cookie)).body.user).toBeNull()
+    await request(app).get('/set')
+    await cb((done) => store.clear(done))
+    expect(await cb<number>((done) => store.length(done))).toBe(0)
+  })
+
+  it("calls the store's methods as the app replaced them: set on save, get on load", async () => {
+    const store = new impl.MemoryStore()
+    const calls: string[] = []
+    for (const name of ['get', 'set'] as const) {
+      const original = store[name]
+      store[name] = function (this: unknown, ...args: unknown[]) {
+        calls.push(name)
+        return original.apply(this, args)
+      }
+    }
+    const app = appWith(impl, store)
+    const cookie = cookieOf(await request(app).get('/set'))
+    expect(calls).toContain('set')
+    calls.length = 0
+    expect((await request(app).get('/me').set('Cookie', cookie)).body.user).toBe('ann')
+    expect(calls).toContain('get')
+  })
+
+  it("a replaced get that fails gives a 500 with the store's message; ENOENT starts a new session", async () => {
+    const store = new impl.MemoryStore()
+    const app = appWith(impl, store)
+    const cookie = cookieOf(await request(app).get('/set'))
+    store.get = (_sid: string, done: (err: unknown) => void) => done(new Error('boom'))
+    const failed = await request(app).get('/me').set('Cookie', cookie)
+    expect(failed.status).toBe(500)
+    expect(failed.text).toBe('error: boom')
+    store.get = (_sid: string, done: (err: unknown) => void) =>
+      done(Object.assign(new Error('gone'), { code: 'ENOENT' }))
+    const fresh = await request(app).get('/me').set('Cookie', cookie)
+    expect(fresh.body).toEqual({ hasSession: true, user: null })
+  })
+
+  it('while the store has emitted disconnect, requests go on without req.session; connect brings it back', async () => {
+    const store = new impl.MemoryStore()
+    const app = appWith(impl, store)
+    const cookie = cookieOf(await request(app).get('/set'))
+    store.emit('disconnect')
+    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({
+      hasSession: false,
+      user: null,
+    })
+    store.emit('connect')
+    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({
+      hasSession: true,
+      user: 'ann',
+    })
+  })
+})
