@@ -1,7 +1,6 @@
-import type { AnyContext, ExternalStore, ResolvedOptions } from './options'
+import { type AnyContext, DAY, type ExternalStore, type ResolvedOptions } from './options'
 import { type CommitRequest, Session, type SessionHost } from './session'
 
-const DAY = 86_400_000
 /** A store keeps a session this much longer than its cookie lives, as koa-session does. */
 const STORE_GRACE_MS = 10_000
 const EPOCH = new Date(0)

@@ -3,7 +3,7 @@ import type {} from 'koa'
 import { ClassicSession, type RequestSession } from './classic'
 import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
 import type { Session } from './session'
-import { SessionkitMode } from './sessionkit'
+import { SessionkitMode } from './sessionkit-mode'
 
 /**
  * Your session data: merge your fields in to type `ctx.session`. Without any, `ctx.session`

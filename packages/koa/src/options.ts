@@ -5,6 +5,13 @@ import { OptionChecker, optionsError } from './validate'
 
 export type AnyContext = any
 
+/** koa-session's default session life. */
+export const DAY = 86_400_000
+
+/** A `maxAge` as core's `originalMaxAge`: `null` for a browser-session cookie (and for 0, as koa-session). */
+export const originalMaxAge = (maxAge: number | 'session' | undefined): number | null =>
+  typeof maxAge === 'number' && maxAge > 0 ? maxAge : null
+
 /** koa-session's external store: what koa-redis and hand-written stores implement. */
 export interface ExternalStore {
   get(

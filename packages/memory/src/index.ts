@@ -1,1 +1,6 @@
-export { type EvictedSession, MemoryStore, type MemoryStoreEvents, type MemoryStoreOptions } from './memory-store'
+export {
+  type EvictedSession,
+  MemoryStore,
+  type MemoryStoreEvents,
+  type MemoryStoreOptions,
+} from './memory-store'

@@ -1,4 +1,4 @@
-import type { SaveResult, SessionChange } from '@sessionkit/core'
+import { type SaveResult, type SessionChange, SessionError } from '@sessionkit/core'
 import type { Client } from './commands'
 import type { Writes } from './durability'
 import type { LegacyRecords } from './migration'
@@ -71,8 +71,13 @@ export async function rotate(
     throw err
   }
   if (performance.now() >= deadline) {
+    // Too late to commit: the caller answers (or has answered) STORE_UNAVAILABLE and the
+    // client keeps the old id, which still loads. Never `gone`: that would log the user out.
     await undo()
-    return 'gone'
+    throw new SessionError(
+      'STORE_UNAVAILABLE',
+      'redis rotation did not reach its commit in time; nothing changed',
+    )
   }
 
   let taken: Taken

@@ -188,7 +188,9 @@ export class RedisStore implements SessionStore {
         return true
       }
       if (!this.legacy) return false
-      const change = { meta: { createdAt: now, ...meta }, set: {}, removed: [] }
+      // Only the two times: a touch never writes owner or idle timeout, whatever `meta` carries.
+      const times = { createdAt: now, lastAccessedAt: meta.lastAccessedAt, expiresAt: meta.expiresAt }
+      const change = { meta: times, set: {}, removed: [] }
       return (await this.legacy.migrate(id, change, now)) === 'saved'
     })
   }

@@ -1,0 +1,75 @@
+import {
+  type CommitRules,
+  type CookieSettings,
+  SessionManager,
+  type SessionRepository,
+} from '@sessionkit/core'
+import type { RequestSession } from './classic'
+import { IdCarrier } from './id-cookie'
+import { type AnyContext, DAY, originalMaxAge, type ResolvedOptions } from './options'
+import { SessionkitSession } from './sessionkit'
+
+/** koa-session's commit rules, as core reads them. */
+function koaRules(options: ResolvedOptions): Partial<CommitRules> {
+  return {
+    saveUninitialized: false,
+    resave: false,
+    // koa-session re-saves (store `set`) and re-sends on every request.
+    rolling: options.rolling === true,
+    rollingTouch: 'every-request',
+    renew: options.renew === true,
+    resendModified: 'always',
+    // A new `maxAge` forces a save through `_requireSave`, not through "modified".
+    cookieCountsAsModified: false,
+    // An unknown key is left alone: the new session's key replaces it once saved.
+    clearUnknownId: false,
+    clearOnDestroy: true,
+  }
+}
+
+/** What every request of one middleware shares in store mode on a sessionkit store. */
+export class SessionkitMode {
+  readonly manager: SessionManager
+  readonly carrier: IdCarrier
+  readonly defaults: CookieSettings
+
+  constructor(
+    readonly options: ResolvedOptions,
+    app: { keys?: unknown },
+  ) {
+    const maxAge = originalMaxAge(options.maxAge)
+    this.manager = new SessionManager({
+      store: options.store as object,
+      rules: koaRules(options),
+      genid: (ctx) => options.genid(ctx),
+      maxInactiveMs: maxAge ?? DAY,
+      // By default a browser-session cookie's session idles out after a day, koa-session's default life.
+      browserSessionTimeoutMs: options.browserSessionTimeout ?? DAY,
+      absoluteTimeoutMs: options.absoluteTimeout,
+      // koa-session extends a session only by saving it and re-sending the cookie (rolling,
+      // renew): a silent touch would outlive the cookie's Expires, so there is none by default.
+      touchAfterMs: options.touchAfter ?? Number.POSITIVE_INFINITY,
+      maxSizeBytes: options.maxSizeBytes,
+      codec: options.codec,
+    })
+    this.carrier = new IdCarrier(options, app)
+    this.defaults = {
+      originalMaxAge: maxAge,
+      path: options.path ?? '/',
+      domain: options.domain,
+      httpOnly: options.httpOnly,
+      secure: options.secure ?? 'auto',
+      sameSite: options.sameSite as CookieSettings['sameSite'],
+      partitioned: options.partitioned,
+      priority: options.priority,
+    }
+  }
+
+  get repository(): SessionRepository {
+    return this.manager.repository
+  }
+
+  open(ctx: AnyContext): RequestSession {
+    return new SessionkitSession(ctx, this)
+  }
+}
