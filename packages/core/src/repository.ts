@@ -2,7 +2,7 @@ import { type Codec, jsonCodec } from './codec'
 import { isSessionError, SessionError } from './errors'
 import { SessionEmitter } from './events'
 import { generateSessionId, isValidSessionId } from './ids'
-import { Session, STATE } from './session'
+import { type AttributeDiff as Diff, Session, STATE } from './session'
 import type { SessionChange, SessionMetaChange, SessionRecord, SessionStore, SessionTouch } from './types'
 
 /** Options of {@link SessionRepository}. */
@@ -52,12 +52,6 @@ export interface CommitOptions {
    * although no touch is due (an explicit `save()`, express-session's `resave`).
    */
   force?: boolean
-}
-
-interface Diff {
-  set: Record<string, string>
-  removed: string[]
-  encoded: Map<string, string>
 }
 
 interface Decoded {
@@ -185,7 +179,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     options: { ignore?: readonly string[]; ignoreTimeout?: boolean } = {},
   ): boolean {
     const state = session[STATE]
-    const diff = this.#diff(session)
+    const diff = state.heldDiff ?? this.#diff(session)
     const ignored = (name: string) => options.ignore?.includes(name) ?? false
     if (Object.keys(diff.set).some((name) => !ignored(name))) return true
     if (state.storedId === undefined) return session.principal !== undefined
@@ -194,6 +188,19 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       session.principal !== state.storedPrincipal ||
       (!options.ignoreTimeout && session.maxInactiveMs !== state.storedMaxInactiveMs)
     )
+  }
+
+  /**
+   * @internal For one commit: encodes the attributes once, now, and answers that diff to
+   * `isModified` and `save` until the returned function releases it. Encoding is the largest
+   * part of a commit; the lifecycle decides and writes on the same data, so one is enough.
+   */
+  holdDiff(session: Session<Data>): () => void {
+    const state = session[STATE]
+    state.heldDiff = this.#diff(session)
+    return () => {
+      state.heldDiff = undefined
+    }
   }
 
   /**
@@ -227,7 +234,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       state.storedId = undefined
       return 'destroyed'
     }
-    const diff = this.#diff(session)
+    const diff = state.heldDiff ?? this.#diff(session)
     const now = Date.now()
 
     if (state.storedId === undefined) {

@@ -13,6 +13,15 @@ export interface SessionState {
   pendingDelete: string | undefined
   destroyed: boolean
   newId: () => string
+  /** A commit's diff, computed once for its decision and its write (see `holdDiff`). */
+  heldDiff?: AttributeDiff | undefined
+}
+
+/** What a save would write: changed encodings, removed names, and every encoding. */
+export interface AttributeDiff {
+  set: Record<string, string>
+  removed: string[]
+  encoded: Map<string, string>
 }
 
 /** Fields a repository passes when it makes a {@link Session}. */

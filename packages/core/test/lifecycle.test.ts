@@ -205,3 +205,26 @@ describe('settle', () => {
     expect(args).toEqual([[null], [undefined], [null, 3]])
   })
 })
+
+describe('commit cost', () => {
+  it('encodes each attribute once per commit, for the decision and the write together', async () => {
+    const encoded: unknown[] = []
+    const codec = {
+      encode: (value: unknown) => {
+        encoded.push(value)
+        return JSON.stringify(value)
+      },
+      decode: (text: string) => JSON.parse(text),
+    }
+    const { begin } = setup({ rolling: true }, { codec })
+    const created = await begin()
+    created.data.profile = { name: 'ada' }
+    await created.commit()
+    const lifecycle = await begin(created.id)
+    ;(lifecycle.data.profile as { name: string }).name = 'grace'
+    encoded.length = 0
+    const { result } = await lifecycle.commit()
+    expect(result).toBe('saved')
+    expect(encoded.filter((value) => (value as { name?: string })?.name === 'grace')).toHaveLength(1)
+  })
+})

@@ -97,6 +97,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   /** A write answered `gone`: deleted elsewhere (logout in another tab, a rotation). */
   #gone = false
   #detached = false
+  /** A commit holds one sync and one diff (see `#hold`): nested syncs are no-ops meanwhile. */
+  #holding = false
   #queue: Promise<unknown> = Promise.resolve()
 
   constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
@@ -251,19 +253,43 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         }
       }
       if (this.#detached) return { result: undefined, cookie: undefined }
-      this.#sync() // validates cookie.maxAge before anything is written
-      this.#unsync()
-      const decision = this.#decide()
-      if (!decision.save) {
-        // The peer still sends the cookie of a session the app saved explicitly.
-        if (this.#savedEarly)
-          return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
-        const clear = this.#host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
-        return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
+      const release = this.#hold() // validates cookie.maxAge before anything is written
+      try {
+        const decision = this.#decide()
+        if (!decision.save) {
+          // The peer still sends the cookie of a session the app saved explicitly.
+          if (this.#savedEarly)
+            return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
+          const clear = this.#host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
+          return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
+        }
+        const result = await this.#write({ saveUninitialized: true, force: decision.force })
+        return { result, cookie: this.#cookieFor(result, decision) }
+      } finally {
+        release()
       }
-      const result = await this.#write({ saveUninitialized: true, force: decision.force })
-      return { result, cookie: this.#cookieFor(result, decision) }
     })
+  }
+
+  /**
+   * Syncs the binding's object once for the whole commit and has the repository encode the
+   * attributes once: the decision and the write then share both (nothing runs in between
+   * that could change them), instead of copying and encoding every attribute for each.
+   */
+  #hold(): () => void {
+    this.#sync()
+    let releaseDiff: (() => void) | undefined
+    try {
+      releaseDiff = this.#host.repository.holdDiff(this.session)
+    } catch {
+      // Unencodable: isModified counts it as modified and the write reports the error.
+    }
+    this.#holding = true
+    return () => {
+      this.#holding = false
+      releaseDiff?.()
+      this.#unsync()
+    }
   }
 
   /** When and how to write, by the peer's rules. */
@@ -350,6 +376,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
 
   /** Reads the binding's object into the core session: data plus the stored cookie settings. */
   #sync(): void {
+    if (this.#holding) return
     const snapshot = this.snapshot?.()
     if (snapshot) {
       this.data = snapshot.data
@@ -365,6 +392,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   #unsync(): void {
+    if (this.#holding) return
     this.session.data = this.data as Data
   }
 
