@@ -118,7 +118,9 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     // browser-session cookie's session; a sessionkit store gets the idle timeout.
     const ttl = (options.store as { ttl?: unknown } | undefined)?.ttl
     const storeTtlMs =
-      typeof ttl === 'number' && ttl > 0 && !isSessionStore(options.store) ? Math.floor(ttl * 1000) : undefined
+      typeof ttl === 'number' && ttl > 0 && !isSessionStore(options.store)
+        ? Math.floor(ttl * 1000)
+        : undefined
     this.browserSessionTimeoutMs =
       options.browserSessionTimeoutMs ?? storeTtlMs ?? this.repository.maxInactiveMs
     if (!(Number.isSafeInteger(this.browserSessionTimeoutMs) && this.browserSessionTimeoutMs > 0)) {
