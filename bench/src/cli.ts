@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Measurement, measureCell, measureOn, openStack } from './harness/cell'
 import { environment } from './harness/environment'
-import { defaultSelection, detectPending, type PlannedCell, plan } from './harness/plan'
+import { defaultSelection, type PlannedCell, plan } from './harness/plan'
 import { renderMarkdown } from './harness/report'
 import { summarize } from './harness/summary'
 import type { Framework, Variant, Workload } from './matrix'
@@ -48,7 +48,7 @@ const outDir = values.out ?? (smoke ? join(here, 'smoke-results') : here)
 
 const before = environment()
 const started = Date.now()
-const cells = plan(selection, await detectPending())
+const cells = plan(selection)
 const passes = new Map<PlannedCell, Measurement[]>()
 const errors = new Map<PlannedCell, string>()
 const runnable = cells.filter((c) => !c.skip)

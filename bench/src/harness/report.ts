@@ -61,6 +61,11 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
       '*cmds* (commandstats calls), *CPU* (used_cpu_user + used_cpu_sys, I/O included) and *bytes to store* ' +
       '(total_net_input_bytes: everything the app wrote to Redis).',
   )
+  out.push(
+    '- DynamoDB Local (ours alone, under Express): *executed per request* is the number of DynamoDB ' +
+      'requests the SDK sent per HTTP request and *bytes to store* their body bytes, both counted by an ' +
+      'SDK middleware in the server (DynamoDB Local has no statistics to ask).',
+  )
   out.push('', ...targets(results), '')
   for (const workload of workloads) {
     const rows = results.filter((r) => r.workload === workload.name && r.variant !== 'bare')
