@@ -99,13 +99,15 @@ export async function measureOn(stack: Stack, key: CellKey, options: MeasureOpti
   const length =
     options.seconds !== undefined
       ? { seconds: options.seconds }
-      : { requests: key.workload.connections === 1 ? 3 : 500 }
+      : { requests: key.workload.connections === 1 ? 3 : 300 }
   const result: Measurement = await load(url, { ...run, length })
   if (redis && redisBefore) {
     result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
     let requests = 0
     const count = await countCommands(redis.port, async () => {
-      requests = (await load(url, { ...run, length: { requests: 300 } })).requests
+      requests = (
+        await load(url, { ...run, length: { requests: options.seconds === undefined ? 100 : 300 } })
+      ).requests
     })
     result.monitor = { requests, ...count }
   }
