@@ -41,6 +41,10 @@ const balancer = await startBalancer({
   port: options.port,
   onRequest: logLine,
   intercept: control,
+}).catch((err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EADDRINUSE') throw err
+  console.error(`port ${options.port} is taken; pick another: pnpm demo --port ${options.port + 1}`)
+  process.exit(1)
 })
 console.log(`sessionkit demo: ${balancer.url}  (store: ${storeLabel})`)
 console.log('one line per request: instance, session id prefix, counter. Ctrl-C stops.')
@@ -109,6 +113,7 @@ async function control(req: IncomingMessage, res: ServerResponse): Promise<boole
       fleet = await startFleet(mode)
       balancer.setBackends(fleet.backends())
       balancer.mode = mode === 'sticky' ? 'sticky' : 'round-robin'
+      balancer.resetCounts()
       console.log(`--- mode: ${mode} (${balancer.mode}) ---`)
       return json(200, state())
     }
@@ -132,7 +137,12 @@ function state() {
     balancing: balancer.mode,
     store: storeLabel,
     embedded: !options.store,
-    instances: fleet.instances.map((i) => ({ name: i.name, framework: i.framework, alive: i.alive })),
+    instances: fleet.instances.map((i) => ({
+      name: i.name,
+      framework: i.framework,
+      alive: i.alive,
+      served: balancer.counts()[i.name] ?? 0,
+    })),
   }
 }
 

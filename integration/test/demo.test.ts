@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { startRedis } from '@sessionkit/test-servers'
+import { startDynamoDB, startRedis } from '@sessionkit/test-servers'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-// `pnpm demo` driven in a real headless Chromium (Debian's `chromium`, as .ci/run installs it),
-// once embedded (instances in one process, shared memory store) and once with `--store redis://`
-// (instances as separate processes on a real Redis).
+// `pnpm demo` driven in a real headless Chromium (Debian's `chromium`, as .ci/run installs it):
+// embedded (instances in one process, shared memory store), then with `--store redis://` and
+// `--store dynamodb://` (instances as separate processes on a real store).
 const root = join(import.meta.dirname, '..', '..')
 const output = join(import.meta.dirname, '..', 'test-output')
 const INSTALL_HINT = 'chromium is not installed; install it with: apt-get install -y chromium'
@@ -81,12 +81,14 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 let browser: Browser
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined
+let dynamo: Awaited<ReturnType<typeof startDynamoDB>> | undefined
 beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })
 })
 afterAll(async () => {
   await browser?.close()
   await redis?.stop()
+  await dynamo?.stop()
 })
 
 describe.each([
@@ -96,6 +98,13 @@ describe.each([
     args: async () => {
       redis ??= await startRedis()
       return ['--store', redis.url]
+    },
+  },
+  {
+    name: '--store dynamodb://',
+    args: async () => {
+      dynamo ??= await startDynamoDB()
+      return ['--store', `dynamodb://${dynamo.host}:${dynamo.port}/demo-sessions`]
     },
   },
 ])('pnpm demo ($name) in headless Chromium', ({ name, args }) => {

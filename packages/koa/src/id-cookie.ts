@@ -20,20 +20,27 @@ export class IdCarrier {
     return this.options.cookieFormat === 'express'
   }
 
-  /** The id the request presents, verified; undefined when absent or badly signed. */
-  read(ctx: AnyContext, options: ResolvedOptions): string | undefined {
-    if (options.externalKey) return options.externalKey.get(ctx) || undefined
-    if (!this.expressForm) return ctx.cookies.get(options.key, options) || undefined
+  /**
+   * The id the request presents, verified (undefined when absent or badly signed). `resign`:
+   * an express-form cookie signed with a secret other than the first, to be re-sent signed
+   * with the first (koa-session's keygrip cookies are re-signed by `ctx.cookies` itself).
+   */
+  read(ctx: AnyContext, options: ResolvedOptions): { id: string | undefined; resign: boolean } {
+    const none = { id: undefined, resign: false }
+    if (options.externalKey) return { id: options.externalKey.get(ctx) || undefined, resign: false }
+    if (!this.expressForm) return { id: ctx.cookies.get(options.key, options) || undefined, resign: false }
     const raw: string | undefined = ctx.cookies.get(options.key, { signed: false })
-    if (!raw) return undefined
+    if (!raw) return none
     let value: string
     try {
       value = decodeURIComponent(raw)
     } catch {
-      return undefined
+      return none
     }
-    if (!value.startsWith('s:')) return undefined
-    return this.#sign().unsign(value.slice(2)) || undefined
+    if (!value.startsWith('s:')) return none
+    const signed = value.slice(2)
+    const id = this.#sign().unsign(signed) || undefined
+    return { id, resign: id !== undefined && this.#sign().sign(id) !== signed }
   }
 
   /** Sends the id with the attributes and expiry core decided for this session. */

@@ -51,7 +51,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
 
   async load(): Promise<void> {
     const { ctx, options, mode } = this
-    const id = mode.carrier.read(ctx, options)
+    const { id, resign } = mode.carrier.read(ctx, options)
     const cookieData =
       id && !mode.carrier.expressForm && !options.externalKey ? this.#cookieModeData(id) : undefined
     if (cookieData !== undefined) {
@@ -61,7 +61,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
       if (cookieData) session._expire = cookieData._expire as number | undefined
       return
     }
-    const lifecycle = id ? await this.#begin(id) : this.#fresh()
+    const lifecycle = id ? await this.#begin(id, resign) : this.#fresh()
     if (lifecycle.isNew) {
       this.#create()
       return
@@ -90,7 +90,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
   }
 
   /** Loads the session `id` names; a miss emits koa-session's `missed` (or `expired`). */
-  async #begin(id: string): Promise<RequestLifecycle> {
+  async #begin(id: string, resign: boolean): Promise<RequestLifecycle> {
     const { manager, defaults } = this.mode
     let expired = false
     const onExpired = (expiredId: string) => {
@@ -103,6 +103,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
         cookie: defaults,
         secure: this.#secure(),
         context: this.ctx,
+        resign,
       })
     } finally {
       manager.repository.off('expired', onExpired)

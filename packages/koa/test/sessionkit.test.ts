@@ -100,7 +100,7 @@ function makeApp(store: SessionStore, options: SessionOptions = {}) {
         ctx.body = { revoked: await s.revokeAll({ exceptCurrent: q.except === '1' }) }
         return
     }
-    ctx.body = { data: s.toJSON(), key: s.externalKey ?? null, principal: s.principal ?? null }
+    ctx.body = { data: s.toJSON(), key: s.externalKey ?? null, principal: s.getPrincipal() ?? null }
   })
   return Object.assign(app, { sessionMiddleware: middleware })
 }
@@ -243,6 +243,9 @@ describe.each(backends)('store mode on sessionkit (%s)', (_name, newStore) => {
     const oldSigned = encodeURIComponent(`s:${id}.${mac('old secret')}`)
     const read = await request(app.callback()).get('/').set('Cookie', `connect.sid=${oldSigned}`)
     expect(read.body.data).toEqual({ user: 'grace' })
+    // Re-signed with the first secret, as koa-session re-signs its keygrip cookies.
+    const resent = (read.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]
+    expect(resent).toBe(`connect.sid=${encodeURIComponent(`s:${id}.${mac('new secret')}`)}`)
     const forged = await request(app.callback()).get('/').set('Cookie', `connect.sid=s%3A${id}.AAAA`)
     expect(forged.body.data).toEqual({})
   })
