@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Measurement, measureCell, measureOn, openStack } from './harness/cell'
 import { environment } from './harness/environment'
-import { defaultSelection, detectPending, type PlannedCell, plan } from './harness/plan'
+import { defaultSelection, type PlannedCell, plan } from './harness/plan'
 import { renderMarkdown } from './harness/report'
 import { summarize } from './harness/summary'
 import type { Framework, Variant, Workload } from './matrix'
@@ -48,18 +48,21 @@ const outDir = values.out ?? (smoke ? join(here, 'smoke-results') : here)
 
 const before = environment()
 const started = Date.now()
-const cells = plan(selection, await detectPending())
+const cells = plan(selection)
 const passes = new Map<PlannedCell, Measurement[]>()
 const errors = new Map<PlannedCell, string>()
 const runnable = cells.filter((c) => !c.skip)
 const nameOf = (c: PlannedCell) =>
   `${c.framework} ${c.variant}${c.variant === 'bare' ? '' : ` ${c.workload.name}`}`
 
+let cellStarted = Date.now()
 const record = (pass: number, cell: PlannedCell, m: Measurement) => {
   passes.set(cell, [...(passes.get(cell) ?? []), m])
   const trouble = m.errors + m.non2xx > 0 ? ` (${m.errors} errors, ${m.non2xx} non-2xx)` : ''
   if (trouble || m.requests === 0) errors.set(cell, `${m.requests} requests${trouble}`)
-  console.log(`pass ${pass + 1}/${runs} ${nameOf(cell)}: ${Math.round(m.rps)} req/s${trouble}`)
+  const seconds = ((Date.now() - cellStarted) / 1000).toFixed(1)
+  console.log(`pass ${pass + 1}/${runs} ${nameOf(cell)}: ${Math.round(m.rps)} req/s${trouble} (${seconds} s)`)
+  cellStarted = Date.now()
 }
 const fail = (pass: number, cell: PlannedCell, err: unknown) => {
   errors.set(cell, (err as Error).message)

@@ -21,7 +21,8 @@ export interface ServerConfig {
   framework: Framework
   variant: Variant
   redisUrl?: string
-  dynamoEndpoint?: string
+  /** `new DynamoDBClient(dynamo)` reaches the cell's DynamoDB Local. */
+  dynamo?: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }
 }
 
 export interface WorkloadSpec {

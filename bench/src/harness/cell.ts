@@ -1,4 +1,4 @@
-import { type RedisServer, startRedis } from '@sessionkit/test-servers'
+import { type RedisServer, startDynamoDB, startRedis } from '@sessionkit/test-servers'
 import type { Counters } from '../counters'
 import { type Framework, type ServerConfig, type Variant, type WorkloadSpec, workloads } from '../matrix'
 import { type LoadResult, load } from './load'
@@ -37,6 +37,21 @@ export interface Stack {
   close(): Promise<void>
 }
 
+/** The store server a variant needs, started fresh: Redis, DynamoDB Local, or none. */
+async function startStoreServer(variant: Variant, config: ServerConfig) {
+  if (variant.includes('redis')) {
+    const redis = await startRedis()
+    config.redisUrl = redis.url
+    return { redis, stop: () => redis.stop() }
+  }
+  if (variant === 'ours-dynamodb') {
+    const dynamo = await startDynamoDB()
+    config.dynamo = dynamo.clientConfig
+    return { redis: undefined, stop: () => dynamo.stop() }
+  }
+  return { redis: undefined, stop: async () => {} }
+}
+
 /** Starts a fresh store server (Redis cells) and a fresh app server using it. */
 export async function openStack(
   framework: Framework,
@@ -44,20 +59,19 @@ export async function openStack(
   profileDir: string | undefined,
 ): Promise<Stack> {
   const config: ServerConfig = { framework, variant }
-  const redis = variant.includes('redis') ? await startRedis() : undefined
+  const storeServer = await startStoreServer(variant, config)
   try {
-    if (redis) config.redisUrl = redis.url
     const server = await startServer(config, profileDir)
     return {
       server,
-      redis,
+      redis: storeServer.redis,
       async close() {
         await server.stop()
-        await redis?.stop()
+        await storeServer.stop()
       },
     }
   } catch (err) {
-    await redis?.stop()
+    await storeServer.stop()
     throw err
   }
 }
@@ -85,13 +99,15 @@ export async function measureOn(stack: Stack, key: CellKey, options: MeasureOpti
   const length =
     options.seconds !== undefined
       ? { seconds: options.seconds }
-      : { requests: key.workload.connections === 1 ? 3 : 500 }
+      : { requests: key.workload.connections === 1 ? 3 : 300 }
   const result: Measurement = await load(url, { ...run, length })
   if (redis && redisBefore) {
     result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
     let requests = 0
     const count = await countCommands(redis.port, async () => {
-      requests = (await load(url, { ...run, length: { requests: 300 } })).requests
+      requests = (
+        await load(url, { ...run, length: { requests: options.seconds === undefined ? 100 : 300 } })
+      ).requests
     })
     result.monitor = { requests, ...count }
   }

@@ -30,13 +30,8 @@ export const defaultSelection: Selection = {
   workloads: workloads.map((w) => w.name),
 }
 
-/** What is not ready yet: filled from the packages' exports. */
-export interface Pending {
-  dynamodb?: string
-}
-
 /** Every cell of the selection in run order: per framework the bare server, then the rest. */
-export function plan(selection: Selection, pending: Pending): PlannedCell[] {
+export function plan(selection: Selection): PlannedCell[] {
   const cells: PlannedCell[] = []
   for (const framework of selection.frameworks) {
     if (selection.variants.includes('bare'))
@@ -50,20 +45,9 @@ export function plan(selection: Selection, pending: Pending): PlannedCell[] {
         const cell: PlannedCell = { framework, variant, workload }
         const na = notApplicable(framework, variant, workload.name)
         if (na) cell.skip = `n/a: ${na}`
-        else if (variant === 'ours-dynamodb' && pending.dynamodb) cell.skip = pending.dynamodb
         cells.push(cell)
       }
     }
   }
   return cells
-}
-
-/** Asks the DynamoDB package whether its store exists yet. */
-export async function detectPending(): Promise<Pending> {
-  const pending: Pending = {}
-  const dynamodb = (await import('@sessionkit/dynamodb')) as Record<string, unknown>
-  if (typeof dynamodb.DynamoDBStore !== 'function') {
-    pending.dynamodb = 'pending: @sessionkit/dynamodb exports no store yet'
-  }
-  return pending
 }

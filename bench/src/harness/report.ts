@@ -40,7 +40,7 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
   )
   out.push(
     `- Each cell: a fresh app server process (and a fresh redis-server) on loopback, autocannon in the ` +
-      `harness process, ${info.warmupSeconds} s warm-up, then ${info.seconds === undefined ? '500 requests (3 for the wide session)' : `${info.seconds} s`} measured; ${info.runs} ` +
+      `harness process, ${info.warmupSeconds} s warm-up, then ${info.seconds === undefined ? '300 requests (3 for the wide session)' : `${info.seconds} s`} measured; ${info.runs} ` +
       `pass(es) over the whole matrix, the median pass by req/s is shown.`,
   )
   if (Math.max(env.loadAverage[0]!, info.after.loadAverage[0]!) > env.cpus / 2) {
@@ -57,9 +57,17 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
       "peer's in the same framework and workload (added time: lower is better; req/s: higher is better).",
   )
   out.push(
-    "- Redis figures are the server's own INFO deltas over the measured seconds divided by the requests: " +
-      '*cmds* (commandstats calls), *CPU* (used_cpu_user + used_cpu_sys, I/O included) and *bytes to store* ' +
-      '(total_net_input_bytes: everything the app wrote to Redis).',
+    '- Redis figures: *cmds* are the commands the app sent per request, counted under MONITOR in a ' +
+      `separate pass of ${info.seconds === undefined ? 100 : 300} requests (commands run inside scripts ` +
+      'are not sent by the app: shown as *+N in scripts*); *CPU* (used_cpu_user + used_cpu_sys, I/O ' +
+      'included), *bytes to store* (total_net_input_bytes: everything the app wrote to Redis) and ' +
+      "*executed per request* (commandstats, script-internal commands included) are the server's own " +
+      'INFO deltas over the measured seconds, divided by the requests.',
+  )
+  out.push(
+    '- DynamoDB Local (ours alone, under Express): *executed per request* is the number of DynamoDB ' +
+      'requests the SDK sent per HTTP request and *bytes to store* their body bytes, both counted by an ' +
+      'SDK middleware in the server (DynamoDB Local has no statistics to ask).',
   )
   out.push('', ...targets(results), '')
   for (const workload of workloads) {

@@ -23,7 +23,7 @@
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
  */
-import { adaptStore, storeErrorForApp } from './callback-store'
+import { adaptStore, isSessionStore, storeErrorForApp } from './callback-store'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
@@ -50,7 +50,10 @@ export interface SessionManagerOptions<Data extends object = Record<string, unkn
   repository?: SessionRepository<Data>
   /** The peer's commit rules; unset fields take {@link DEFAULT_RULES}. */
   rules?: Partial<CommitRules>
-  /** Idle timeout (ms) of sessions whose cookie has no `maxAge` (browser-session cookies). Default: `maxInactiveMs` (1 day). */
+  /**
+   * Idle timeout (ms) of sessions whose cookie has no `maxAge` (browser-session cookies).
+   * Default: a connect store's own numeric `ttl` (seconds), else `maxInactiveMs` (1 day).
+   */
   browserSessionTimeoutMs?: number
   /** The app's id generator (`genid`, `idGenerator`): ids are checked by `isValidCustomId`. */
   genid?: (context: unknown) => string
@@ -111,7 +114,15 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     if (options.rolling !== undefined) legacy.rolling = options.rolling
     if (options.saveUninitialized !== undefined) legacy.saveUninitialized = options.saveUninitialized
     this.rules = { ...DEFAULT_RULES, ...legacy, ...options.rules }
-    this.browserSessionTimeoutMs = options.browserSessionTimeoutMs ?? this.repository.maxInactiveMs
+    // A connect store's own `ttl` (seconds, connect-redis's option) is what the peers give a
+    // browser-session cookie's session; a sessionkit store gets the idle timeout.
+    const ttl = (options.store as { ttl?: unknown } | undefined)?.ttl
+    const storeTtlMs =
+      typeof ttl === 'number' && ttl > 0 && !isSessionStore(options.store)
+        ? Math.floor(ttl * 1000)
+        : undefined
+    this.browserSessionTimeoutMs =
+      options.browserSessionTimeoutMs ?? storeTtlMs ?? this.repository.maxInactiveMs
     if (!(Number.isSafeInteger(this.browserSessionTimeoutMs) && this.browserSessionTimeoutMs > 0)) {
       throw new SessionError(
         'INVALID_OPTIONS',
@@ -123,6 +134,11 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
       (options.secret === undefined ? undefined : new CookieIdResolver({ secret: options.secret }))
     this.trustProxy = options.trustProxy ?? false
     this.persistentCookie = options.persistentCookie ?? true
+  }
+
+  /** New ids come from the app's generator, where collisions are possible. */
+  get customIds(): boolean {
+    return this.#genid !== undefined
   }
 
   /** A new id from the app's generator (checked), or `undefined` for the repository's own. */

@@ -428,14 +428,14 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
   /** Encodes every top-level attribute and compares it with what was loaded. */
   #diff(session: Session<Data>): Diff {
-    const loaded = session[STATE].loaded
+    const { loaded, extra } = session[STATE]
     const data = session.data as Record<string, unknown>
     const set: Record<string, string> = {}
     const encoded = new Map<string, string>()
     let chars = 0
-    for (const name of Object.keys(data)) {
-      const text = this.codec.encode(data[name])
-      if (text === undefined) continue
+    const add = (name: string, value: unknown) => {
+      const text = this.codec.encode(value)
+      if (text === undefined) return
       encoded.set(name, text)
       chars += name.length + text.length
       if (loaded.get(name) !== text) {
@@ -443,6 +443,8 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
         set[name] = text
       }
     }
+    for (const name of Object.keys(data)) if (!extra || !Object.hasOwn(extra, name)) add(name, data[name])
+    if (extra) for (const name of Object.keys(extra)) add(name, extra[name])
     const removed: string[] = []
     for (const name of loaded.keys()) if (!encoded.has(name)) removed.push(name)
     // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only near the limit.

@@ -13,6 +13,11 @@ export interface SessionState {
   pendingDelete: string | undefined
   destroyed: boolean
   newId: () => string
+  /**
+   * Attributes stored besides `data`, overriding same-named keys (the lifecycle's cookie
+   * settings): the app's data object is encoded as it is, never copied to add them.
+   */
+  extra?: Record<string, unknown> | undefined
   /** A commit's diff, computed once for its decision and its write (see `holdDiff`). */
   heldDiff?: AttributeDiff | undefined
 }

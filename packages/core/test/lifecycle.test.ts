@@ -228,3 +228,23 @@ describe('commit cost', () => {
     expect(encoded.filter((value) => (value as { name?: string })?.name === 'grace')).toHaveLength(1)
   })
 })
+
+describe('browser-session idle timeout', () => {
+  it("defaults to a connect store's own ttl, as the peers leave such sessions to it", () => {
+    const sessions = new Map<string, unknown>()
+    const connect = {
+      ttl: 600,
+      get: (sid: string, cb: (err: unknown, s?: unknown) => void) => cb(null, sessions.get(sid) ?? null),
+      set: (sid: string, s: unknown, cb: () => void) => {
+        sessions.set(sid, s)
+        cb()
+      },
+      destroy: (sid: string, cb: () => void) => {
+        sessions.delete(sid)
+        cb()
+      },
+    }
+    expect(new SessionManager({ store: connect }).browserSessionTimeoutMs).toBe(600_000)
+    expect(new SessionManager({ store: new MemoryStore() }).browserSessionTimeoutMs).toBe(86_400_000)
+  })
+})

@@ -1,9 +1,9 @@
-import type { CallbackStore, SessionRepository, SessionStore } from '@sessionkit/core'
+import type { SessionRepository } from '@sessionkit/core'
 import { Cookie } from './cookie'
 import { createHandler, type Handler } from './middleware'
 import { resolveOptions, type SessionOptions } from './options'
 import { Session } from './session'
-import { MemoryStore, Store } from './store'
+import { type ConnectStore, MemoryStore, Store } from './store'
 
 /**
  * Your session data: merge your own fields in, as with express-session.
@@ -33,7 +33,8 @@ declare global {
       /** The session (absent on requests outside `cookie.path`, or after `destroy()`). */
       session: Session & Partial<SessionData>
       sessionID: string
-      sessionStore: SessionStore | Store | CallbackStore
+      /** The store, with connect methods (a connect face over a sessionkit store). */
+      sessionStore: ConnectStore<SessionData>
     }
   }
 }
@@ -66,9 +67,18 @@ session.MemoryStore = MemoryStore
 session.Session = Session
 session.Cookie = Cookie
 
+// express-session's types are reached through the default export too (`session.SessionOptions`):
+// a types-only namespace merged with the function, as @types/express-session has.
+declare namespace session {
+  export type SessionOptions = import('./options').SessionOptions
+  export type SessionData = import('./index').SessionData
+  export type CookieOptions = import('./cookie').CookieOptions
+  export type SessionStore = ConnectStore<SessionData>
+}
+
 export default session
 export { Cookie, type CookieData, type CookieOptions } from './cookie'
 export type { SessionOptions } from './options'
 export { Session, type SessionCallback } from './session'
-export { MemoryStore, Store, type StoreConstructor } from './store'
+export { type ConnectStore, MemoryStore, Store, type StoreConstructor } from './store'
 export { session }

@@ -20,9 +20,24 @@ export interface Store extends EventEmitter {
   createSession(req: any, session: any): Session
 }
 
+/**
+ * What `req.sessionStore` is: a `Store` with the connect methods (the store the app passed, or
+ * a connect face over a sessionkit store). `all`, `length` and `clear` exist where the store
+ * can enumerate.
+ */
+export interface ConnectStore<Data = Record<string, any>> extends Store {
+  get(sid: string, callback: (err: any, session?: Data | null) => void): void
+  set(sid: string, session: Data, callback?: (err?: any) => void): void
+  destroy(sid: string, callback?: (err?: any) => void): void
+  touch?(sid: string, session: Data, callback?: (err?: any) => void): void
+  all?(callback: (err: any, sessions?: Data[] | { [sid: string]: Data } | null) => void): void
+  length?(callback: (err: any, length?: number) => void): void
+  clear?(callback?: (err?: any) => void): void
+}
+
 /** `Store` as a value: a class to `extends`, also callable the ES5 way (`Store.call(this)`). */
 export interface StoreConstructor {
-  new (): Store
+  new (options?: unknown): Store
   (this: Store): void
   readonly prototype: Store
 }

@@ -97,4 +97,36 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
       user: 'ann',
     })
   })
+
+  it("the response is the app's: headersSent after end, a second send errors, send-then-next(err) stays 200", async () => {
+    const seen: Record<string, unknown> = {}
+    const app = express()
+    app.use(impl({ secret: SECRET, resave: false, saveUninitialized: false }))
+    app.get('/twice', (req: any, res) => {
+      req.session.user = 'ann'
+      res.send('ok')
+      seen.headersSent = res.headersSent
+      try {
+        res.send('again')
+      } catch (err) {
+        seen.second = (err as { code?: string }).code
+      }
+    })
+    app.get('/then-error', (req: any, res, next) => {
+      req.session.user = 'bob'
+      res.send('ok')
+      next(new Error('after the response'))
+    })
+    app.use((err: any, _req: any, res: any, next: any) => {
+      if (res.headersSent) return next(err)
+      res.status(500).send(`error: ${err.message}`)
+    })
+    const twice = await request(app).get('/twice')
+    expect(twice.status).toBe(200)
+    expect(twice.text).toBe('ok')
+    expect(seen).toEqual({ headersSent: true, second: 'ERR_HTTP_HEADERS_SENT' })
+    const failed = await request(app).get('/then-error')
+    expect(failed.status).toBe(200)
+    expect(failed.text).toBe('ok')
+  })
 })

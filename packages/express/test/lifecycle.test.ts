@@ -84,18 +84,27 @@ describe('store failures reach the error handler (no silent logout)', () => {
     expect((await request(app).get('/read').set('Cookie', cookie)).text).toBe('alice')
   })
 
-  it("on save: the handler's response is replaced by the error handler's", async () => {
+  it("on save: the handler's response completes, then the error reaches next(err), as with express-session", async () => {
     const store = new FlakyStore()
+    const errors: unknown[] = []
     const app = makeApp({ store }, (app) => {
       app.post('/login', (req: any, res: any) => {
         req.session.user = 'alice'
         store.down = true
         res.send('ok')
       })
+      app.use((err: any, _req: any, res: any, next: any) => {
+        errors.push(err)
+        if (res.headersSent) return next(err)
+        res.status(500).send('too late')
+      })
     })
     const res = await request(app).post('/login')
-    expect(res.status).toBe(503)
-    expect(sessionCookie(res)).toBeUndefined()
+    expect(res.status).toBe(200)
+    expect(res.text).toBe('ok')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'STORE_UNAVAILABLE' })
   })
 
   it('a session over the size limit is a 413 from the error handler', async () => {

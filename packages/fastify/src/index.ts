@@ -11,7 +11,7 @@ import type { FastifySessionObject } from './types'
 export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
 export type { CookieSigner, FastifySessionOptions, UnsignResult } from './options'
 export type { SessionCallback } from './session'
-export type { FastifySessionObject } from './types'
+export type { FastifySessionObject, SessionStore } from './types'
 
 async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   const invalid = checkSecret(options?.secret)

@@ -2,12 +2,13 @@ import { createHmac } from 'node:crypto'
 import {
   type CallbackStore,
   type Codec,
+  type SessionStore as CoreSessionStore,
   createSigner,
-  type SessionStore,
   type Signer,
 } from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
+import type { SessionStore } from './types'
 
 /**
  * What a custom signer's `unsign` answers, as @fastify/cookie's `Signer` does.
@@ -58,7 +59,7 @@ export interface FastifySessionOptions {
   /** Default: `{ path: '/', httpOnly: true, secure: true }`; `maxAge` in ms. */
   cookie?: CookieOptions
   /** A sessionkit store, or an express-session/@fastify/session callback store. Default: `MemoryStore`. */
-  store?: SessionStore | CallbackStore
+  store?: CoreSessionStore | SessionStore | CallbackStore
   /** Save new sessions that hold no data. Default: true. */
   saveUninitialized?: boolean
   /** Send the cookie on every response, extending its expiry. Default: true. */

@@ -1,4 +1,4 @@
-import type { CallbackStore, SessionRepository, SessionStore } from '@sessionkit/core'
+import type { CallbackStore, SessionStore as CoreSessionStore, SessionRepository } from '@sessionkit/core'
 import type { Session as Data } from 'fastify'
 import type { CookieOptions, SessionCookie } from './cookie'
 import type { SessionCallback } from './session'
@@ -31,7 +31,7 @@ declare module 'fastify' {
     /** The session; `null` after `destroy()`. */
     session: FastifySessionObject
     /** The store given in the options (or the default MemoryStore). */
-    readonly sessionStore: Readonly<SessionStore | CallbackStore>
+    readonly sessionStore: Readonly<CoreSessionStore | SessionStore | CallbackStore>
   }
 
   interface FastifyInstance {
@@ -90,4 +90,20 @@ export interface FastifySessionObject extends Data {
   setPrincipal(principal: string | undefined): void
   /** sessionkit: deletes every session of this principal (this one too unless `exceptCurrent`). */
   revokeAll(options?: { exceptCurrent?: boolean }, callback?: SessionCallback<number>): Promise<number>
+}
+
+/**
+ * @fastify/session's store interface, under its name: whole sessions through callbacks
+ * (express-session's connect stores fit too). A sessionkit store (`@sessionkit/redis`, ...)
+ * is accepted as well and keeps every sessionkit guarantee.
+ *
+ * @example
+ * ```ts
+ * class MapStore implements SessionStore { set(id, session, cb) { ... } get(id, cb) { ... } destroy(id, cb) { ... } }
+ * ```
+ */
+export interface SessionStore {
+  set(sessionId: string, session: Data, callback: (err?: any) => void): void
+  get(sessionId: string, callback: (err: any, result?: Data | null) => void): void
+  destroy(sessionId: string, callback: (err?: any) => void): void
 }

@@ -134,7 +134,8 @@ export class Session {
     this.#features('setPrincipal').setPrincipal(principal)
   }
 
-  get principal(): string | undefined {
+  /** The session's owner set by `setPrincipal` (a method, so `principal` stays free for data). */
+  getPrincipal(): string | undefined {
     return this.#host.sessionkit?.principal
   }
 

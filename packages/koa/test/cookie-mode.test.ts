@@ -92,6 +92,10 @@ const members: [string, Step[]][] = [
   ],
   ['a throwing handler still commits', [{ path: '/throw' }, { path: '/get' }]],
   ['ctx.session = null on a new session clears the cookie', [{ path: '/null' }]],
+  [
+    "data keys named like sessionkit's methods are plain data",
+    [{ path: '/set?principal=p&changeId=c&revokeAll=r&setPrincipal=s' }, { path: '/get' }],
+  ],
 ]
 
 describe('cookie mode: the same responses and cookies as koa-session, byte for byte', () => {

@@ -100,7 +100,7 @@ function makeApp(store: SessionStore, options: SessionOptions = {}) {
         ctx.body = { revoked: await s.revokeAll({ exceptCurrent: q.except === '1' }) }
         return
     }
-    ctx.body = { data: s.toJSON(), key: s.externalKey ?? null, principal: s.principal ?? null }
+    ctx.body = { data: s.toJSON(), key: s.externalKey ?? null, principal: s.getPrincipal() ?? null }
   })
   return Object.assign(app, { sessionMiddleware: middleware })
 }

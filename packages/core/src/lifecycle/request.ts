@@ -1,7 +1,7 @@
 import { storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
-import type { Session } from '../session'
+import { type Session, STATE } from '../session'
 import {
   type CookieSettings,
   checkMaxAge,
@@ -226,6 +226,21 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * Throws now what the commit would throw before any store call: a `cookie.maxAge` that is
+   * not finite, an attribute the codec cannot encode, a session over `maxSizeBytes`. For
+   * frameworks that send the response's headers before the store write completes.
+   */
+  validate(): void {
+    if (this.#detached || this.session.isDestroyed) return
+    this.#sync()
+    try {
+      this.#host.repository.isModified(this.session)
+    } finally {
+      this.#unsync()
+    }
+  }
+
+  /**
    * The cookie the commit would send, decided now without a store round trip: for
    * frameworks whose headers leave before the save completes (a streamed body).
    */
@@ -384,16 +399,16 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     }
     const maxAge = checkMaxAge(this.cookie.originalMaxAge)
     if (maxAge !== this.cookie.originalMaxAge) this.cookie = { ...this.cookie, originalMaxAge: maxAge }
-    const data: Record<string, unknown> = {}
-    for (const key of Object.keys(this.data)) if (key !== COOKIE) data[key] = this.data[key]
-    data[COOKIE] = storedCookieSettings(this.cookie, this.defaults)
-    this.session.data = data as Data
+    // The app's object as it is (no copy: its size is the app's), the cookie settings beside it.
+    this.session.data = this.data as Data
+    this.session[STATE].extra = { [COOKIE]: storedCookieSettings(this.cookie, this.defaults) }
     this.session.maxInactiveMs = maxAge ?? this.#host.browserSessionTimeoutMs
   }
 
   #unsync(): void {
     if (this.#holding) return
     this.session.data = this.data as Data
+    this.session[STATE].extra = undefined
   }
 
   #adopt(loaded: Session<Data>): CookieSettings {
@@ -401,8 +416,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   #appData(session: Session<Data>): Record<string, unknown> {
-    const { [COOKIE]: _cookie, ...data } = session.data as Record<string, unknown>
-    session.data = data as Data
+    // A loaded session's data is a fresh object of its own: take the cookie out, no copy.
+    const data = session.data as Record<string, unknown>
+    if (Object.hasOwn(data, COOKIE)) delete data[COOKIE]
     return data
   }
 
