@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { type Codec, jsonCodec } from './codec'
 import { SessionError } from './errors'
 import { createdMeta, mergeMeta, touchedMeta } from './meta'
@@ -62,6 +63,39 @@ export function storeErrorForApp(err: unknown): unknown {
 const META = '__sessionkit'
 const DAY = 86_400_000
 
+/**
+ * How a peer drives a connect store, as data (see {@link fromCallbackStore}'s `peer` option).
+ *
+ * @example
+ * ```ts
+ * const expressSession: ConnectProtocol = { keepAlive: 'touch', destroyExpiredOnLoad: false }
+ * ```
+ */
+export interface ConnectProtocol {
+  /**
+   * What keeps an unmodified session alive: `'touch'` calls the store's `touch` when it has
+   * one (express-session), `'set'` writes the whole session (@fastify/session's `rolling`,
+   * express-session's `resave`).
+   */
+  keepAlive: 'touch' | 'set'
+  /** A loaded session whose `cookie.expires` has passed is `destroy`ed, and that destroy's error fails the request (@fastify/session). */
+  destroyExpiredOnLoad: boolean
+}
+
+/** What a binding's request hands the adapter for one write: the session as the peer would store it. */
+export interface PeerWrite {
+  /** The peer's object: the data keys plus `cookie`, nothing else. */
+  object(): Record<string, unknown>
+  /** An explicit `save()`: the peer calls `set` whatever else applies. */
+  explicit: boolean
+}
+
+/**
+ * Set by a request's lifecycle around its writes, so a connect store driven the peer's way
+ * receives exactly the object the peer would pass.
+ */
+export const peerWrites: AsyncLocalStorage<PeerWrite> = new AsyncLocalStorage<PeerWrite>()
+
 /** What sessionkit keeps under META: metadata the peers' shape has no place for. */
 type OwnMeta = Partial<SessionMeta> & {
   /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
@@ -81,8 +115,12 @@ type OwnMeta = Partial<SessionMeta> & {
  * const store = fromCallbackStore(new RedisStore({ client }))
  * ```
  */
-export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Codec } = {}): SessionStore {
+export function fromCallbackStore(
+  legacy: CallbackStore,
+  options: { codec?: Codec; peer?: ConnectProtocol } = {},
+): SessionStore {
   const codec = options.codec ?? jsonCodec
+  const peer = options.peer
 
   const call = <T>(op: (cb: Callback<T>) => unknown, notFoundOk = false): Promise<T | undefined> =>
     new Promise((resolve, reject) => {
@@ -187,13 +225,39 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
     return record.expiresAt > Date.now() ? record : undefined
   }
 
+  // The peer's load: one `get`; a session past its cookie's expiry is destroyed when the peer does.
+  const load = async (id: string) => {
+    const object = await get(id)
+    if (!object) return undefined
+    if (peer?.destroyExpiredOnLoad) {
+      const expires = (object.cookie as { expires?: string | Date | null } | undefined)?.expires
+      if (expires && new Date(expires).getTime() <= Date.now()) {
+        await call((cb) => legacy.destroy(id, cb))
+        return undefined
+      }
+    }
+    const record = toRecord(id, object)
+    return record.expiresAt > Date.now() ? record : undefined
+  }
+
+  // Within a binding's request: exactly the peer's calls, with exactly the peer's object.
+  const asPeer = () => (peer ? peerWrites.getStore() : undefined)
+  const setWhole = (id: string, write: PeerWrite) => call((cb) => legacy.set(id, write.object(), cb))
+
   const write = (id: string, attributes: Record<string, string>, meta: SessionMeta) =>
     call((cb) => legacy.set(id, toObject(attributes, meta), cb))
 
   return {
     capabilities: { principalIndex: false, shared: true },
-    load: live,
+    load,
     async save(change: SessionChange): Promise<SaveResult> {
+      const asked = asPeer()
+      if (asked) {
+        // The peer's upsert: no `get` first (some stores never call back for a missing id).
+        await setWhole(change.id, asked)
+        if (change.previousId !== undefined) await call((cb) => legacy.destroy(change.previousId!, cb))
+        return 'saved'
+      }
       if (change.isNew) {
         if (await live(change.id)) return 'collision'
         await write(change.id, change.set, createdMeta(change.meta))
@@ -214,6 +278,15 @@ export function fromCallbackStore(legacy: CallbackStore, options: { codec?: Code
       return 'saved'
     },
     async touch(id: string, touch: SessionTouch): Promise<boolean> {
+      const asked = asPeer()
+      if (asked && peer) {
+        if (asked.explicit || peer.keepAlive === 'set') await setWhole(id, asked)
+        else if (legacy.touch) {
+          const object = asked.object()
+          await call((cb) => legacy.touch!(id, object, cb))
+        }
+        return true
+      }
       const current = await live(id)
       if (!current) return false
       const meta = touchedMeta(current, touch)
@@ -246,8 +319,8 @@ function withoutExpires(cookie: object): object {
  * new SessionRepository({ store: adaptStore(options.store) })
  * ```
  */
-export function adaptStore(store: unknown): SessionStore {
-  if (isSessionStore(store)) return speaksConnect(store) ? preferReplacedMethods(store) : store
+export function adaptStore(store: unknown, peer?: ConnectProtocol): SessionStore {
+  if (isSessionStore(store)) return speaksConnect(store) ? preferReplacedMethods(store, peer) : store
   const legacy = store as Partial<CallbackStore> | null
   if (
     typeof legacy !== 'object' ||
@@ -258,7 +331,7 @@ export function adaptStore(store: unknown): SessionStore {
   ) {
     throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
   }
-  return fromCallbackStore(legacy as CallbackStore)
+  return fromCallbackStore(legacy as CallbackStore, peer ? { peer } : {})
 }
 
 const CONNECT_METHODS = ['get', 'set', 'destroy', 'touch'] as const
@@ -278,8 +351,8 @@ function speaksConnect(store: SessionStore): boolean {
  * replaced one of them on the instance (to count, log or inject failures, as test suites
  * written for express-session do), else through the SPI with every guarantee.
  */
-function preferReplacedMethods(store: SessionStore): SessionStore {
-  const legacy = fromCallbackStore(store as unknown as CallbackStore)
+function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | undefined): SessionStore {
+  const legacy = fromCallbackStore(store as unknown as CallbackStore, peer ? { peer } : {})
   const replaced = () => CONNECT_METHODS.some((name) => Object.hasOwn(store, name))
   return {
     get capabilities() {

@@ -1,6 +1,7 @@
 export {
   adaptStore,
   type CallbackStore,
+  type ConnectProtocol,
   fromCallbackStore,
   isSessionStore,
   storeErrorForApp,

@@ -23,7 +23,7 @@
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
  */
-import { adaptStore, isSessionStore, storeErrorForApp } from './callback-store'
+import { adaptStore, type ConnectProtocol, isSessionStore, storeErrorForApp } from './callback-store'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
@@ -55,6 +55,8 @@ export interface SessionManagerOptions<Data extends object = Record<string, unkn
    * Default: a connect store's own numeric `ttl` (seconds), else `maxInactiveMs` (1 day).
    */
   browserSessionTimeoutMs?: number
+  /** How the binding's peer drives a connect store (`keepAlive`, `destroyExpiredOnLoad`): such a store is then called as the peer calls it. */
+  connect?: ConnectProtocol
   /** The app's id generator (`genid`, `idGenerator`): ids are checked by `isValidCustomId`. */
   genid?: (context: unknown) => string
   /** Where the id travels for {@link SessionManager.open}. Default: a signed cookie (needs `secret`). */
@@ -105,7 +107,7 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
       const { store, ...rest } = options
       this.repository = new SessionRepository<Data>({
         ...(rest as Partial<SessionRepositoryOptions>),
-        store: adaptStore(store),
+        store: adaptStore(store, options.connect),
         // A custom generator's ids come back in cookies: they must load too.
         ...(options.genid ? { validateId: (id: string) => isValidSessionId(id) || isValidCustomId(id) } : {}),
       })

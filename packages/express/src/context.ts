@@ -33,6 +33,13 @@ export class RequestContext implements SessionContext {
       for (const key of Object.keys(session)) if (key !== 'cookie') data[key] = (session as any)[key]
       return { data, cookie: settingsOf(session.cookie, lifecycle.defaults, lifecycle.secure) }
     }
+    // What express-session hands a connect store's `set`: the Session, i.e. `cookie` and the data.
+    lifecycle.connectObject = () => {
+      const session = req.session as Session
+      const object: Record<string, unknown> = { cookie: session.cookie.toJSON() }
+      for (const key of Object.keys(session)) if (key !== 'cookie') object[key] = (session as any)[key]
+      return object
+    }
     this.#present()
   }
 

@@ -119,8 +119,15 @@ export function resolveOptions(options: SessionOptions = {}): Config {
       clearUnknownId: false,
       clearOnDestroy: false,
     },
+    // express-session's way with a connect store: `touch` for an unmodified session on every
+    // request (when the store has it), `set` with `resave`.
+    connect: { keepAlive: resave ? 'set' : 'touch', destroyExpiredOnLoad: false },
     ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
-    ...(opts.touchAfter === undefined ? {} : { touchAfterMs: opts.touchAfter }),
+    ...(opts.touchAfter === undefined
+      ? isSessionStore(store)
+        ? {}
+        : { touchAfterMs: 0 }
+      : { touchAfterMs: opts.touchAfter }),
     ...(opts.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: opts.absoluteTimeout }),
     ...(opts.browserSessionTimeout === undefined
       ? {}

@@ -161,4 +161,68 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
       seen.push((await request(app).get('/set').set('Cookie', cookie)).body.originalMaxAge)
     expect(seen).toEqual([60_000, 60_000, 60_000])
   })
+
+  it('drives a connect store exactly as express-session: the same calls, the same objects', async () => {
+    const sessions = new Map<string, string>()
+    const calls: string[] = []
+    const store = Object.assign(new impl.Store(), {
+      get(sid: string, done: (err: unknown, s?: unknown) => void) {
+        calls.push('get')
+        const raw = sessions.get(sid)
+        done(null, raw === undefined ? null : JSON.parse(raw))
+      },
+      set(sid: string, session: unknown, done: () => void) {
+        calls.push('set')
+        sessions.set(sid, JSON.stringify(session))
+        done()
+      },
+      destroy(sid: string, done: () => void) {
+        calls.push('destroy')
+        sessions.delete(sid)
+        done()
+      },
+      touch(_sid: string, _session: unknown, done: () => void) {
+        calls.push('touch')
+        done()
+      },
+    })
+    const app = express()
+    app.use(
+      impl({ secret: SECRET, resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }),
+    )
+    app.get('/set', (req: any, res) => {
+      req.session.n = (req.session.n ?? 0) + 1
+      res.send('ok')
+    })
+    app.get('/read', (_req, res) => res.send('ok'))
+    app.get('/logout', (req: any, res) => req.session.destroy(() => res.send('ok')))
+    const steps: string[][] = []
+    const step = async (path: string, cookie?: string) => {
+      calls.length = 0
+      const r = request(app).get(path)
+      const res = await (cookie ? r.set('Cookie', cookie) : r)
+      steps.push([...calls])
+      return res
+    }
+    const cookie = cookieOf(await step('/set'))
+    const stored = JSON.parse([...sessions.values()][0]!)
+    await step('/read', cookie)
+    await step('/set', cookie)
+    await step('/logout', cookie)
+    expect(steps).toEqual([['set'], ['get', 'touch'], ['get', 'set'], ['get', 'destroy']])
+    expect(Object.keys(stored)).toEqual(['cookie', 'n'])
+    expect(Object.keys(stored.cookie).sort()).toEqual(
+      [
+        'domain',
+        'expires',
+        'httpOnly',
+        'originalMaxAge',
+        'partitioned',
+        'path',
+        'priority',
+        'sameSite',
+        'secure',
+      ].filter((key) => key in stored.cookie),
+    )
+  })
 })

@@ -1,4 +1,4 @@
-import { SessionManager } from '@sessionkit/core'
+import { isSessionStore, SessionManager } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -35,8 +35,15 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       clearUnknownId: true,
       clearOnDestroy: false,
     },
+    // @fastify/session's way with a callback store: `set` on every rolling request (never
+    // `touch`), and a session past its cookie's expiry destroyed when loaded.
+    connect: { keepAlive: 'set', destroyExpiredOnLoad: true },
     ...(idGenerator ? { genid: (request: unknown) => idGenerator(request as FastifyRequest) } : {}),
-    ...(options.touchAfter === undefined ? {} : { touchAfterMs: options.touchAfter }),
+    ...(options.touchAfter === undefined
+      ? isSessionStore(userStore)
+        ? {}
+        : { touchAfterMs: (options.rolling ?? true) ? 0 : Number.POSITIVE_INFINITY }
+      : { touchAfterMs: options.touchAfter }),
     ...(options.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: options.absoluteTimeout }),
     ...(options.browserSessionTimeout === undefined
       ? {}

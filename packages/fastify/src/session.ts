@@ -68,6 +68,12 @@ export class FastifySession {
       // Never let a stored key shadow a method or throw on a read-only getter.
       if (key !== 'cookie' && !(key in FastifySession.prototype)) this[key] = value
     }
+    // What @fastify/session hands a callback store's `set`: the session's data and `cookie`.
+    lifecycle.connectObject = () => {
+      const object: Record<string, unknown> = {}
+      for (const key of Object.keys(this)) object[key] = key === 'cookie' ? this.cookie.toJSON() : this[key]
+      return object
+    }
     lifecycle.snapshot = () => {
       const data: Record<string, unknown> = {}
       for (const key of Object.keys(this)) if (key !== 'cookie') data[key] = this[key]

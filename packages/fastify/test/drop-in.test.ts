@@ -106,4 +106,64 @@ describe.each(PLUGINS)('%s', (_name, plugin) => {
     expect(res.body).toBe('challenge')
     expect(handlerRan).toBe(false)
   })
+
+  it('drives a callback store as the peer: set on every rolling request, an expired session destroyed on load', async () => {
+    const sessions = new Map<string, string>()
+    const calls: string[] = []
+    let destroyError: Error | undefined
+    const store = {
+      get(sid: string, cb: (err: unknown, session?: unknown) => void) {
+        calls.push('get')
+        const raw = sessions.get(sid)
+        cb(null, raw === undefined ? null : JSON.parse(raw))
+      },
+      set(sid: string, session: unknown, cb: (err?: unknown) => void) {
+        calls.push('set')
+        sessions.set(sid, JSON.stringify(session))
+        cb()
+      },
+      destroy(sid: string, cb: (err?: unknown) => void) {
+        calls.push('destroy')
+        if (destroyError) return cb(destroyError)
+        sessions.delete(sid)
+        cb()
+      },
+    }
+    const running = await start(
+      { store: store as never, cookie: { secure: false, maxAge: 60_000 } },
+      (app) => {
+        app.get('/set', async (request) => {
+          request.session.views = (request.session.views ?? 0) + 1
+          return 'ok'
+        })
+        app.get('/peek', async () => 'ok')
+      },
+      {},
+      plugin,
+    )
+    opened.push(running)
+    const client = new Client(running.url)
+    const steps: string[][] = []
+    const step = async (path: string) => {
+      calls.length = 0
+      const res = await client.get(path)
+      steps.push([...calls])
+      return res
+    }
+    await step('/set')
+    await step('/peek')
+    const [id] = [...sessions.keys()]
+    const stored = JSON.parse(sessions.get(id!)!)
+    expect(Object.keys(stored).sort()).toEqual(['cookie', 'views'])
+    // An expired cookie.expires in the store: destroyed on load, and its error fails the request.
+    sessions.set(
+      id!,
+      JSON.stringify({ ...stored, cookie: { ...stored.cookie, expires: new Date(Date.now() - 1000) } }),
+    )
+    destroyError = Object.assign(new Error('destroy failed'), { statusCode: 502 })
+    const failed = await step('/peek')
+    expect(failed.status).toBe(502)
+    expect(steps.slice(0, 2)).toEqual([['set'], ['get', 'set']])
+    expect(steps[2]!.slice(0, 2)).toEqual(['get', 'destroy'])
+  })
 })

@@ -58,10 +58,12 @@ describe('stores', () => {
     const client = new Client(running.url)
     const { id } = (await client.get('/')).body
     expect((await client.get('/')).body.views).toBe(2)
-    // The record keeps the peer's shape: data keys plus `cookie` with its expiry.
+    // The record is what the peer stores: data keys plus `cookie` (its JSON; a browser-session
+    // cookie here), nothing of ours.
     const saved = store.store.get(id)
     expect(saved.views).toBe(2)
-    expect(typeof saved.cookie.expires).toBe('string')
+    expect(saved.cookie).toMatchObject({ originalMaxAge: null, expires: null, path: '/' })
+    expect(Object.keys(saved).sort()).toEqual(['cookie', 'views'])
   })
 
   it('a callback store answering ENOENT gives a new session', async () => {

@@ -1,4 +1,4 @@
-import { storeErrorForApp } from '../callback-store'
+import { peerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -86,6 +86,11 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   readonly secure: boolean
   /** Set by the binding: reads its session object, so decisions see the app's latest changes. */
   snapshot: (() => Snapshot) | undefined
+  /**
+   * Set by the binding: the session as its peer passes it to a connect store's `set` (data
+   * keys plus the peer's `cookie` JSON), for connect stores driven the peer's way.
+   */
+  connectObject: (() => Record<string, unknown>) | undefined
   readonly #host: LifecycleHost<Data>
   readonly #context: unknown
   readonly #resign: boolean
@@ -202,7 +207,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   /** Writes the session now (forced), as the peers' `save()`. */
   save(): Promise<CommitResult> {
     return this.#run(async () => {
-      const result = await this.#write({ saveUninitialized: true, force: true })
+      const result = await this.#write({ saveUninitialized: true, force: true }, true)
       this.#savedEarly = true
       if (result === 'created' || result === 'saved') this.#wroteEarly = true
       return result
@@ -372,15 +377,25 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     return { action: 'clear', attributes: resolvedAttributes(this.cookie, this.secure) }
   }
 
-  async #write(options: { saveUninitialized: boolean; force: boolean }): Promise<CommitResult> {
+  async #write(
+    options: { saveUninitialized: boolean; force: boolean },
+    explicit = false,
+  ): Promise<CommitResult> {
     this.#sync()
     try {
-      const result = await this.#host.repository.save(this.session, options)
+      const result = await this.#save(options, explicit)
       if (result === 'gone') this.#gone = true
       return result
     } finally {
       this.#unsync()
     }
+  }
+
+  /** The repository's save; a connect store driven the peer's way gets the peer's object. */
+  #save(options: { saveUninitialized: boolean; force: boolean }, explicit: boolean): Promise<CommitResult> {
+    const object = this.connectObject
+    const save = () => this.#host.repository.save(this.session, options)
+    return object ? peerWrites.run({ object, explicit }, save) : save()
   }
 
   async #destroy(): Promise<void> {
@@ -412,7 +427,15 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   #adopt(loaded: Session<Data>): CookieSettings {
-    return restoreCookieSettings(this.defaults, (loaded.data as Record<string, unknown>)[COOKIE])
+    const settings = restoreCookieSettings(this.defaults, (loaded.data as Record<string, unknown>)[COOKIE])
+    // A cookie stored in another form (a connect store's whole cookie JSON, an older layout)
+    // counts as loaded in the canonical one: reading a session must not rewrite it.
+    const state = loaded[STATE]
+    if (state.loaded.has(COOKIE)) {
+      const canonical = this.#host.repository.codec.encode(storedCookieSettings(settings, this.defaults))
+      if (canonical !== undefined) state.loaded.set(COOKIE, canonical)
+    }
+    return settings
   }
 
   #appData(session: Session<Data>): Record<string, unknown> {
