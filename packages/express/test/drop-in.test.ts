@@ -129,4 +129,36 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
     expect(failed.status).toBe(200)
     expect(failed.text).toBe('ok')
   })
+
+  it('cookie.originalMaxAge is the configured maxAge on every request, also through a JSON connect store', async () => {
+    const sessions = new Map<string, string>()
+    const store = Object.assign(new impl.Store(), {
+      get: (sid: string, done: (err: unknown, s?: unknown) => void) => {
+        const raw = sessions.get(sid)
+        done(null, raw === undefined ? null : JSON.parse(raw))
+      },
+      set: (sid: string, session: unknown, done: () => void) => {
+        sessions.set(sid, JSON.stringify(session))
+        done()
+      },
+      destroy: (sid: string, done: () => void) => {
+        sessions.delete(sid)
+        done()
+      },
+    })
+    const app = express()
+    app.use(
+      impl({ secret: SECRET, resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }),
+    )
+    app.get('/set', (req: any, res) => {
+      req.session.n = (req.session.n ?? 0) + 1
+      res.json({ originalMaxAge: req.session.cookie.originalMaxAge })
+    })
+    const first = await request(app).get('/set')
+    const cookie = cookieOf(first)
+    const seen = [first.body.originalMaxAge]
+    for (let i = 0; i < 2; i++)
+      seen.push((await request(app).get('/set').set('Cookie', cookie)).body.originalMaxAge)
+    expect(seen).toEqual([60_000, 60_000, 60_000])
+  })
 })
