@@ -4,7 +4,7 @@ import type { View } from '../../src/apps/index'
 
 export interface Reply {
   status: number
-  body: View & { error?: string; message?: string; ended?: number }
+  body: View & { error?: string; code?: string; message?: string; ended?: number }
   /** The instance that answered (`x-instance`), or undefined (balancer error). */
   instance: string | undefined
   setCookies: string[]

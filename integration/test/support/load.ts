@@ -22,6 +22,8 @@ export interface LoadStats {
   lastErrorAt: number | undefined
   /** Status codes of the errors, with counts. */
   errorStatuses: Record<string, number>
+  /** The distinct error messages seen per status code. */
+  errorMessages: Record<string, Set<string>>
 }
 
 interface Waiter {
@@ -69,7 +71,8 @@ export class VirtualUser {
         : await this.client.get('/api/me')
       if (write) this.recent.push(`${value}:${r.status}`)
       if (this.recent.length > 12) this.recent.shift()
-      if (r.status !== 200) return error(stats, t0, String(r.status))
+      if (r.status !== 200)
+        return error(stats, t0, String(r.status), `${r.body.code ?? r.body.error}: ${r.body.message}`)
       stats.ok++
       if (r.body.marker === null) stats.silentLogouts++
       else if (r.body.marker !== this.marker) stats.leaks++
@@ -87,14 +90,16 @@ export class VirtualUser {
     } catch (err) {
       if (write) this.recent.push(`${value}:${(err as Error).name}`)
       if ((err as Error).name === 'TimeoutError') stats.hung++
-      error(stats, t0, (err as Error).name)
+      error(stats, t0, (err as Error).name, (err as Error).message)
     } finally {
       stats.slowestMs = Math.max(stats.slowestMs, performance.now() - started)
     }
   }
 }
 
-function error(stats: LoadStats, t0: number, status: string) {
+function error(stats: LoadStats, t0: number, status: string, message: string) {
+  stats.errorMessages[status] ??= new Set()
+  stats.errorMessages[status].add(message)
   const at = performance.now() - t0
   stats.errors++
   stats.firstErrorAt ??= at
@@ -127,6 +132,7 @@ export async function startLoad(baseUrl: string, count: number, boundMs: number)
     firstErrorAt: undefined,
     lastErrorAt: undefined,
     errorStatuses: {},
+    errorMessages: {},
   }
   const t0 = performance.now()
   let stopped = false

@@ -136,6 +136,11 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     this.persistentCookie = options.persistentCookie ?? true
   }
 
+  /** New ids come from the app's generator, where collisions are possible. */
+  get customIds(): boolean {
+    return this.#genid !== undefined
+  }
+
   /** A new id from the app's generator (checked), or `undefined` for the repository's own. */
   newId(context: unknown): string | undefined {
     if (!this.#genid) return undefined

@@ -88,18 +88,35 @@ export class RequestContext implements SessionContext {
   }
 
   /**
+   * Applies what the end of the request means for `req.session` (removed, replaced, touched)
+   * and throws what the commit would throw before any store call. Runs once.
+   */
+  prepare(): void {
+    if (this.#prepared) return
+    this.#prepared = true
+    const { req, lifecycle } = this
+    if (!lifecycle.session.isDestroyed) {
+      if (req.session == null && this.unsetDestroy && typeof req.sessionID === 'string') this.#unset = true
+      else if (!(req.session instanceof Session) || typeof req.sessionID !== 'string') lifecycle.detach()
+      else this.touch()
+    }
+    if (this.#unset) lifecycle.detach()
+    lifecycle.validate()
+  }
+
+  #prepared = false
+  /** `req.session = null` with `unset: 'destroy'`: deleted at commit. */
+  #unset = false
+
+  /**
    * The end-of-request commit. `req.session` removed or replaced by the app, or `req.sessionID`
    * overwritten with a non-string: nothing is saved or cookied (express-session's rules), and
    * with `unset: 'destroy'` a removed session is deleted.
    */
   async finish(): Promise<CommitOutcome> {
     const { req, lifecycle } = this
-    if (!lifecycle.session.isDestroyed) {
-      if (req.session == null && this.unsetDestroy && typeof req.sessionID === 'string')
-        await lifecycle.destroy()
-      else if (!(req.session instanceof Session) || typeof req.sessionID !== 'string') lifecycle.detach()
-      else this.touch()
-    }
+    this.prepare()
+    if (this.#unset) await lifecycle.destroy()
     const outcome = await lifecycle.commit()
     // A create that collided was retried under a new id: the request shows the one cookied.
     if (typeof req.sessionID === 'string' && !lifecycle.session.isDestroyed) req.sessionID = lifecycle.id

@@ -66,7 +66,7 @@ export function createHandler(config: Config): Handler {
     )
     config.manager.begin({ id: cookieId, cookie: options, secure, context: req }).then((lifecycle) => {
       const ctx = new RequestContext(lifecycle, req, config.unsetDestroy)
-      hold(res, ctx, resolver, config.name, next)
+      hold(res, ctx, resolver, config.name, config.manager.customIds, next)
       next()
     }, next)
   }
@@ -89,19 +89,27 @@ function readId(req: Req, resolver: CookieIdResolver, name: string): string | un
 }
 
 /**
- * Holds the end of the response until core's commit is done, so a redirect after login
- * reaches the browser only once the session exists. Set-Cookie goes on as the headers go out
- * (`on-headers`, as the peer): the committed outcome, or for a body streamed before the end,
- * the cookie core predicts.
+ * express-session's response timing: at `res.end` the headers (with Set-Cookie, through
+ * `on-headers`) and all of the body but its last byte go out at once, and the last byte once
+ * the store has answered, so a redirect after login completes only once the session exists
+ * while `res.headersSent` is true right after `res.end()`, as with the peer. What fails before
+ * any store call (a session too large, an unencodable value, an invalid `cookie.maxAge`)
+ * replaces the response with the error handler's. A store failure after that goes to
+ * `next(err)` once the response is complete, as the peer does. One exception: a response that
+ * would re-send the id the request presented waits with its headers for the store's word, so
+ * a session deleted or rotated meanwhile never gets its old cookie back; so does a new session
+ * with an app-made id, which the store may find taken (a new id is then cookied instead).
  */
 function hold(
   res: ServerResponse,
   ctx: RequestContext,
   resolver: CookieIdResolver,
   name: string,
+  customIds: boolean,
   next: Next,
 ): void {
   const realEnd = res.end
+  const realWrite = res.write
   let outcome: CommitOutcome | undefined
   let failed = false
 
@@ -116,18 +124,43 @@ function hold(
   })
 
   res.end = function end(this: ServerResponse, ...args: any[]) {
-    if (ctx.ended) return this
+    if (ctx.ended) return false as unknown as ServerResponse
     ctx.ended = true
+    let [chunk, encoding, callback] = args
+    if (typeof chunk === 'function') [callback, chunk, encoding] = [chunk, undefined, undefined]
+    else if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined]
+    const finish = (rest: unknown) =>
+      rest === undefined
+        ? (realEnd as Function).call(res, callback)
+        : (realEnd as Function).call(res, rest, encoding, callback)
+
+    let rest = chunk
+    if (!res.headersSent) {
+      try {
+        ctx.prepare()
+      } catch (err) {
+        // Nothing is sent yet: the error handler answers instead.
+        failed = true
+        res.end = realEnd
+        next(err)
+        return this
+      }
+      const predicted = ctx.lifecycle.predictCookie()
+      const waitForStore =
+        predicted?.action === 'set' &&
+        // The presented id again (it may be gone by now), or an app-made id (it may be taken).
+        (predicted.id === ctx.lifecycle.presentedId || (ctx.lifecycle.isNew && customIds))
+      if (!waitForStore) rest = writeAllButLast(res, realWrite, chunk, encoding)
+    }
     ctx.finish().then(
       (result) => {
         outcome = result
-        ;(realEnd as Function).apply(res, args)
+        finish(rest)
       },
       (err: unknown) => {
         if (res.headersSent) {
-          // Streaming already began: finish the body, then let Express see the error.
-          ;(realEnd as Function).apply(res, args)
-          next(err)
+          finish(rest)
+          setImmediate(next, err)
           return
         }
         failed = true
@@ -137,6 +170,29 @@ function hold(
     )
     return this
   } as ServerResponse['end']
+}
+
+/** Sends the headers and all of `chunk` but its last byte (when the length is known); answers what is left. */
+function writeAllButLast(
+  res: ServerResponse,
+  write: ServerResponse['write'],
+  chunk: unknown,
+  encoding: unknown,
+): unknown {
+  res.writeHead(res.statusCode)
+  if (chunk === undefined || chunk === null) return undefined
+  const length = Number(res.getHeader('Content-Length'))
+  const bytes = Buffer.isBuffer(chunk)
+    ? chunk
+    : typeof chunk === 'string'
+      ? Buffer.from(chunk, (encoding as BufferEncoding | undefined) ?? 'utf8')
+      : Buffer.from(chunk as Uint8Array)
+  if (length > 0 && bytes.length > 0) {
+    ;(write as Function).call(res, bytes.subarray(0, bytes.length - 1))
+    return bytes.subarray(bytes.length - 1)
+  }
+  ;(write as Function).call(res, bytes)
+  return undefined
 }
 
 function serialize(

@@ -97,4 +97,68 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
       user: 'ann',
     })
   })
+
+  it("the response is the app's: headersSent after end, a second send errors, send-then-next(err) stays 200", async () => {
+    const seen: Record<string, unknown> = {}
+    const app = express()
+    app.use(impl({ secret: SECRET, resave: false, saveUninitialized: false }))
+    app.get('/twice', (req: any, res) => {
+      req.session.user = 'ann'
+      res.send('ok')
+      seen.headersSent = res.headersSent
+      try {
+        res.send('again')
+      } catch (err) {
+        seen.second = (err as { code?: string }).code
+      }
+    })
+    app.get('/then-error', (req: any, res, next) => {
+      req.session.user = 'bob'
+      res.send('ok')
+      next(new Error('after the response'))
+    })
+    app.use((err: any, _req: any, res: any, next: any) => {
+      if (res.headersSent) return next(err)
+      res.status(500).send(`error: ${err.message}`)
+    })
+    const twice = await request(app).get('/twice')
+    expect(twice.status).toBe(200)
+    expect(twice.text).toBe('ok')
+    expect(seen).toEqual({ headersSent: true, second: 'ERR_HTTP_HEADERS_SENT' })
+    const failed = await request(app).get('/then-error')
+    expect(failed.status).toBe(200)
+    expect(failed.text).toBe('ok')
+  })
+
+  it('cookie.originalMaxAge is the configured maxAge on every request, also through a JSON connect store', async () => {
+    const sessions = new Map<string, string>()
+    const store = Object.assign(new impl.Store(), {
+      get: (sid: string, done: (err: unknown, s?: unknown) => void) => {
+        const raw = sessions.get(sid)
+        done(null, raw === undefined ? null : JSON.parse(raw))
+      },
+      set: (sid: string, session: unknown, done: () => void) => {
+        sessions.set(sid, JSON.stringify(session))
+        done()
+      },
+      destroy: (sid: string, done: () => void) => {
+        sessions.delete(sid)
+        done()
+      },
+    })
+    const app = express()
+    app.use(
+      impl({ secret: SECRET, resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }),
+    )
+    app.get('/set', (req: any, res) => {
+      req.session.n = (req.session.n ?? 0) + 1
+      res.json({ originalMaxAge: req.session.cookie.originalMaxAge })
+    })
+    const first = await request(app).get('/set')
+    const cookie = cookieOf(first)
+    const seen = [first.body.originalMaxAge]
+    for (let i = 0; i < 2; i++)
+      seen.push((await request(app).get('/set').set('Cookie', cookie)).body.originalMaxAge)
+    expect(seen).toEqual([60_000, 60_000, 60_000])
+  })
 })

@@ -4,7 +4,7 @@ import { RedisStore } from '@sessionkit/redis'
 import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeApp, request, sessionCookie } from './helpers'
+import { makeApp, request, sessionCookie, setCookieLine } from './helpers'
 
 /** A real MemoryStore whose saves take a few turns of the event loop. */
 class SlowSaveStore extends MemoryStore {
@@ -84,18 +84,27 @@ describe('store failures reach the error handler (no silent logout)', () => {
     expect((await request(app).get('/read').set('Cookie', cookie)).text).toBe('alice')
   })
 
-  it("on save: the handler's response is replaced by the error handler's", async () => {
+  it("on save: the handler's response completes, then the error reaches next(err), as with express-session", async () => {
     const store = new FlakyStore()
+    const errors: unknown[] = []
     const app = makeApp({ store }, (app) => {
       app.post('/login', (req: any, res: any) => {
         req.session.user = 'alice'
         store.down = true
         res.send('ok')
       })
+      app.use((err: any, _req: any, res: any, next: any) => {
+        errors.push(err)
+        if (res.headersSent) return next(err)
+        res.status(500).send('too late')
+      })
     })
     const res = await request(app).post('/login')
-    expect(res.status).toBe(503)
-    expect(sessionCookie(res)).toBeUndefined()
+    expect(res.status).toBe(200)
+    expect(res.text).toBe('ok')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'STORE_UNAVAILABLE' })
   })
 
   it('a session over the size limit is a 413 from the error handler', async () => {
@@ -130,5 +139,36 @@ describe('store failures reach the error handler (no silent logout)', () => {
     expect(res.status).toBeGreaterThanOrEqual(500)
     expect(res.text).toMatch(/^error: /)
     expect(sessionCookie(res)).toBeUndefined()
+  })
+})
+
+describe('cookie.maxAge set by app code is checked before anything is written', () => {
+  it('NaN fails the request (500) and writes nothing; 1e16 and 1e308 are clamped to 400 days', async () => {
+    const store = new MemoryStore()
+    const app = makeApp({ store, cookie: { maxAge: 60_000 } }, (app) => {
+      app.get('/login', (req: any, res: any) => {
+        req.session.user = 'ann'
+        res.send('ok')
+      })
+      app.get('/remember', (req: any, res: any) => {
+        req.session.cookie.maxAge = Number(req.query.ms)
+        req.session.remember = req.query.ms
+        res.send('ok')
+      })
+    })
+    const cookie = sessionCookie(await request(app).get('/login'))!
+    const id = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!
+    const before = await store.load(id)
+    const broken = await request(app).get('/remember?ms=NaN').set('Cookie', cookie)
+    expect(broken.status).toBe(500)
+    expect(broken.text).toMatch(/cookie\.maxAge must be a finite number/)
+    expect(await store.load(id)).toEqual(before)
+    for (const ms of ['1e16', '1e308']) {
+      const res = await request(app).get(`/remember?ms=${ms}`).set('Cookie', cookie)
+      expect(res.status).toBe(200)
+      const expires = Date.parse(/Expires=([^;]+)/.exec(setCookieLine(res)!)![1]!)
+      expect(expires).toBeLessThanOrEqual(Date.now() + 400 * 86_400_000)
+      expect((await store.load(id))!.maxInactiveMs).toBe(400 * 86_400_000)
+    }
   })
 })

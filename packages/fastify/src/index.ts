@@ -81,11 +81,35 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     request.session = session as unknown as FastifySessionObject
   })
 
+  // Sends whose session commit is still running, by request.
+  const sending = new WeakMap<FastifyRequest, Promise<void>>()
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const session = request.session as unknown
-    if (session instanceof FastifySession) await session[kCommit](reply)
+    if (session instanceof FastifySession) {
+      const commit = session[kCommit](reply)
+      sending.set(request, commit)
+      await commit
+    }
     return payload
   })
+  // Plugins such as @fastify/passport send a reply from an async hook without `return reply`:
+  // with the peer's synchronous in-process store that reply has ended before Fastify decides
+  // to run the handler, which it then skips. Our commit is asynchronous, so every route's last
+  // preHandler lets such a send finish first: Fastify then sees the reply sent, as with the peer.
+  fastify.addHook('onRoute', (route) => {
+    const own = route.preHandler
+    route.preHandler = [...(own === undefined ? [] : Array.isArray(own) ? own : [own]), waitForSend]
+  })
+  function waitForSend(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    const pending = sending.get(request)
+    if (!pending) {
+      done()
+      return
+    }
+    // One turn of the event loop after the commit: Fastify's own send has then ended the reply.
+    const resume = () => setImmediate(done)
+    pending.then(resume, resume)
+  }
 }
 
 /** RFC 6265 path-match of a request path against the cookie's Path. */

@@ -1,11 +1,5 @@
-import { createHmac } from 'node:crypto'
-import {
-  type CallbackStore,
-  type Codec,
-  type SessionStore as CoreSessionStore,
-  createSigner,
-  type Signer,
-} from '@sessionkit/core'
+import { Signer as CookieSignerClass } from '@fastify/cookie'
+import type { CallbackStore, Codec, SessionStore as CoreSessionStore, Signer } from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 import type { SessionStore } from './types'
@@ -115,26 +109,26 @@ export function signerFor(secret: FastifySessionOptions['secret'], algorithm: st
       },
     }
   }
-  try {
-    createHmac(algorithm, 'probe')
-  } catch {
-    throw new TypeError(`Algorithm ${algorithm} not supported.`)
-  }
+  // @fastify/cookie's own Signer (its validation errors included), made again when the app
+  // mutates the secret array, so the first secret signs, as the peer lets apps rotate.
   const list = Array.isArray(secret) ? secret : [secret]
-  for (const key of list) {
-    if (typeof key !== 'string' && !Buffer.isBuffer(key))
-      throw new TypeError('Secret key must be a string or Buffer.')
-  }
+  const make = (keys: (string | Buffer)[]) => new CookieSignerClass(keys as string[], algorithm)
   let snapshot = [...list]
-  let signer = createSigner(snapshot, algorithm)
+  let signer = make(snapshot)
   const current = () => {
     if (list.length !== snapshot.length || list.some((key, i) => key !== snapshot[i])) {
       snapshot = [...list]
-      signer = createSigner(snapshot, algorithm)
+      signer = make(snapshot)
     }
     return signer
   }
-  return { sign: (value) => current().sign(value), unsign: (signed) => current().unsign(signed) }
+  return {
+    sign: (value) => current().sign(value),
+    unsign(signed) {
+      const result = current().unsign(signed)
+      return result.valid && typeof result.value === 'string' ? result.value : false
+    },
+  }
 }
 
 /** The plugin's cookie options with @fastify/session's defaults filled in. */

@@ -78,4 +78,32 @@ describe.each(PLUGINS)('%s', (_name, plugin) => {
     expect(fresh.status).toBe(200)
     expect(fresh.body).toEqual({ views: null })
   })
+
+  it('a reply sent from an async preHandler without `return reply` skips the handler (in-process store)', async () => {
+    let handlerRan = false
+    const running = await start(
+      {},
+      (app) => {
+        app.get(
+          '/guarded',
+          {
+            preHandler: async (_request, reply) => {
+              reply.code(401).send('challenge') // as @fastify/passport does, without `return reply`
+            },
+          },
+          async () => {
+            handlerRan = true
+            throw new Error('the handler must not run')
+          },
+        )
+      },
+      {},
+      plugin,
+    )
+    opened.push(running)
+    const res = await new Client(running.url).get('/guarded')
+    expect(res.status).toBe(401)
+    expect(res.body).toBe('challenge')
+    expect(handlerRan).toBe(false)
+  })
 })

@@ -226,6 +226,21 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * Throws now what the commit would throw before any store call: a `cookie.maxAge` that is
+   * not finite, an attribute the codec cannot encode, a session over `maxSizeBytes`. For
+   * frameworks that send the response's headers before the store write completes.
+   */
+  validate(): void {
+    if (this.#detached || this.session.isDestroyed) return
+    this.#sync()
+    try {
+      this.#host.repository.isModified(this.session)
+    } finally {
+      this.#unsync()
+    }
+  }
+
+  /**
    * The cookie the commit would send, decided now without a store round trip: for
    * frameworks whose headers leave before the save completes (a streamed body).
    */
