@@ -33,9 +33,9 @@ const { values } = parseArgs({
 
 const smoke = values.smoke
 // A smoke run sends a few hundred requests per cell (a few per cell of the wide session).
-const seconds = values.seconds !== undefined ? Number(values.seconds) : smoke ? undefined : 10
-const warmupSeconds = Number(values.warmup ?? (smoke ? 0 : 2))
-const runs = Number(values.runs ?? (smoke ? 1 : 2))
+const seconds = values.seconds !== undefined ? Number(values.seconds) : smoke ? undefined : 5
+const warmupSeconds = Number(values.warmup ?? (smoke ? 0 : 1))
+const runs = Number(values.runs ?? (smoke ? 1 : 3))
 const list = <T extends string>(text: string | undefined, fallback: readonly T[]) =>
   text ? (text.split(',') as T[]) : fallback
 const selection = {

@@ -4,4 +4,5 @@
  */
 export const counters = { storeRequests: 0, storeBytesSent: 0 }
 
-export type Counters = typeof counters
+/** What the stats port answers: the counters and the process' CPU time so far. */
+export type Counters = typeof counters & { cpuMicros: number }

@@ -85,19 +85,25 @@ export const peerName: Record<Framework, { memory: string; redis: string }> = {
 }
 
 /**
- * Cells that cannot run, with the reason. The 100 000-attribute session only runs in memory
- * (it measures decoding, not the network); the peer's Koa cookie store cannot hold 16 KB.
+ * Whether a cell belongs to the matrix at all: the 100 000-attribute session is measured in
+ * memory only (it measures decoding, not the network), ioredis' default client options only
+ * on reads (what autopipelining changes), DynamoDB Local under Express only (the store's cost
+ * does not depend on the framework).
  */
+export function inMatrix(framework: Framework, variant: Variant, workload: Workload): boolean {
+  if (variant === 'bare') return true
+  if (workload === 'wide' && variant !== 'peer-memory' && variant !== 'ours-memory') return false
+  if (variant === 'ours-redis-plain' && workload !== 'read') return false
+  if (variant === 'ours-dynamodb' && framework !== 'express') return false
+  return true
+}
+
+/** Cells of the matrix that cannot run, with the reason shown in their row. */
 export function notApplicable(
   framework: Framework,
   variant: Variant,
   workload: Workload,
 ): string | undefined {
-  if (variant === 'bare') return undefined
-  if (variant === 'ours-redis-plain' && workload !== 'read') return 'the client options matter for reads'
-  if (workload === 'wide' && variant !== 'peer-memory' && variant !== 'ours-memory') {
-    return 'measured in memory only'
-  }
   if (framework === 'koa' && variant === 'peer-memory' && (workload === 'big' || workload === 'wide')) {
     return 'a cookie cannot hold it'
   }

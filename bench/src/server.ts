@@ -38,7 +38,8 @@ function listenOn(listener: RequestListener): Promise<number> {
 const port = await (await handler()).listen()
 const statsPort = await listenOn((_req, res) => {
   res.setHeader('content-type', 'application/json')
-  res.end(JSON.stringify(counters))
+  const cpu = process.cpuUsage()
+  res.end(JSON.stringify({ ...counters, cpuMicros: cpu.user + cpu.system }))
 })
 process.on('SIGTERM', () => process.exit(0))
 process.stdout.write(`${JSON.stringify({ port, statsPort })}\n`)

@@ -17,7 +17,6 @@ const COMMAND_BOUND_MS = 1500
 const REQUEST_BOUND_MS = 2 * (COMMAND_BOUND_MS + WAIT.timeoutMs) + 1000
 const RECOVERY_BOUND_MS = 30_000
 const ERROR_WINDOW_BOUND_MS = 10_000
-const KNOWN_MISMAPPED = /^STORE_ERROR: redis \w+ failed: Command aborted due to connection close$/
 
 const frameworks = await availableFrameworks()
 const specs = frameworks.map((framework) => ({ name: framework, framework }))
@@ -148,13 +147,9 @@ describe.each(TOPOLOGIES)('$name: failover under load', (row) => {
     expect(stats.slowestMs).toBeLessThan(REQUEST_BOUND_MS)
     // Errors end within a bound of the kill: the failover, the restart and a replica resync.
     expect((stats.lastErrorAt ?? killedAt) - killedAt).toBeLessThan(ERROR_WINDOW_BOUND_MS)
-    // Failures during the failover are the store's clear "unavailable", nothing else. One
-    // known exception: @sessionkit/redis maps ioredis' "Command aborted due to connection
-    // close" (a command in flight when the master died) to STORE_ERROR (500) instead of
-    // STORE_UNAVAILABLE (packages/redis/src/errors.ts). It is tolerated here, and only it,
-    // until that mapping is fixed; then this test needs no exception.
+    // Failures during the failover are the store's clear "unavailable" (503), nothing else.
     const other = Object.entries(stats.errorMessages).flatMap(([status, messages]) =>
-      [...messages].filter((m) => status !== '503' && !KNOWN_MISMAPPED.test(m)).map((m) => `${status} ${m}`),
+      [...messages].filter(() => status !== '503').map((m) => `${status} ${m}`),
     )
     expect(other).toEqual([])
   }, 120_000)

@@ -97,7 +97,7 @@ describe('Redis unavailable under running apps', () => {
   it('hung (SIGSTOP): 503 within the bound instead of a hanging request; resumed: served again', async () => {
     const client = new Client(lb.url)
     await client.post('/api/login?user=cy')
-    redis.pause()
+    await redis.pause()
     try {
       const during = await everyInstance(client)
       console.info(

@@ -17,6 +17,8 @@ export interface Measurement extends LoadResult {
   redis?: RedisSample
   /** A separate pass under MONITOR: commands the app sent vs commands its scripts ran. */
   monitor?: { requests: number; sent: number; inScripts: number }
+  /** CPU time (user + system) the app server process spent over the measured seconds. */
+  serverCpuMicros: number
   /** In-process counts of store requests (DynamoDB), when the store has no server stats. */
   store?: { requests: number; bytes: number }
 }
@@ -95,28 +97,34 @@ export async function measureOn(stack: Stack, key: CellKey, options: MeasureOpti
   const run = { connections: key.workload.connections, cookie }
   if (options.warmupSeconds > 0) await load(url, { ...run, length: { seconds: options.warmupSeconds } })
   const redisBefore = redis && (await sampleRedis(redis.port))
-  const storeBefore = await storeCounters(server)
+  const serverBefore = await serverCounters(server)
+  // The wide session is driven one request at a time: a fixed count, not seconds of 1 s each.
   const length =
-    options.seconds !== undefined
-      ? { seconds: options.seconds }
-      : { requests: key.workload.connections === 1 ? 3 : 300 }
-  const result: Measurement = await load(url, { ...run, length })
+    key.workload.connections === 1
+      ? { requests: options.seconds === undefined ? 3 : 10 }
+      : options.seconds !== undefined
+        ? { seconds: options.seconds }
+        : { requests: 300 }
+  const loaded = await load(url, { ...run, length })
+  const serverAfter = await serverCounters(server)
+  const result: Measurement = { ...loaded, serverCpuMicros: serverAfter.cpuMicros - serverBefore.cpuMicros }
+  if (serverAfter.storeRequests > serverBefore.storeRequests) {
+    result.store = {
+      requests: serverAfter.storeRequests - serverBefore.storeRequests,
+      bytes: serverAfter.storeBytesSent - serverBefore.storeBytesSent,
+    }
+  }
   if (redis && redisBefore) {
     result.redis = redisDelta(redisBefore, await sampleRedis(redis.port))
+    // Requests of the measured run still in flight would land in the count: one more request
+    // answered first means the server has sent its commands for all of them.
+    await fetch(url, cookie ? { headers: { cookie } } : {}).then((res) => res.text())
     let requests = 0
     const count = await countCommands(redis.port, async () => {
-      requests = (
-        await load(url, { ...run, length: { requests: options.seconds === undefined ? 100 : 300 } })
-      ).requests
+      const pass = options.seconds === undefined ? 100 : 300
+      requests = (await load(url, { ...run, length: { requests: pass } })).requests
     })
     result.monitor = { requests, ...count }
-  }
-  const storeAfter = await storeCounters(server)
-  if (storeAfter.storeRequests > storeBefore.storeRequests) {
-    result.store = {
-      requests: storeAfter.storeRequests - storeBefore.storeRequests,
-      bytes: storeAfter.storeBytesSent - storeBefore.storeBytesSent,
-    }
   }
   return result
 }
@@ -156,7 +164,7 @@ async function expectOk(res: Response, what: string): Promise<string> {
   return body
 }
 
-async function storeCounters(server: ServerProcess): Promise<Counters> {
+async function serverCounters(server: ServerProcess): Promise<Counters> {
   const res = await fetch(`http://127.0.0.1:${server.statsPort}/`)
   return (await res.json()) as Counters
 }

@@ -1,6 +1,7 @@
 import {
   type Framework,
   frameworks,
+  inMatrix,
   notApplicable,
   type Variant,
   variants,
@@ -39,9 +40,7 @@ export function plan(selection: Selection): PlannedCell[] {
     for (const workload of workloads) {
       if (!selection.workloads.includes(workload.name)) continue
       for (const variant of selection.variants) {
-        if (variant === 'bare') continue
-        // The store's cost does not depend on the framework: DynamoDB Local runs under Express.
-        if (variant === 'ours-dynamodb' && framework !== 'express') continue
+        if (variant === 'bare' || !inMatrix(framework, variant, workload.name)) continue
         const cell: PlannedCell = { framework, variant, workload }
         const na = notApplicable(framework, variant, workload.name)
         if (na) cell.skip = `n/a: ${na}`

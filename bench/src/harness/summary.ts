@@ -14,6 +14,9 @@ export interface CellResult {
   median?: Measurement
   /** 1/rps(cell) - 1/rps(bare framework), µs per request. */
   addedMicros?: number
+  /** The app server's CPU time per request, and that minus the bare framework's. */
+  serverCpuMicrosPerRequest?: number
+  addedCpuMicros?: number
   /** Commands the app sent to Redis per request (MONITOR pass), and those its scripts ran. */
   redisCommandsPerRequest?: number
   redisScriptCommandsPerRequest?: number
@@ -24,7 +27,13 @@ export interface CellResult {
   storeRequestsPerRequest?: number
   perCommand?: Record<string, number>
   /** Against the peer cell of the same framework and workload, in this run. */
-  vsPeer?: { addedRatio?: number; rpsRatio?: number; redisCpuRatio?: number; bytesRatio?: number }
+  vsPeer?: {
+    addedRatio?: number
+    addedCpuRatio?: number
+    rpsRatio?: number
+    redisCpuRatio?: number
+    bytesRatio?: number
+  }
 }
 
 export function medianPass(passes: Measurement[]): Measurement | undefined {
@@ -60,6 +69,7 @@ export function summarize(
         Object.entries(median.redis.perCommand).map(([name, calls]) => [name, calls / median.requests]),
       )
     }
+    result.serverCpuMicrosPerRequest = median.serverCpuMicros / median.requests
     if (median.monitor && median.monitor.requests > 0) {
       result.redisCommandsPerRequest = median.monitor.sent / median.monitor.requests
       result.redisScriptCommandsPerRequest = median.monitor.inScripts / median.monitor.requests
@@ -79,6 +89,7 @@ export function summarize(
     // The wide session is driven one request at a time: its bare comparison would be at 50.
     if (result.median && bare?.median && result.variant !== 'bare' && result.workload !== 'wide') {
       result.addedMicros = 1e6 / result.median.rps - 1e6 / bare.median.rps
+      result.addedCpuMicros = result.serverCpuMicrosPerRequest! - bare.serverCpuMicrosPerRequest!
     }
     const peerVariant = peerOf[result.variant]
     const peer = peerVariant && find(result.framework, peerVariant, result.workload)
@@ -87,6 +98,9 @@ export function summarize(
       rpsRatio: result.median.rps / peer.median.rps,
       ...(result.addedMicros !== undefined && peer.addedMicros !== undefined
         ? { addedRatio: result.addedMicros / peer.addedMicros }
+        : {}),
+      ...(result.addedCpuMicros !== undefined && peer.addedCpuMicros
+        ? { addedCpuRatio: result.addedCpuMicros / peer.addedCpuMicros }
         : {}),
       ...(result.redisCpuMicrosPerRequest !== undefined && peer.redisCpuMicrosPerRequest
         ? { redisCpuRatio: result.redisCpuMicrosPerRequest / peer.redisCpuMicrosPerRequest }

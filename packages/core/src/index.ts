@@ -48,5 +48,5 @@ export {
   type SessionIdResolver,
 } from './resolvers'
 export { Session } from './session'
-export { createSigner, type Secret, type Signer } from './signer'
+export { createSigner, RecentlySigned, type Secret, type Signer } from './signer'
 export type * from './types'

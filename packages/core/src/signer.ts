@@ -61,14 +61,26 @@ export function createSigner(secrets: Secret | readonly Secret[], algorithm = 's
 /**
  * The signed form of ids verified or signed lately. A rolling cookie re-sends the id the
  * request presented: answering its verified value saves a second HMAC per request. Bounded:
- * the oldest entry goes first.
+ * the oldest entry goes first. Remember only values verified with the current secret.
+ *
+ * @example
+ * ```ts
+ * const recent = new RecentlySigned()
+ * if (verifiedWithCurrentSecret) recent.remember(id, cookieValue)
+ * const signed = recent.get(id) ?? sign(id)
+ * ```
  */
-class RecentlySigned {
+export class RecentlySigned {
   static readonly LIMIT = 4096
   readonly #entries = new Map<string, string>()
 
   get(value: string): string | undefined {
     return this.#entries.get(value)
+  }
+
+  /** Forgets everything (the secrets changed). */
+  clear(): void {
+    this.#entries.clear()
   }
 
   remember(value: string, signed: string): void {

@@ -74,7 +74,7 @@ it('a hung server (SIGSTOP) also fails within the bound', async () => {
   const client = new DynamoDBClient(server.clientConfig)
   const store = storeOn(client, { operationTimeoutMs: BOUND_MS })
   await store.load(newId())
-  server.pause()
+  await server.pause()
   try {
     const r = await timed(() => store.load(newId()))
     console.info(`paused server: ${r.ok ? 'ok' : (r.error as Error).message} after ${r.ms.toFixed(0)} ms`)

@@ -1,5 +1,11 @@
 import { Signer as CookieSignerClass } from '@fastify/cookie'
-import type { CallbackStore, Codec, SessionStore as CoreSessionStore, Signer } from '@sessionkit/core'
+import {
+  type CallbackStore,
+  type Codec,
+  type SessionStore as CoreSessionStore,
+  RecentlySigned,
+  type Signer,
+} from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 import type { SessionStore } from './types'
@@ -100,13 +106,18 @@ function isCookieSigner(value: unknown): value is CookieSigner {
  * watched: @fastify/session lets apps rotate by mutating it at runtime.
  */
 export function signerFor(secret: FastifySessionOptions['secret'], algorithm: string): Signer {
+  // One HMAC per request: the id a request presented (verified with the current secret) is
+  // re-sent as it came, not signed again, both for the renew check and the rolling cookie.
+  const recent = new RecentlySigned()
+  const verified = (signed: string, result: UnsignResult | undefined): string | false => {
+    if (!result?.valid || typeof result.value !== 'string') return false
+    if (!result.renew) recent.remember(result.value, signed)
+    return result.value
+  }
   if (isCookieSigner(secret) && !Array.isArray(secret)) {
     return {
-      sign: (value) => secret.sign(value),
-      unsign(signed) {
-        const result = secret.unsign(signed)
-        return result?.valid && typeof result.value === 'string' ? result.value : false
-      },
+      sign: (value) => recent.get(value) ?? secret.sign(value),
+      unsign: (signed) => verified(signed, secret.unsign(signed)),
     }
   }
   // @fastify/cookie's own Signer (its validation errors included), made again when the app
@@ -119,15 +130,16 @@ export function signerFor(secret: FastifySessionOptions['secret'], algorithm: st
     if (list.length !== snapshot.length || list.some((key, i) => key !== snapshot[i])) {
       snapshot = [...list]
       signer = make(snapshot)
+      recent.clear()
     }
     return signer
   }
   return {
-    sign: (value) => current().sign(value),
-    unsign(signed) {
-      const result = current().unsign(signed)
-      return result.valid && typeof result.value === 'string' ? result.value : false
+    sign(value) {
+      const cookieSigner = current()
+      return recent.get(value) ?? cookieSigner.sign(value)
     },
+    unsign: (signed) => verified(signed, current().unsign(signed)),
   }
 }
 

@@ -72,7 +72,7 @@ it('a hung server (SIGSTOP) also fails within the bound', async () => {
   const client = quiet(new Redis(server.url))
   const store = new RedisStore({ client, commandTimeoutMs: BOUND_MS })
   await client.ping()
-  server.pause()
+  await server.pause()
   try {
     const r = await timed(() => store.load(newId()))
     console.info(`paused server: ${r.ok ? 'ok' : (r.error as Error).message} after ${r.ms.toFixed(0)} ms`)

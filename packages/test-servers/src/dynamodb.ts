@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { waitFor } from './resp'
-import { freePort, trackChild } from './server'
+import { freePort, stopProcess, trackChild } from './server'
 
 /** What `new DynamoDBClient(config)` needs to talk to DynamoDB Local (any credentials work). */
 export interface DynamoDBLocalClientConfig {
@@ -26,8 +26,12 @@ export interface DynamoDBLocal {
   readonly pid: number | undefined
   /** Kills the process (default SIGKILL) and waits for its exit. */
   kill(signal?: NodeJS.Signals): Promise<void>
-  /** SIGSTOP: the port stays open but nothing answers, like a hung host. */
-  pause(): void
+  /**
+   * SIGSTOP: the port stays open but nothing answers, like a hung host. Resolves once every
+   * thread of the JVM is stopped: the signal is delivered asynchronously, and a request sent
+   * in between would still be answered.
+   */
+  pause(): Promise<void>
   /** SIGCONT after `pause()`. */
   resume(): void
   /**
@@ -258,8 +262,8 @@ async function startOn(
       return child?.pid
     },
     kill,
-    pause: () => {
-      child?.kill('SIGSTOP')
+    pause: async () => {
+      if (child) await stopProcess(child)
     },
     resume: () => {
       child?.kill('SIGCONT')

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +22,7 @@ export interface RedisServer {
   /** Kills the process (default SIGKILL, no chance to save or hand over) and waits for its exit. */
   kill(signal?: NodeJS.Signals): Promise<void>
   /** SIGSTOP: the port stays open but nothing answers, like a hung host. */
-  pause(): void
+  pause(): Promise<void>
   /** SIGCONT after `pause()`. */
   resume(): void
   /** Starts the process again on the same port and directory and waits until it answers PING. */
@@ -184,8 +185,8 @@ async function startOn(port: number, busPort: number, dir: string, options: Spaw
       return child?.pid
     },
     kill,
-    pause: () => {
-      child?.kill('SIGSTOP')
+    pause: async () => {
+      if (child) await stopProcess(child)
     },
     resume: () => {
       child?.kill('SIGCONT')
@@ -234,4 +235,27 @@ function installExitHooks(): void {
     }
     process.on(signal, onSignal)
   }
+}
+
+/**
+ * SIGSTOP, resolved once every thread of the process is stopped: the signal is delivered
+ * asynchronously, and a request sent in between would still be answered.
+ */
+export async function stopProcess(proc: ChildProcess): Promise<void> {
+  const pid = proc.pid
+  if (pid === undefined) return
+  proc.kill('SIGSTOP')
+  await waitFor(`process ${pid} to stop`, () => allThreadsStopped(pid), 5_000, 5)
+}
+
+/** True when every thread of `pid` is in state T (stopped), read from /proc. */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const tasks = await readdir(`/proc/${pid}/task`)
+  for (const task of tasks) {
+    const stat = await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8').catch(() => '')
+    // The state letter follows the command name, which is in parentheses and may hold spaces.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    if (state !== 'T' && state !== 't' && stat !== '') return false
+  }
+  return true
 }

@@ -7,7 +7,7 @@ describe('startRedis', () => {
     try {
       expect(server.port).not.toBe(6379)
       expect(await call(server.port, ['SET', 'k', 'v'])).toBe('OK')
-      server.pause()
+      await server.pause()
       await expect(call(server.port, ['PING'], 200)).rejects.toThrow(/did not answer/)
       server.resume()
       expect(await call(server.port, ['PING'])).toBe('PONG')
