@@ -138,6 +138,15 @@ export function attributesOf(cookie: Cookie): CoreCookieOptions {
  * request are reported as `'auto'` again, so the session keeps following the request.
  */
 export function settingsOf(cookie: Cookie, defaults?: CookieSettings, secure?: boolean): CookieSettings {
+  // express-session's message (from `cookie.serialize`) for `cookie.expires = new Date(NaN)`.
+  // A finite but huge `maxAge` (an invalid Date too) is clamped by core instead.
+  if (
+    cookie._expires instanceof Date &&
+    Number.isNaN(cookie._expires.getTime()) &&
+    !Number.isFinite(cookie.originalMaxAge)
+  ) {
+    throw new TypeError('option expires is invalid')
+  }
   const originalMaxAge =
     cookie._expires instanceof Date || typeof cookie._expires === 'number' ? cookie.originalMaxAge : null
   const settings: CookieSettings = { originalMaxAge }

@@ -161,7 +161,7 @@ describe('cookie.maxAge set by app code is checked before anything is written', 
     const before = await store.load(id)
     const broken = await request(app).get('/remember?ms=NaN').set('Cookie', cookie)
     expect(broken.status).toBe(500)
-    expect(broken.text).toMatch(/cookie\.maxAge must be a finite number/)
+    expect(broken.text).toBe('error: option expires is invalid') // express-session's message
     expect(await store.load(id)).toEqual(before)
     for (const ms of ['1e16', '1e308']) {
       const res = await request(app).get(`/remember?ms=${ms}`).set('Cookie', cookie)
@@ -170,5 +170,22 @@ describe('cookie.maxAge set by app code is checked before anything is written', 
       expect(expires).toBeLessThanOrEqual(Date.now() + 400 * 86_400_000)
       expect((await store.load(id))!.maxInactiveMs).toBe(400 * 86_400_000)
     }
+  })
+})
+
+describe('an invalid cookie.expires', () => {
+  it("fails the request with express-session's message, before anything is written", async () => {
+    const store = new MemoryStore()
+    const app = makeApp({ store }, (app) => {
+      app.get('/bad', (req: any, res: any) => {
+        req.session.user = 'ann'
+        req.session.cookie.expires = new Date(Number.NaN)
+        res.send('ok')
+      })
+    })
+    const res = await request(app).get('/bad')
+    expect(res.status).toBe(500)
+    expect(res.text).toBe('error: option expires is invalid')
+    expect(store.size).toBe(0)
   })
 })
