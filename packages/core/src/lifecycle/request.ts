@@ -318,11 +318,16 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
     const blocked = attributes.secure === true && !this.secure
-    const modified = this.isModified()
+    // Asked only when the rules need it: it encodes every attribute.
+    let known: boolean | undefined
+    const modified = () => {
+      known ??= this.isModified()
+      return known
+    }
     if (blocked && rules.secureOverHttp === 'no-save')
       return { save: false, force: false, send: false, blocked }
     if (session.isNew) {
-      const save = rules.saveUninitialized || modified || this.#savedEarly
+      const save = rules.saveUninitialized || this.#savedEarly || modified()
       return { save, force: true, send: save && !blocked, blocked }
     }
     const renewDue =
@@ -341,7 +346,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         rules.rolling ||
         renewDue ||
         this.#resign ||
-        (modified && (rules.resendModified === 'always' || this.cookie.originalMaxAge !== null)))
+        ((rules.resendModified === 'always' || this.cookie.originalMaxAge !== null) && modified()))
     return { save: true, force, send, blocked }
   }
 
