@@ -1,5 +1,6 @@
 import { type CookieInstruction, isSecure, RequestLifecycle, resolvedAttributes } from '@sessionkit/core'
 import type { RequestSession } from './classic'
+import { decode } from './codec'
 import { type AnyContext, DAY, originalMaxAge, type ResolvedOptions } from './options'
 import { type CommitRequest, Session, type SessionHost, type SessionkitFeatures } from './session'
 import type { SessionkitMode } from './sessionkit-mode'
@@ -86,7 +87,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
     }
     const session = this.#create(data)
     session._expire = lifecycle.session.expiresAt
-    this.#loaded = JSON.stringify(session.toJSON())
+    if (options.beforeSave) this.#loaded = JSON.stringify(session.toJSON())
   }
 
   /** Loads the session `id` names; a miss emits koa-session's `missed` (or `expired`). */
@@ -133,6 +134,9 @@ export class SessionkitSession implements RequestSession, SessionHost {
    * its data when live (null when expired or refused), undefined when the value is an id.
    */
   #cookieModeData(value: string): Record<string, unknown> | null | undefined {
+    // koa-session's own encoding of an object is base64 of `{…`, which always starts with
+    // `e`: other values (ids) skip a decode that would throw on every request.
+    if (this.options.decode === decode && !value.startsWith('e')) return undefined
     let data: unknown
     try {
       data = this.options.decode(value)
@@ -185,7 +189,8 @@ export class SessionkitSession implements RequestSession, SessionHost {
     }
     if (regenerate) lifecycle.changeId()
     const forced = save || regenerate || session._requireSave
-    if (forced || this.#saveReason(session)) options.beforeSave?.(ctx, session)
+    // `#saveReason` serializes the whole session: only for a `beforeSave` hook to call.
+    if (options.beforeSave && (forced || this.#saveReason(session))) options.beforeSave(ctx, session)
     const early = forced ? await lifecycle.save() : undefined
     const { cookie = early && early !== 'gone' ? this.#resend(lifecycle) : undefined } =
       await lifecycle.commit()
@@ -196,7 +201,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
     } else if (cookie?.action === 'clear') {
       mode.carrier.clear(ctx, options)
     }
-    this.#loaded = JSON.stringify(session.toJSON())
+    if (options.beforeSave) this.#loaded = JSON.stringify(session.toJSON())
   }
 
   /**
