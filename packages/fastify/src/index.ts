@@ -58,6 +58,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     prefix: options.cookiePrefix ?? '',
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
+    storeSuccess: isSessionStore(userStore) ? undefined : null,
   }
 
   fastify.decorate('sessionRepository', manager.repository)
