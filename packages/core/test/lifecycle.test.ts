@@ -173,6 +173,35 @@ describe('RequestLifecycle', () => {
   })
 })
 
+describe('explicit saves (koa-session)', () => {
+  it('re-sends the cookie of an unchanged session saved explicitly, only with resendExplicitSave', async () => {
+    for (const resendExplicitSave of [true, false]) {
+      const { begin } = setup({ resendExplicitSave })
+      const id = await login(begin)
+      const lifecycle = await begin(id)
+      await lifecycle.save()
+      const { cookie } = await lifecycle.commit()
+      expect(cookie?.action === 'set').toBe(resendExplicitSave)
+    }
+  })
+
+  it('reports why the commit would write: data changed, forced by the rules, or none', async () => {
+    const { begin } = setup({ renew: false })
+    expect((await begin()).writeReason()).toBeUndefined() // new and empty
+    const fresh = await begin()
+    fresh.data.a = 1
+    expect(fresh.writeReason()).toBe('modified')
+    const id = await login(begin)
+    const loaded = await begin(id)
+    expect(loaded.writeReason()).toBeUndefined()
+    loaded.data.user = 'bob'
+    expect(loaded.writeReason()).toBe('modified')
+    const rolling = setup({ rolling: true })
+    const rolled = await rolling.begin(await login(rolling.begin))
+    expect(rolled.writeReason()).toBe('forced')
+  })
+})
+
 describe('isSecure', () => {
   it("has the peers' proxy semantics", () => {
     const behindProxy = { encrypted: false, forwardedProto: 'https, http', framework: false }

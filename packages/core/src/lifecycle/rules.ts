@@ -47,6 +47,12 @@ export interface CommitRules {
   clearOnDestroy: boolean
   /** `secure: 'auto'` on a plain-HTTP request also means SameSite=Lax (@fastify/session). Default: false. */
   laxWhenAutoInsecure?: boolean
+  /**
+   * A session the app saved explicitly during the request (a save, also of unchanged data)
+   * re-sends its cookie at commit, with a fresh expiry (koa-session: `save()`, `regenerate()`,
+   * a new `maxAge`). Default: false (only a modified one, by `resendModified`).
+   */
+  resendExplicitSave?: boolean
 }
 
 /** Neutral defaults: sessionkit's own behaviour when no peer is imitated. */
