@@ -125,51 +125,67 @@ export class FastifySession {
   regenerate(keys?: string[] | SessionCallback, callback?: SessionCallback): Promise<void> | undefined {
     if (typeof keys === 'function') [callback, keys] = [keys, undefined]
     const keep = Array.isArray(keys) ? keys.map((key) => [key, this[key]] as const) : []
-    return settle(this.#ctx.storeSuccess, async () => {
-      try {
-        await this.#lifecycle.regenerate()
-      } finally {
-        const next = this.#replace()
-        for (const [key, value] of keep) next.set(key, value)
-      }
-    }, callback)
+    return settle(
+      this.#ctx.storeSuccess,
+      async () => {
+        try {
+          await this.#lifecycle.regenerate()
+        } finally {
+          const next = this.#replace()
+          for (const [key, value] of keep) next.set(key, value)
+        }
+      },
+      callback,
+    )
   }
 
   /** Replaces `request.session` with what the store holds now. */
   reload(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(null, async () => {
-      const lifecycle = this.#lifecycle
-      const wasNew = lifecycle.isNew
-      if (!(await lifecycle.reload())) {
-        if (wasNew) lifecycle.data = {}
-        // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
-        else await lifecycle.regenerate()
-      }
-      this.#replace()
-    }, callback)
+    return settle(
+      null,
+      async () => {
+        const lifecycle = this.#lifecycle
+        const wasNew = lifecycle.isNew
+        if (!(await lifecycle.reload())) {
+          if (wasNew) lifecycle.data = {}
+          // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
+          else await lifecycle.regenerate()
+        }
+        this.#replace()
+      },
+      callback,
+    )
   }
 
   /** Deletes the session now; `request.session` becomes `null`. */
   destroy(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(this.#ctx.storeSuccess, async () => {
-      try {
-        await this.#lifecycle.destroy()
-      } finally {
-        ;(this.#request as unknown as { session: unknown }).session = null
-      }
-    }, callback)
+    return settle(
+      this.#ctx.storeSuccess,
+      async () => {
+        try {
+          await this.#lifecycle.destroy()
+        } finally {
+          ;(this.#request as unknown as { session: unknown }).session = null
+        }
+      },
+      callback,
+    )
   }
 
   /** Writes the session now (only what changed) and extends its expiry. */
   save(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(undefined, async () => {
-      const result = await this.#lifecycle.save()
-      if (result !== 'gone' && result !== 'destroyed') {
-        this.#saved = true
-        if (this.cookie.originalMaxAge != null)
-          this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
-      }
-    }, callback)
+    return settle(
+      undefined,
+      async () => {
+        const result = await this.#lifecycle.save()
+        if (result !== 'gone' && result !== 'destroyed') {
+          this.#saved = true
+          if (this.cookie.originalMaxAge != null)
+            this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
+        }
+      },
+      callback,
+    )
   }
 
   /** True when data (not the cookie) changed since load or the last save. */

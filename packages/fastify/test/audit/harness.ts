@@ -127,7 +127,8 @@ export async function run(
         const eq = pair!.indexOf('=')
         const value = decodeURIComponent(pair!.slice(eq + 1))
         if (pair!.slice(0, eq) === cookieName) jar = value === '' ? undefined : value
-        const shown = value === '' ? '' : names.name(value.startsWith(prefix) ? value.slice(prefix.length) : value)
+        const shown =
+          value === '' ? '' : names.name(value.startsWith(prefix) ? value.slice(prefix.length) : value)
         return [
           `${pair!.slice(0, eq)}=${shown}`,
           ...attrs.map((a) => (/^expires=/i.test(a) && !a.includes('1970') ? 'Expires=<date>' : a)),
@@ -142,10 +143,12 @@ export async function run(
       if (typeof shownId === 'string') names.name(shownId)
       const observed: Observed = {
         status: res.statusCode,
-        body: typeof body === 'string' ? names.replace(body) : JSON.parse(names.replace(JSON.stringify(body))),
+        body:
+          typeof body === 'string' ? names.replace(body) : JSON.parse(names.replace(JSON.stringify(body))),
         setCookie,
       }
-      if (store) observed.calls = store.calls.map((call) => call.replace(/ (\S+)/, (_m, id) => ` ${names.name(id)}`))
+      if (store)
+        observed.calls = store.calls.map((call) => call.replace(/ (\S+)/, (_m, id) => ` ${names.name(id)}`))
       out.push(observed)
     }
   } finally {
@@ -167,7 +170,9 @@ export async function sideBySide(
     const opts = typeof options === 'function' ? options() : options
     const app = await build(plugin, recording ? { ...opts, store: recording.store } : opts, routes)
     const cookieName = (opts.cookieName as string | undefined) ?? 'sessionId'
-    results.push(await run(app, steps, recording, cookieName, (opts.cookiePrefix as string | undefined) ?? ''))
+    results.push(
+      await run(app, steps, recording, cookieName, (opts.cookiePrefix as string | undefined) ?? ''),
+    )
   }
   return results as [Observed[], Observed[]]
 }

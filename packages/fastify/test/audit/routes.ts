@@ -50,7 +50,9 @@ export function sessionRoutes(app: FastifyInstance): void {
     return describeSession(request)
   })
   app.get('/regen-cb', (request, reply) => {
-    request.session.regenerate((err?: unknown) => reply.send({ err: errorOf(err), ...describeSession(request) }))
+    request.session.regenerate((err?: unknown) =>
+      reply.send({ err: errorOf(err), ...describeSession(request) }),
+    )
   })
   app.get('/destroy', async (request) => {
     await request.session.destroy()
