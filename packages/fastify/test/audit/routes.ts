@@ -46,7 +46,7 @@ export function sessionRoutes(app: FastifyInstance): void {
   app.get('/nothing', async () => 'ok')
   app.get('/regen', async (request) => {
     const keep = (request.query as Query).keep
-    await request.session.regenerate(keep === undefined ? undefined : keep.split(','))
+    await (keep === undefined ? request.session.regenerate() : request.session.regenerate(keep.split(',')))
     return describeSession(request)
   })
   app.get('/regen-cb', (request, reply) => {
