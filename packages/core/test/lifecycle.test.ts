@@ -147,16 +147,17 @@ describe('RequestLifecycle', () => {
     await expect(begin()).rejects.toSatisfy((err) => isSessionError(err, 'INVALID_ID'))
   })
 
-  it('applies the Secure-over-HTTP rule: no cookie, or no save at all', async () => {
+  it('applies the Secure-over-HTTP rule: no cookie, no save at all, or the framework decides', async () => {
     for (const [rule, saved] of [
       ['no-cookie', true],
       ['no-save', false],
+      ['send', true],
     ] as const) {
       const { begin, store } = setup({ secureOverHttp: rule, saveUninitialized: true })
       const lifecycle = await begin(undefined, { secure: false })
       lifecycle.data.a = 1
       const { cookie } = await lifecycle.commit()
-      expect(cookie).toBeUndefined()
+      expect(cookie?.action).toBe(rule === 'send' ? 'set' : undefined)
       expect((await store.load(lifecycle.id)) !== undefined).toBe(saved)
     }
   })

@@ -331,7 +331,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     const rules = this.#host.rules
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
-    const blocked = attributes.secure === true && !this.secure
+    const blocked = attributes.secure === true && !this.secure && rules.secureOverHttp !== 'send'
     // Asked only when the rules need it: it encodes every attribute.
     let known: boolean | undefined
     const modified = () => {
