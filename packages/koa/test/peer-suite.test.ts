@@ -46,10 +46,10 @@ function mapStore() {
  * Options for one app. In "sessionkit store" mode koa-session (which has no such stores)
  * runs on a Map store: the client must see the same. Ids are counted, so cookies compare.
  */
-function optionsFor(mode: Mode, impl: Implementation, extra: object = {}): object {
+function optionsFor(mode: Mode, impl: Implementation, extra: object = {}, defaultGenid = false): object {
   if (mode === 'cookie') return { ...extra }
   let n = 0
-  const genid = () => `id-${++n}`
+  const genid = defaultGenid ? undefined : () => `id-${++n}`
   if (mode === 'koa-session store' || impl === peer) return { genid, ...extra, store: mapStore() }
   const store = new MemoryStore()
   memoryStores.push(store)
@@ -67,7 +67,12 @@ interface Scenario {
   /** The app's handler; default: the harness routes. */
   handler?: (ctx: Koa.Context) => unknown
   steps: Step[]
+  /** Ids from the default generator: UUIDs (and their signatures) are compared as placeholders. */
+  defaultGenid?: boolean
 }
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
+const SIGNATURE = /(\.sig=)[^;"]+/g
 
 /** Runs the scenario on koa-session and on ours; the client transcripts and app errors must match. */
 async function compare(mode: Mode, scenario: Scenario) {
@@ -87,14 +92,17 @@ async function compare(mode: Mode, scenario: Scenario) {
         app.on(event, ({ ctx }: { ctx?: Koa.Context }) => errors.push([event, ctx?.path]))
       }
       if (scenario.before) app.use(scenario.before)
-      app.use(impl(optionsFor(mode, impl, scenario.options) as never, app))
+      app.use(impl(optionsFor(mode, impl, scenario.options, scenario.defaultGenid) as never, app))
       scenario.after?.(app, impl)
       if (scenario.handler) app.use(scenario.handler)
       else routes(app)
       const transcript = await run(app, scenario.steps)
       // Attribute-level saves keep the data, not its key order.
       for (const step of transcript as { body: { keys?: string[] } }[]) step.body?.keys?.sort()
-      results.push({ transcript, errors })
+      const result = { transcript, errors }
+      if (!scenario.defaultGenid) results.push(result)
+      else
+        results.push(JSON.parse(JSON.stringify(result).replace(UUID, '<uuid>').replace(SIGNATURE, '$1<sig>')))
     }
   } finally {
     releaseClock()
@@ -255,6 +263,65 @@ const scenarios: [string, Mode[], Scenario][] = [
         ctx.body = ctx.session
       },
       steps: [{ path: '/' }],
+    },
+  ],
+  [
+    'overwrite: true replaces a cookie of the same name the app set earlier, false keeps both',
+    ALL,
+    {
+      handler: (ctx) => {
+        ctx.cookies.set('koa.sess', 'set-by-app', { signed: false })
+        ctx.session.views = 1
+        ctx.body = 'ok'
+      },
+      steps: [{ path: '/' }],
+    },
+  ],
+  [
+    'overwrite: false',
+    ALL,
+    {
+      options: { overwrite: false },
+      handler: (ctx) => {
+        ctx.cookies.set('koa.sess', 'set-by-app', { signed: false })
+        ctx.session.views = 1
+        ctx.body = 'ok'
+      },
+      steps: [{ path: '/' }],
+    },
+  ],
+  [
+    'regenerate() with overwrite: false sends the clearing and the new cookie',
+    ALL,
+    { options: { overwrite: false }, steps: [{ path: '/inc' }, { path: '/regenerate' }, { path: '/get' }] },
+  ],
+  [
+    'externalKey: the key travels in a header, never in a cookie',
+    STORES,
+    {
+      options: {
+        externalKey: {
+          get: (ctx: Koa.Context) => ctx.get('x-session'),
+          set: (ctx: Koa.Context, key: string) => ctx.set('x-session', key),
+        },
+      },
+      steps: [
+        { path: '/inc' },
+        { path: '/inc', headers: { 'x-session': 'id-1' } },
+        { path: '/regenerate', headers: { 'x-session': 'id-1' } },
+        { path: '/get', headers: { 'x-session': 'id-2' } },
+        { path: '/null', headers: { 'x-session': 'id-2' } },
+        { path: '/get', headers: { 'x-session': 'id-2' } },
+      ],
+    },
+  ],
+  [
+    'prefix with the default genid: UUIDs after the prefix',
+    STORES,
+    {
+      options: { prefix: 'sess:' },
+      defaultGenid: true,
+      steps: [{ path: '/set?string=%3B' }, { path: '/get' }, { path: '/regenerate' }],
     },
   ],
   [
