@@ -34,6 +34,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       secureOverHttp: 'no-save',
       clearUnknownId: true,
       clearOnDestroy: false,
+      laxWhenAutoInsecure: true,
     },
     // @fastify/session's way with a callback store: `set` on every rolling request (never
     // `touch`), and a session past its cookie's expiry destroyed when loaded.

@@ -235,9 +235,7 @@ export function writeCookie(ctx: Context, reply: FastifyReply, cookie: CookieIns
     reply.clearCookie(ctx.cookieName, { domain: ctx.cookie.domain, path: ctx.cookie.path || '/' })
     return
   }
-  const { sameSite: configured, priority: _priority, ...attributes } = cookie.attributes
-  // @fastify/session: `secure: 'auto'` over plain HTTP also means SameSite=Lax.
-  const sameSite = ctx.cookie.secure === 'auto' && attributes.secure !== true ? 'lax' : configured
+  const { sameSite, priority: _priority, ...attributes } = cookie.attributes
   reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.id), {
     ...attributes,
     // An explicit null, as the peer's cookie.toJSON() gives: @fastify/cookie's own default is Lax.

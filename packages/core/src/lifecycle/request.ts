@@ -374,12 +374,21 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       id: session.id,
       expires,
       maxAgeMs: expires ? Math.max(0, expires.getTime() - Date.now()) : undefined,
-      attributes: resolvedAttributes(this.cookie, this.secure),
+      attributes: this.#attributes(),
     }
   }
 
+  /** The attributes to write on this request, with the peer's rule for `secure: 'auto'` over HTTP. */
+  #attributes(): CookieOptions {
+    const attributes = resolvedAttributes(this.cookie, this.secure)
+    if (this.#host.rules.laxWhenAutoInsecure && this.cookie.secure === 'auto' && !this.secure) {
+      attributes.sameSite = 'lax'
+    }
+    return attributes
+  }
+
   #clear(): CookieInstruction {
-    return { action: 'clear', attributes: resolvedAttributes(this.cookie, this.secure) }
+    return { action: 'clear', attributes: this.#attributes() }
   }
 
   async #write(

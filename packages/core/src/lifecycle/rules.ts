@@ -45,6 +45,8 @@ export interface CommitRules {
   clearUnknownId: boolean
   /** Clear the cookie when this request destroyed the session (koa-session; not the other two). */
   clearOnDestroy: boolean
+  /** `secure: 'auto'` on a plain-HTTP request also means SameSite=Lax (@fastify/session). Default: false. */
+  laxWhenAutoInsecure?: boolean
 }
 
 /** Neutral defaults: sessionkit's own behaviour when no peer is imitated. */
