@@ -206,12 +206,7 @@ export class FastifySession {
     return settle(() => promise, callback) ?? promise
   }
 
-  /**
-   * The onSend half: core's commit, then the cookie it decided. Runs once; a second `send()`
-   * while the first is still in onSend (a hook that sends without returning the reply, as
-   * @fastify/passport's redirects do, lets the handler send again) waits for the same commit,
-   * so whichever send writes the response carries the cookie.
-   */
+  /** The onSend half: core's commit, then the cookie it decided. Runs once. */
   [kCommit](reply: FastifyReply): Promise<void> {
     this.#committing ??= this.#lifecycle.commit().then(({ cookie }) => writeCookie(this.#ctx, reply, cookie))
     return this.#committing

@@ -259,6 +259,20 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     }
   }
 
+  /**
+   * Why the commit would write the session if it ran now: `'modified'` (changed data, a
+   * new session with data, an explicit save that wrote), `'forced'` (rolling, renew, resave, a
+   * due touch or re-sign), or `undefined` (no write). For peer hooks that run only before a
+   * write, such as koa-session's `beforeSave`.
+   */
+  writeReason(): 'modified' | 'forced' | undefined {
+    if (this.#detached || this.session.isDestroyed) return undefined
+    const decision = this.#decide()
+    if (!decision.save) return undefined
+    if (this.isModified()) return 'modified'
+    return decision.force ? 'forced' : undefined
+  }
+
   /** The end-of-request commit, after any operation still running. */
   commit(): Promise<CommitOutcome> {
     return this.#run(async () => {
@@ -317,7 +331,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     const rules = this.#host.rules
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
-    const blocked = attributes.secure === true && !this.secure
+    const blocked = attributes.secure === true && !this.secure && rules.secureOverHttp !== 'send'
     // Asked only when the rules need it: it encodes every attribute.
     let known: boolean | undefined
     const modified = () => {
@@ -346,6 +360,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         rules.rolling ||
         renewDue ||
         this.#resign ||
+        (rules.resendExplicitSave === true && this.#savedEarly) ||
         ((rules.resendModified === 'always' || this.cookie.originalMaxAge !== null) && modified()))
     return { save: true, force, send, blocked }
   }
