@@ -1,4 +1,4 @@
-import { peerWrites, storeErrorForApp } from '../callback-store'
+import { peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -424,7 +424,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   #save(options: { saveUninitialized: boolean; force: boolean }, explicit: boolean): Promise<CommitResult> {
     const object = this.connectObject
     const save = () => this.#host.repository.save(this.session, options)
-    return object ? peerWrites.run({ object, explicit }, save) : save()
+    return object && readsPeerWrites(this.#host.repository.store)
+      ? peerWrites.run({ object, explicit }, save)
+      : save()
   }
 
   async #destroy(): Promise<void> {
