@@ -184,7 +184,12 @@ export class SessionkitSession implements RequestSession, SessionHost {
       mode.carrier.clear(ctx, options)
       return
     }
-    if (regenerate) lifecycle.changeId()
+    if (regenerate) {
+      lifecycle.changeId()
+      // As koa-session removes the old session: its cookie is cleared (also with `externalKey`),
+      // and the new one's, set below, replaces the clearing unless `overwrite` is false.
+      mode.carrier.clear(ctx, options)
+    }
     const forced = save || regenerate || session._requireSave
     // koa-session calls `beforeSave` only when it is about to save.
     if (options.beforeSave && (forced || lifecycle.writeReason())) options.beforeSave(ctx, session)

@@ -1,4 +1,4 @@
-import { peerWrites, storeErrorForApp } from '../callback-store'
+import { peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -331,7 +331,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     const rules = this.#host.rules
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
-    const blocked = attributes.secure === true && !this.secure
+    const blocked = attributes.secure === true && !this.secure && rules.secureOverHttp !== 'send'
     // Asked only when the rules need it: it encodes every attribute.
     let known: boolean | undefined
     const modified = () => {
@@ -428,7 +428,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   #save(options: { saveUninitialized: boolean; force: boolean }, explicit: boolean): Promise<CommitResult> {
     const object = this.connectObject
     const save = () => this.#host.repository.save(this.session, options)
-    return object ? peerWrites.run({ object, explicit }, save) : save()
+    return object && readsPeerWrites(this.#host.repository.store)
+      ? peerWrites.run({ object, explicit }, save)
+      : save()
   }
 
   async #destroy(): Promise<void> {

@@ -38,9 +38,11 @@ export interface CommitRules {
   /**
    * A cookie that would be Secure on a plain-HTTP request: `'no-cookie'` saves but sends
    * nothing (express-session); `'no-save'` neither saves nor sends (@fastify/session), except
-   * the cookie of a session the app saved explicitly.
+   * the cookie of a session the app saved explicitly; `'send'` saves and hands the cookie to
+   * the framework anyway, whose cookie layer decides (Koa's `ctx.cookies` throws, and
+   * koa-session lets that error fail the request).
    */
-  secureOverHttp: 'no-cookie' | 'no-save'
+  secureOverHttp: 'no-cookie' | 'no-save' | 'send'
   /** Clear a presented cookie that names no session (or fails verification) when nothing was saved (@fastify/session). */
   clearUnknownId: boolean
   /** Clear the cookie when this request destroyed the session (koa-session; not the other two). */
