@@ -291,6 +291,57 @@ const scenarios: [string, Mode[], Scenario][] = [
     },
   ],
   [
+    "maxAge 'session': no Expires after repeated changes",
+    ALL,
+    {
+      options: { maxAge: 'session' },
+      steps: [{ path: '/inc' }, { path: '/inc' }, { path: '/inc' }, { path: '/options' }],
+    },
+  ],
+  [
+    'genid gets the ctx',
+    STORES,
+    {
+      options: {
+        genid: (ctx: Koa.Context) => {
+          ctx.state.sid = `${ctx.path.slice(1)}_suffix`
+          return ctx.state.sid
+        },
+      },
+      handler: async (ctx) => {
+        if (ctx.path === '/regenerate') await ctx.session.regenerate()
+        else ctx.session.message = ctx.path
+        ctx.body = { sid: ctx.state.sid ?? null, key: ctx.session.externalKey }
+      },
+      steps: [{ path: '/first' }, { path: '/second' }, { path: '/regenerate' }, { path: '/third' }],
+    },
+  ],
+  [
+    'beforeSave runs before each save: explicit ones and the end-of-request one',
+    ALL,
+    {
+      options: {
+        beforeSave: (_ctx: Koa.Context, session: Record<string, number>) => {
+          session.saves = (session.saves ?? 0) + 1
+        },
+      },
+      handler: async (ctx) => {
+        if (ctx.path.startsWith('/set-')) ctx.session.touched = ctx.path
+        if (ctx.path.endsWith('-save')) await ctx.session.save()
+        ctx.body = ctx.session.toJSON()
+      },
+      steps: [
+        { path: '/empty-save' },
+        { path: '/set-a-save' },
+        { path: '/get' },
+        { path: '/set-a-save' },
+        { path: '/get' },
+        { path: '/set-b' },
+        { path: '/get' },
+      ],
+    },
+  ],
+  [
     'regenerate() with overwrite: false sends the clearing and the new cookie',
     ALL,
     { options: { overwrite: false }, steps: [{ path: '/inc' }, { path: '/regenerate' }, { path: '/get' }] },
