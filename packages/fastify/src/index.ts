@@ -35,6 +35,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       clearUnknownId: true,
       clearOnDestroy: false,
       laxWhenAutoInsecure: true,
+      saveOnceAfterExplicitSave: true,
     },
     // @fastify/session's way with a callback store: `set` on every rolling request (never
     // `touch`), and a session past its cookie's expiry destroyed when loaded.
@@ -58,6 +59,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     prefix: options.cookiePrefix ?? '',
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
+    storeSuccess: isSessionStore(userStore) ? undefined : null,
   }
 
   fastify.decorate('sessionRepository', manager.repository)

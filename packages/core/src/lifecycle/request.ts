@@ -344,6 +344,10 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       const save = rules.saveUninitialized || this.#savedEarly || modified()
       return { save, force: true, send: save && !blocked, blocked }
     }
+    if (rules.saveOnceAfterExplicitSave && this.#savedEarly && !this.isModified({ sinceSave: true })) {
+      const again = this.presentedId === session.id ? rules.rolling : rules.saveUninitialized
+      if (!again) return { save: false, force: false, send: !blocked, blocked }
+    }
     const renewDue =
       rules.renew &&
       session.expiresAt - Date.now() < session.maxInactiveMs / 2 &&

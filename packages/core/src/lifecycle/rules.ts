@@ -55,6 +55,13 @@ export interface CommitRules {
    * a new `maxAge`). Default: false (only a modified one, by `resendModified`).
    */
   resendExplicitSave?: boolean
+  /**
+   * After an explicit save, the commit writes again only when the peer's save rule holds
+   * anyway: changed since that save, `rolling` for the cookie's own id, `saveUninitialized`
+   * for a new or re-issued id; otherwise it writes nothing and only re-sends the cookie
+   * (@fastify/session). Default: false (the usual decision, a due touch included).
+   */
+  saveOnceAfterExplicitSave?: boolean
 }
 
 /** Neutral defaults: sessionkit's own behaviour when no peer is imitated. */
