@@ -49,4 +49,5 @@ export {
 } from './resolvers'
 export { Session } from './session'
 export { createSigner, RecentlySigned, type Secret, type Signer } from './signer'
+export { isNetworkError } from './store-errors'
 export type * from './types'

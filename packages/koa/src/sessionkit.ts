@@ -185,10 +185,11 @@ export class SessionkitSession implements RequestSession, SessionHost {
       return
     }
     if (regenerate) {
-      lifecycle.changeId()
-      // As koa-session removes the old session: its cookie is cleared (also with `externalKey`),
-      // and the new one's, set below, replaces the clearing unless `overwrite` is false.
+      // As koa-session removes the old session: its cookie is cleared first (also with
+      // `externalKey`; Koa refuses a Secure one over HTTP before the id changes), and the new
+      // one's, set below, replaces the clearing unless `overwrite` is false.
       mode.carrier.clear(ctx, options)
+      lifecycle.changeId()
     }
     const forced = save || regenerate || session._requireSave
     // koa-session calls `beforeSave` only when it is about to save.

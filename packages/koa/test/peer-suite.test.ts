@@ -180,6 +180,21 @@ const scenarios: [string, Mode[], Scenario][] = [
   ],
   ['secure: true over HTTP fails the request', ALL, { options: { secure: true }, steps: [{ path: '/inc' }] }],
   [
+    'secure: true: a session made over HTTPS, then destroyed, regenerated or saved over HTTP',
+    ALL,
+    {
+      options: { secure: true },
+      steps: [
+        { path: '/inc', headers: https },
+        { path: '/regenerate' },
+        { path: '/save' },
+        { path: '/get' },
+        { path: '/null' },
+        { path: '/get', headers: https },
+      ],
+    },
+  ],
+  [
     'sameSite none, partitioned and priority over HTTPS',
     ALL,
     {
