@@ -152,7 +152,7 @@ export class MemoryStore extends SessionkitMemoryStore {
   ): Promise<Record<string, Record<string, unknown>>> {
     const work = (async () => {
       const out: Record<string, Record<string, unknown>> = {}
-      for (const id of this.#ids()) {
+      for (const id of this.ids()) {
         const session = await this.#face.get(id)
         if (session) out[id] = session
       }
@@ -170,16 +170,8 @@ export class MemoryStore extends SessionkitMemoryStore {
   }
 
   /** Deletes every session. */
-  clear(callback?: Callback): Promise<void> {
-    return report(
-      Promise.all(this.#ids().map((id) => this.delete(id))).then(() => undefined),
-      callback,
-    )
-  }
-
-  // The parent keeps its records private; a connect store's all/length/clear need the ids.
-  #ids(): string[] {
-    return [...(this as unknown as { records: Map<string, unknown> }).records.keys()]
+  override clear(callback?: Callback): Promise<void> {
+    return report(super.clear(), callback)
   }
 }
 for (const name of ['regenerate', 'createSession'] as const) {
