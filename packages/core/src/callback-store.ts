@@ -331,7 +331,28 @@ export function adaptStore(store: unknown, peer?: ConnectProtocol): SessionStore
   ) {
     throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
   }
-  return fromCallbackStore(legacy as CallbackStore, peer ? { peer } : {})
+  const adapted = fromCallbackStore(legacy as CallbackStore, peer ? { peer } : {})
+  connectDriven.add(adapted)
+  return adapted
+}
+
+// Stores `adaptStore` made from a connect store: every call reaches the app's connect methods.
+const connectDriven = new WeakSet<SessionStore>()
+const replacedConnectMethods = new WeakMap<SessionStore, () => boolean>()
+
+/**
+ * True while `store` (as `adaptStore` returned it) is driven through connect methods: a
+ * connect store, or a store speaking both protocols whose connect methods the app replaced.
+ * Such a store gets the peer's calls (e.g. express-session's touch on every request), not
+ * sessionkit's throttling, and has none of sessionkit's guarantees.
+ *
+ * @example
+ * ```ts
+ * if (isConnectDriven(manager.repository.store)) lifecycle.touch()
+ * ```
+ */
+export function isConnectDriven(store: SessionStore): boolean {
+  return connectDriven.has(store) || replacedConnectMethods.get(store)?.() === true
 }
 
 const CONNECT_METHODS = ['get', 'set', 'destroy', 'touch'] as const
@@ -354,7 +375,7 @@ function speaksConnect(store: SessionStore): boolean {
 function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | undefined): SessionStore {
   const legacy = fromCallbackStore(store as unknown as CallbackStore, peer ? { peer } : {})
   const replaced = () => CONNECT_METHODS.some((name) => Object.hasOwn(store, name))
-  return {
+  const dual: SessionStore = {
     get capabilities() {
       return store.capabilities
     },
@@ -367,4 +388,6 @@ function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | unde
       : {}),
     ...(store.close ? { close: () => store.close!() } : {}),
   }
+  replacedConnectMethods.set(dual, replaced)
+  return dual
 }

@@ -25,6 +25,7 @@ export class RequestContext implements SessionContext {
     readonly lifecycle: RequestLifecycle,
     readonly req: Req,
     readonly unsetDestroy: boolean,
+    readonly touchEveryRequest: boolean,
   ) {
     Object.defineProperty(req, CONTEXT, { value: this, configurable: true })
     lifecycle.snapshot = () => {
@@ -105,7 +106,11 @@ export class RequestContext implements SessionContext {
     if (!lifecycle.session.isDestroyed) {
       if (req.session == null && this.unsetDestroy && typeof req.sessionID === 'string') this.#unset = true
       else if (!(req.session instanceof Session) || typeof req.sessionID !== 'string') lifecycle.detach()
-      else this.touch()
+      else {
+        this.touch()
+        // express-session touches a connect store on every request that loaded the session.
+        if (this.touchEveryRequest && !lifecycle.session.isNew) lifecycle.touch()
+      }
     }
     if (this.#unset) lifecycle.detach()
     lifecycle.validate()

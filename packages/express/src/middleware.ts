@@ -65,7 +65,7 @@ export function createHandler(config: Config): Handler {
       config.proxy,
     )
     config.manager.begin({ id: cookieId, cookie: options, secure, context: req }).then((lifecycle) => {
-      const ctx = new RequestContext(lifecycle, req, config.unsetDestroy)
+      const ctx = new RequestContext(lifecycle, req, config.unsetDestroy, config.touchEveryRequest())
       hold(res, ctx, resolver, config.name, config.manager.customIds, next)
       next()
     }, next)

@@ -2,6 +2,7 @@ import {
   type CallbackStore,
   type Codec,
   CookieIdResolver,
+  isConnectDriven,
   type CookieSettings,
   isSessionStore,
   type Secret,
@@ -65,6 +66,12 @@ export interface Config {
   /** Undefined: fall back to `req.secret` per request. */
   resolver: CookieIdResolver | undefined
   unsetDestroy: boolean
+  /**
+   * An unmodified session is touched on every request, as express-session does: while the
+   * store is driven through connect methods (a connect store, or the MemoryStore whose methods
+   * the app replaced) and the app set no `touchAfter`.
+   */
+  touchEveryRequest(): boolean
   /** What `req.sessionStore` shows: the store the app passed (a connect face over a sessionkit store), or the default one. */
   store: SessionStore | Store | CallbackStore
   manager: SessionManager
@@ -145,6 +152,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     proxy: opts.proxy,
     resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
     unsetDestroy: opts.unset === 'destroy',
+    touchEveryRequest: () => opts.touchAfter === undefined && isConnectDriven(manager.repository.store),
     store: isSessionStore(store) && !(store instanceof MemoryStore) ? connectStoreFor(store) : store,
     manager,
     repository: manager.repository,

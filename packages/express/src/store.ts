@@ -115,7 +115,7 @@ export const Store = StoreBase as unknown as StoreConstructor
  * ```
  */
 export class MemoryStore extends SessionkitMemoryStore {
-  readonly #face = connectFace(this)
+  readonly #face = connectFace(spiOf(this))
 
   get(sid: string, callback?: Callback<any>): Promise<Record<string, unknown> | null> {
     return this.#face.get(sid, callback)
@@ -181,6 +181,22 @@ for (const name of ['regenerate', 'createSession'] as const) {
     configurable: true,
     enumerable: false,
   })
+}
+
+/**
+ * The sessionkit side of a MemoryStore as its class defines it: the connect face writes
+ * through these, never through connect methods the app replaced on the instance (a replaced
+ * `touch` that calls the original must see one call, as with express-session's MemoryStore).
+ */
+function spiOf(store: SessionkitMemoryStore): SessionStore {
+  const base = SessionkitMemoryStore.prototype
+  return {
+    capabilities: store.capabilities,
+    load: (id) => base.load.call(store, id),
+    save: (change) => base.save.call(store, change),
+    touch: (id, touch) => base.touch.call(store, id, touch),
+    delete: (id) => base.delete.call(store, id),
+  }
 }
 
 function report<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> {

@@ -1,4 +1,4 @@
-import { peerWrites, storeErrorForApp } from '../callback-store'
+import { isConnectDriven, peerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -413,8 +413,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   async #destroy(): Promise<void> {
+    const repository = this.#host.repository
+    const unstored = this.session.storedId === undefined ? this.session.id : undefined
     this.session.destroy()
-    await this.#host.repository.save(this.session)
+    await repository.save(this.session)
+    // The peers call a connect store's `destroy` for a session never stored as well (apps and
+    // their tests count on that call and its errors); a sessionkit store is spared it.
+    if (unstored !== undefined && isConnectDriven(repository.store)) await repository.delete(unstored)
     this.#destroyedHere = true
   }
 
