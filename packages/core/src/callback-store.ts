@@ -88,6 +88,8 @@ export interface PeerWrite {
   object(): Record<string, unknown>
   /** An explicit `save()`: the peer calls `set` whatever else applies. */
   explicit: boolean
+  /** express-session's `resave`: an unmodified session is rewritten with `set`, not touched. */
+  resave?: boolean
 }
 
 /**
@@ -280,7 +282,7 @@ export function fromCallbackStore(
     async touch(id: string, touch: SessionTouch): Promise<boolean> {
       const asked = asPeer()
       if (asked && peer) {
-        if (asked.explicit || peer.keepAlive === 'set') await setWhole(id, asked)
+        if (asked.explicit || asked.resave || peer.keepAlive === 'set') await setWhole(id, asked)
         else if (legacy.touch) {
           const object = asked.object()
           await call((cb) => legacy.touch!(id, object, cb))

@@ -126,14 +126,15 @@ export function resolveOptions(options: SessionOptions = {}): Config {
       clearUnknownId: false,
       clearOnDestroy: false,
     },
-    // express-session's way with a connect store: `touch` for an unmodified session on every
-    // request (when the store has it), `set` with `resave`.
-    connect: { keepAlive: resave ? 'set' : 'touch', destroyExpiredOnLoad: false },
+    // express-session's way with a connect store: `touch` for an unmodified session loaded
+    // from the cookie (when the store has it), `set` with `resave` (core marks those writes).
+    connect: { keepAlive: 'touch', destroyExpiredOnLoad: false },
     ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
     ...(opts.touchAfter === undefined
       ? isSessionStore(store)
         ? {}
-        : { touchAfterMs: 0 }
+        : // Touched exactly where express-session touches (see touchEveryRequest), never by cadence.
+          { touchAfterMs: Number.POSITIVE_INFINITY }
       : { touchAfterMs: opts.touchAfter }),
     ...(opts.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: opts.absoluteTimeout }),
     ...(opts.browserSessionTimeout === undefined
