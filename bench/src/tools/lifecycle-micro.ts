@@ -1,5 +1,5 @@
 /**
- * `node --conditions=@sessionkit/source --import tsx src/tools/lifecycle-micro.ts [attributes]`:
+ * `node --conditions=@sessionkit/source --import tsx src/tools/lifecycle-micro.ts [small|big|wide]`:
  * core's request lifecycle alone (begin, read one attribute, commit) on the memory store, in
  * one process, no HTTP: µs per request for a read-only and a one-change request. A quick,
  * less noisy check of a hot-path change before the full HTTP matrix.
@@ -8,11 +8,12 @@ import { SessionManager } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
 import { sessionData } from '../fixtures'
 
-const wide = process.argv[2] === 'wide'
+const kind = process.argv[2] === 'wide' ? 'wide' : process.argv[2] === 'small' ? 'small' : 'big'
+const wide = kind === 'wide'
 const manager = new SessionManager({ store: new MemoryStore(), rules: { rolling: true } })
 const cookie = { originalMaxAge: 86_400_000, path: '/', httpOnly: true }
 const first = await manager.begin({ id: undefined, cookie, secure: false })
-Object.assign(first.data, sessionData(wide ? 'wide' : 'big'))
+Object.assign(first.data, sessionData(kind))
 await first.commit()
 const id = first.id
 

@@ -98,6 +98,23 @@ export interface PeerWrite {
  */
 export const peerWrites: AsyncLocalStorage<PeerWrite> = new AsyncLocalStorage<PeerWrite>()
 
+const READS_PEER_WRITES: unique symbol = Symbol('sessionkit.readsPeerWrites')
+
+/**
+ * Whether a save on this store reads {@link peerWrites}. Entering an AsyncLocalStorage turns
+ * on Node's promise hooks for the whole process (every later promise pays), so a lifecycle
+ * enters it only for a store that reads it.
+ */
+export function readsPeerWrites(store: SessionStore): boolean {
+  const reads = (store as { [READS_PEER_WRITES]?: () => boolean })[READS_PEER_WRITES]
+  return typeof reads === 'function' && reads()
+}
+
+function withPeerReads(store: SessionStore, reads: () => boolean): SessionStore {
+  Object.defineProperty(store, READS_PEER_WRITES, { value: reads })
+  return store
+}
+
 /** What sessionkit keeps under META: metadata the peers' shape has no place for. */
 type OwnMeta = Partial<SessionMeta> & {
   /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
@@ -249,7 +266,7 @@ export function fromCallbackStore(
   const write = (id: string, attributes: Record<string, string>, meta: SessionMeta) =>
     call((cb) => legacy.set(id, toObject(attributes, meta), cb))
 
-  return {
+  const store: SessionStore = {
     capabilities: { principalIndex: false, shared: true },
     load,
     async save(change: SessionChange): Promise<SaveResult> {
@@ -305,6 +322,7 @@ export function fromCallbackStore(
       await call((cb) => legacy.destroy(id, cb))
     },
   }
+  return withPeerReads(store, () => peer !== undefined)
 }
 
 function withoutExpires(cookie: object): object {
@@ -377,7 +395,7 @@ function speaksConnect(store: SessionStore): boolean {
 function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | undefined): SessionStore {
   const legacy = fromCallbackStore(store as unknown as CallbackStore, peer ? { peer } : {})
   const replaced = () => CONNECT_METHODS.some((name) => Object.hasOwn(store, name))
-  const dual: SessionStore = {
+  const adapted: SessionStore = {
     get capabilities() {
       return store.capabilities
     },
@@ -390,6 +408,6 @@ function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | unde
       : {}),
     ...(store.close ? { close: () => store.close!() } : {}),
   }
-  replacedConnectMethods.set(dual, replaced)
-  return dual
+  replacedConnectMethods.set(adapted, replaced)
+  return withPeerReads(adapted, () => peer !== undefined && replaced())
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../memory/src/index.ts'
+import { peerWrites } from '../src/callback-store'
 import {
   type CommitRules,
   type CookieSettings,
@@ -147,16 +148,17 @@ describe('RequestLifecycle', () => {
     await expect(begin()).rejects.toSatisfy((err) => isSessionError(err, 'INVALID_ID'))
   })
 
-  it('applies the Secure-over-HTTP rule: no cookie, or no save at all', async () => {
+  it('applies the Secure-over-HTTP rule: no cookie, no save at all, or the framework decides', async () => {
     for (const [rule, saved] of [
       ['no-cookie', true],
       ['no-save', false],
+      ['send', true],
     ] as const) {
       const { begin, store } = setup({ secureOverHttp: rule, saveUninitialized: true })
       const lifecycle = await begin(undefined, { secure: false })
       lifecycle.data.a = 1
       const { cookie } = await lifecycle.commit()
-      expect(cookie).toBeUndefined()
+      expect(cookie?.action).toBe(rule === 'send' ? 'set' : undefined)
       expect((await store.load(lifecycle.id)) !== undefined).toBe(saved)
     }
   })
@@ -170,6 +172,35 @@ describe('RequestLifecycle', () => {
     const changed = await begin(created.id, { cookie: noMaxAge })
     changed.data.a = 2
     expect(await changed.commit()).toEqual({ result: 'saved', cookie: undefined })
+  })
+})
+
+describe('explicit saves (koa-session)', () => {
+  it('re-sends the cookie of an unchanged session saved explicitly, only with resendExplicitSave', async () => {
+    for (const resendExplicitSave of [true, false]) {
+      const { begin } = setup({ resendExplicitSave })
+      const id = await login(begin)
+      const lifecycle = await begin(id)
+      await lifecycle.save()
+      const { cookie } = await lifecycle.commit()
+      expect(cookie?.action === 'set').toBe(resendExplicitSave)
+    }
+  })
+
+  it('reports why the commit would write: data changed, forced by the rules, or none', async () => {
+    const { begin } = setup({ renew: false })
+    expect((await begin()).writeReason()).toBeUndefined() // new and empty
+    const fresh = await begin()
+    fresh.data.a = 1
+    expect(fresh.writeReason()).toBe('modified')
+    const id = await login(begin)
+    const loaded = await begin(id)
+    expect(loaded.writeReason()).toBeUndefined()
+    loaded.data.user = 'bob'
+    expect(loaded.writeReason()).toBe('modified')
+    const rolling = setup({ rolling: true })
+    const rolled = await rolling.begin(await login(rolling.begin))
+    expect(rolled.writeReason()).toBe('forced')
   })
 })
 
@@ -246,5 +277,24 @@ describe('browser-session idle timeout', () => {
     }
     expect(new SessionManager({ store: connect }).browserSessionTimeoutMs).toBe(600_000)
     expect(new SessionManager({ store: new MemoryStore() }).browserSessionTimeoutMs).toBe(86_400_000)
+  })
+})
+
+describe('peer writes', () => {
+  it('a sessionkit store saves outside the AsyncLocalStorage only connect stores read', async () => {
+    const inner = new MemoryStore()
+    const seen: unknown[] = []
+    const store = Object.assign(Object.create(inner), {
+      save(change: Parameters<MemoryStore['save']>[0]) {
+        seen.push(peerWrites.getStore())
+        return inner.save(change)
+      },
+    }) as MemoryStore
+    const manager = new SessionManager({ store })
+    const lifecycle = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true })
+    lifecycle.connectObject = () => ({ ...lifecycle.data })
+    lifecycle.data.user = 'alice'
+    expect((await lifecycle.commit()).result).toBe('created')
+    expect(seen).toEqual([undefined])
   })
 })

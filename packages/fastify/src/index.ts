@@ -1,6 +1,6 @@
 import { isSessionStore, SessionManager } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
@@ -35,6 +35,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       clearUnknownId: true,
       clearOnDestroy: false,
       laxWhenAutoInsecure: true,
+      saveOnceAfterExplicitSave: true,
     },
     // @fastify/session's way with a callback store: `set` on every rolling request (never
     // `touch`), and a session past its cookie's expiry destroyed when loaded.
@@ -58,6 +59,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     prefix: options.cookiePrefix ?? '',
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
+    storeSuccess: isSessionStore(userStore) ? undefined : null,
   }
 
   fastify.decorate('sessionRepository', manager.repository)
@@ -89,35 +91,30 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     request.session = session as unknown as FastifySessionObject
   })
 
-  // Sends whose session commit is still running, by request.
-  const sending = new WeakMap<FastifyRequest, Promise<void>>()
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as unknown
-    if (session instanceof FastifySession) {
-      const commit = session[kCommit](reply)
-      sending.set(request, commit)
-      await commit
-    }
-    return payload
-  })
-  // Plugins such as @fastify/passport send a reply from an async hook without `return reply`:
-  // with the peer's synchronous in-process store that reply has ended before Fastify decides
-  // to run the handler, which it then skips. Our commit is asynchronous, so every route's last
-  // preHandler lets such a send finish first: Fastify then sees the reply sent, as with the peer.
-  fastify.addHook('onRoute', (route) => {
-    const own = route.preHandler
-    route.preHandler = [...(own === undefined ? [] : Array.isArray(own) ? own : [own]), waitForSend]
-  })
-  function waitForSend(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
-    const pending = sending.get(request)
-    if (!pending) {
-      done()
+    if (!(session instanceof FastifySession)) {
+      done(null, payload)
       return
     }
-    // One turn of the event loop after the commit: Fastify's own send has then ended the reply.
-    const resume = () => setImmediate(done)
-    pending.then(resume, resume)
-  }
+    // @fastify/session's in-process store saves synchronously: the reply has ended when
+    // `reply.send()` returns. Plugins such as @fastify/passport rely on it: they send from an
+    // async hook without `return reply`, and Fastify then skips the later hooks and the handler
+    // because `reply.sent` is true. While our commit runs, the reply reads as sent, so Fastify
+    // decides the same way, whatever the registration order (another `send()` meanwhile is
+    // refused as on an ended reply); the override goes before Fastify writes the response.
+    Object.defineProperty(reply, 'sent', { value: true, configurable: true })
+    session[kCommit](reply).then(
+      () => {
+        delete (reply as { sent?: boolean }).sent
+        done(null, payload)
+      },
+      (err: Error) => {
+        delete (reply as { sent?: boolean }).sent
+        done(err)
+      },
+    )
+  })
 }
 
 /** RFC 6265 path-match of a request path against the cookie's Path. */

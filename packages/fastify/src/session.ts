@@ -18,6 +18,11 @@ export interface Context {
   cookieName: string
   /** The plugin's `cookie` option, with @fastify/session's defaults. */
   cookie: CookieOptions
+  /**
+   * What `destroy` and `regenerate` call back with on success: the peer passes on the store's
+   * own callback argument, `undefined` from its MemoryStore, usually `null` from a callback store.
+   */
+  storeSuccess: null | undefined
 }
 
 /**
@@ -120,51 +125,67 @@ export class FastifySession {
   regenerate(keys?: string[] | SessionCallback, callback?: SessionCallback): Promise<void> | undefined {
     if (typeof keys === 'function') [callback, keys] = [keys, undefined]
     const keep = Array.isArray(keys) ? keys.map((key) => [key, this[key]] as const) : []
-    return settle(async () => {
-      try {
-        await this.#lifecycle.regenerate()
-      } finally {
-        const next = this.#replace()
-        for (const [key, value] of keep) next.set(key, value)
-      }
-    }, callback)
+    return settle(
+      this.#ctx.storeSuccess,
+      async () => {
+        try {
+          await this.#lifecycle.regenerate()
+        } finally {
+          const next = this.#replace()
+          for (const [key, value] of keep) next.set(key, value)
+        }
+      },
+      callback,
+    )
   }
 
   /** Replaces `request.session` with what the store holds now. */
   reload(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(async () => {
-      const lifecycle = this.#lifecycle
-      const wasNew = lifecycle.isNew
-      if (!(await lifecycle.reload())) {
-        if (wasNew) lifecycle.data = {}
-        // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
-        else await lifecycle.regenerate()
-      }
-      this.#replace()
-    }, callback)
+    return settle(
+      null,
+      async () => {
+        const lifecycle = this.#lifecycle
+        const wasNew = lifecycle.isNew
+        if (!(await lifecycle.reload())) {
+          if (wasNew) lifecycle.data = {}
+          // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
+          else await lifecycle.regenerate()
+        }
+        this.#replace()
+      },
+      callback,
+    )
   }
 
   /** Deletes the session now; `request.session` becomes `null`. */
   destroy(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(async () => {
-      try {
-        await this.#lifecycle.destroy()
-      } finally {
-        ;(this.#request as unknown as { session: unknown }).session = null
-      }
-    }, callback)
+    return settle(
+      this.#ctx.storeSuccess,
+      async () => {
+        try {
+          await this.#lifecycle.destroy()
+        } finally {
+          ;(this.#request as unknown as { session: unknown }).session = null
+        }
+      },
+      callback,
+    )
   }
 
   /** Writes the session now (only what changed) and extends its expiry. */
   save(callback?: SessionCallback): Promise<void> | undefined {
-    return settle(async () => {
-      const result = await this.#lifecycle.save()
-      if (result !== 'gone' && result !== 'destroyed') {
-        this.#saved = true
-        if (this.cookie.originalMaxAge != null)
-          this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
-      }
-    }, callback)
+    return settle(
+      undefined,
+      async () => {
+        const result = await this.#lifecycle.save()
+        if (result !== 'gone' && result !== 'destroyed') {
+          this.#saved = true
+          if (this.cookie.originalMaxAge != null)
+            this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
+        }
+      },
+      callback,
+    )
   }
 
   /** True when data (not the cookie) changed since load or the last save. */
@@ -181,7 +202,7 @@ export class FastifySession {
     const promise = Promise.resolve().then(() => {
       this.#lifecycle.changeId()
     })
-    return settle(() => promise, callback) ?? promise
+    return settle(null, () => promise, callback) ?? promise
   }
 
   /** Names the owner of the session, so `revokeAll` and `destroyAllFor` find it. */
@@ -203,15 +224,10 @@ export class FastifySession {
       if (!exceptCurrent) (this.#request as unknown as { session: unknown }).session = null
       return count
     })
-    return settle(() => promise, callback) ?? promise
+    return settle(null, () => promise, callback) ?? promise
   }
 
-  /**
-   * The onSend half: core's commit, then the cookie it decided. Runs once; a second `send()`
-   * while the first is still in onSend (a hook that sends without returning the reply, as
-   * @fastify/passport's redirects do, lets the handler send again) waits for the same commit,
-   * so whichever send writes the response carries the cookie.
-   */
+  /** The onSend half: core's commit, then the cookie it decided. Runs once. */
   [kCommit](reply: FastifyReply): Promise<void> {
     this.#committing ??= this.#lifecycle.commit().then(({ cookie }) => writeCookie(this.#ctx, reply, cookie))
     return this.#committing
@@ -251,7 +267,15 @@ export function presentedValue(ctx: Context, request: FastifyRequest): string | 
   return raw.startsWith(ctx.prefix) ? raw.slice(ctx.prefix.length) || undefined : undefined
 }
 
-/** Core's bridge with @fastify/session's success value (`null`). */
-function settle<T>(work: () => Promise<T>, callback?: SessionCallback<T>): Promise<T> | undefined {
-  return coreSettle(work, callback, { success: null })
+/**
+ * Core's bridge with @fastify/session's success value: `reload` passes on the `null` of the
+ * store's `get`, `save` calls back with no argument, `regenerate` and `destroy` with the
+ * store's (see `Context.storeSuccess`).
+ */
+function settle<T>(
+  success: null | undefined,
+  work: () => Promise<T>,
+  callback?: SessionCallback<T>,
+): Promise<T> | undefined {
+  return coreSettle(work, callback, { success })
 }

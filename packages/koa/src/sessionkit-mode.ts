@@ -24,6 +24,10 @@ function koaRules(options: ResolvedOptions): Partial<CommitRules> {
     // An unknown key is left alone: the new session's key replaces it once saved.
     clearUnknownId: false,
     clearOnDestroy: true,
+    // Koa's `ctx.cookies` refuses a Secure cookie over HTTP with an error that fails the request.
+    secureOverHttp: 'send',
+    // `save()`, `regenerate()` and a new `maxAge` re-send the cookie, also of unchanged data.
+    resendExplicitSave: true,
   }
 }
 

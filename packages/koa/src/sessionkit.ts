@@ -1,4 +1,4 @@
-import { type CookieInstruction, isSecure, RequestLifecycle, resolvedAttributes } from '@sessionkit/core'
+import { isSecure, RequestLifecycle } from '@sessionkit/core'
 import type { RequestSession } from './classic'
 import { decode } from './codec'
 import { type AnyContext, DAY, originalMaxAge, type ResolvedOptions } from './options'
@@ -16,7 +16,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
   lifecycle: RequestLifecycle | undefined
   /** The key `ctx.session.externalKey` reports: the one it was made with, until `changeId()`. */
   reportedKey: string | undefined
-  #loaded: string | undefined
 
   constructor(
     readonly ctx: AnyContext,
@@ -87,7 +86,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
     }
     const session = this.#create(data)
     session._expire = lifecycle.session.expiresAt
-    if (options.beforeSave) this.#loaded = JSON.stringify(session.toJSON())
   }
 
   /** Loads the session `id` names; a miss emits koa-session's `missed` (or `expired`). */
@@ -118,7 +116,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
   #fresh(): RequestLifecycle {
     const input = { id: undefined, cookie: this.mode.defaults, secure: this.#secure(), context: this.ctx }
     this.lifecycle = new RequestLifecycle(this.mode.manager, input, undefined)
-    this.#loaded = undefined
     return this.lifecycle
   }
 
@@ -187,13 +184,18 @@ export class SessionkitSession implements RequestSession, SessionHost {
       mode.carrier.clear(ctx, options)
       return
     }
-    if (regenerate) lifecycle.changeId()
+    if (regenerate) {
+      // As koa-session removes the old session: its cookie is cleared first (also with
+      // `externalKey`; Koa refuses a Secure one over HTTP before the id changes), and the new
+      // one's, set below, replaces the clearing unless `overwrite` is false.
+      mode.carrier.clear(ctx, options)
+      lifecycle.changeId()
+    }
     const forced = save || regenerate || session._requireSave
-    // `#saveReason` serializes the whole session: only for a `beforeSave` hook to call.
-    if (options.beforeSave && (forced || this.#saveReason(session))) options.beforeSave(ctx, session)
-    const early = forced ? await lifecycle.save() : undefined
-    const { cookie = early && early !== 'gone' ? this.#resend(lifecycle) : undefined } =
-      await lifecycle.commit()
+    // koa-session calls `beforeSave` only when it is about to save.
+    if (options.beforeSave && (forced || lifecycle.writeReason())) options.beforeSave(ctx, session)
+    if (forced) await lifecycle.save()
+    const { cookie } = await lifecycle.commit()
     if (cookie?.action === 'set') {
       mode.carrier.write(ctx, options, cookie.id, cookie.attributes, cookie.expires)
       // koa-session forgets a browser-session lifetime once saved (`ctx.session.maxAge` reads undefined).
@@ -201,49 +203,6 @@ export class SessionkitSession implements RequestSession, SessionHost {
     } else if (cookie?.action === 'clear') {
       mode.carrier.clear(ctx, options)
     }
-    if (options.beforeSave) this.#loaded = JSON.stringify(session.toJSON())
-  }
-
-  /**
-   * koa-session re-sends the cookie with every forced save (`save()`, `regenerate()`, a new
-   * `maxAge`), also of an unchanged session, which core's rules only do for modified ones.
-   */
-  #resend(lifecycle: RequestLifecycle): CookieInstruction | undefined {
-    const attributes = resolvedAttributes(lifecycle.cookie, lifecycle.secure)
-    if (attributes.secure && !lifecycle.secure) return undefined
-    const { session } = lifecycle
-    const maxAge = lifecycle.cookie.originalMaxAge
-    const absolute = session.absoluteTimeoutMs
-    const now = Date.now()
-    const end =
-      maxAge === null
-        ? undefined
-        : absolute === undefined
-          ? now + maxAge
-          : Math.min(now + maxAge, session.createdAt + absolute)
-    const expires = end === undefined ? undefined : new Date(end)
-    return {
-      action: 'set',
-      id: lifecycle.id,
-      expires,
-      maxAgeMs: end === undefined ? undefined : end - now,
-      attributes,
-    }
-  }
-
-  /** Whether koa-session would save now, for `beforeSave`: changed, rolling or renew. */
-  #saveReason(session: Session): boolean {
-    const json = JSON.stringify(session.toJSON())
-    if (this.#loaded === undefined && json === '{}') return false
-    if (this.#loaded !== json || this.options.rolling) return true
-    const maxAge = session.maxAge
-    return (
-      this.options.renew === true &&
-      !!session._expire &&
-      typeof maxAge === 'number' &&
-      maxAge > 0 &&
-      session._expire - Date.now() < maxAge / 2
-    )
   }
 }
 

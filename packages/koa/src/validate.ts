@@ -5,9 +5,11 @@ import { SessionError } from '@sessionkit/core'
  * code and logs that read `err.issues` keep working.
  */
 export interface OptionIssue {
-  code: 'invalid_type' | 'invalid_union'
+  code: 'invalid_type' | 'invalid_union' | 'invalid_literal'
+  /** `invalid_union`: why each alternative failed, as zod 3 serializes its errors. */
+  unionErrors?: { issues: OptionIssue[]; name: 'ZodError' }[]
   expected?: string
-  received?: string
+  received?: unknown
   path: (string | number)[]
   message: string
 }
@@ -55,11 +57,39 @@ export class OptionChecker {
 
   /** `maxAge`: a number, `'session'`, or absent. */
   maxAge(value: unknown): void {
-    if (value === undefined || value === 'session' || typeName(value) === 'number') return
+    const received = typeName(value)
+    if (value === undefined || value === 'session' || received === 'number') return
+    const path = ['maxAge']
     this.issues.push({
       code: 'invalid_union',
-      path: ['maxAge'],
-      message: `Invalid input: maxAge must be a number (ms) or 'session', received ${typeName(value)}`,
+      unionErrors: [
+        {
+          issues: [
+            {
+              code: 'invalid_type',
+              expected: 'number',
+              received,
+              path,
+              message: `Expected number, received ${received}`,
+            },
+          ],
+          name: 'ZodError',
+        },
+        {
+          issues: [
+            {
+              received: value,
+              code: 'invalid_literal',
+              expected: 'session',
+              path,
+              message: 'Invalid literal value, expected "session"',
+            },
+          ],
+          name: 'ZodError',
+        },
+      ],
+      path,
+      message: 'Invalid input',
     })
   }
 

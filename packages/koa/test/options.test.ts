@@ -61,8 +61,18 @@ describe('options', () => {
     }
   })
 
-  it('maxAge must be a number or "session"', () => {
-    expect(failure(peer, { maxAge: 'x' })).not.toBe('no error')
+  it('maxAge must be a number or "session": the same message and issues as koa-session', () => {
+    const exactly = (impl: typeof ours, options: object) => {
+      try {
+        impl(options as never, new Koa())
+        return 'no error'
+      } catch (err: any) {
+        return { message: err.message, issues: JSON.parse(JSON.stringify(err.issues)) }
+      }
+    }
+    for (const maxAge of ['not the right string', null, true, {}, Number.NaN]) {
+      expect(exactly(ours, { maxAge })).toEqual(exactly(peer, { maxAge }))
+    }
     expect(failure(ours, { maxAge: 'x' })).toMatchObject({
       issues: [{ path: ['maxAge'], code: 'invalid_union' }],
     })

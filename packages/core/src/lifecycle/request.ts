@@ -1,4 +1,4 @@
-import { isConnectDriven, peerWrites, storeErrorForApp } from '../callback-store'
+import { isConnectDriven, peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -287,6 +287,20 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     }
   }
 
+  /**
+   * Why the commit would write the session if it ran now: `'modified'` (changed data, a
+   * new session with data, an explicit save that wrote), `'forced'` (rolling, renew, resave, a
+   * due touch or re-sign), or `undefined` (no write). For peer hooks that run only before a
+   * write, such as koa-session's `beforeSave`.
+   */
+  writeReason(): 'modified' | 'forced' | undefined {
+    if (this.#detached || this.session.isDestroyed) return undefined
+    const decision = this.#decide()
+    if (!decision.save) return undefined
+    if (this.isModified()) return 'modified'
+    return decision.force ? 'forced' : undefined
+  }
+
   /** The end-of-request commit, after any operation still running. */
   commit(): Promise<CommitOutcome> {
     return this.#run(async () => {
@@ -348,7 +362,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     const rules = this.#host.rules
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
-    const blocked = attributes.secure === true && !this.secure
+    const blocked = attributes.secure === true && !this.secure && rules.secureOverHttp !== 'send'
     // Asked only when the rules need it: it encodes every attribute.
     let known: boolean | undefined
     const modified = () => {
@@ -360,6 +374,10 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     if (session.isNew) {
       const save = rules.saveUninitialized || this.#savedEarly || modified()
       return { save, force: true, send: save && !blocked, blocked }
+    }
+    if (rules.saveOnceAfterExplicitSave && this.#savedEarly && !this.isModified({ sinceSave: true })) {
+      const again = this.presentedId === session.id ? rules.rolling : rules.saveUninitialized
+      if (!again) return { save: false, force: false, send: !blocked, blocked }
     }
     const renewDue =
       rules.renew &&
@@ -378,6 +396,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         rules.rolling ||
         renewDue ||
         this.#resign ||
+        (rules.resendExplicitSave === true && this.#savedEarly) ||
         ((rules.resendModified === 'always' || this.cookie.originalMaxAge !== null) && modified()))
     return { save: true, force, send, blocked, resave }
   }
@@ -446,7 +465,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   ): Promise<CommitResult> {
     const object = this.connectObject
     const save = () => this.#host.repository.save(this.session, options)
-    return object ? peerWrites.run({ object, explicit, resave }, save) : save()
+    return object && readsPeerWrites(this.#host.repository.store)
+      ? peerWrites.run({ object, explicit, resave }, save)
+      : save()
   }
 
   /** The app's data as the codec writes it (only after a failed `save()`). */

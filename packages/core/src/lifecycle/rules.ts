@@ -38,15 +38,30 @@ export interface CommitRules {
   /**
    * A cookie that would be Secure on a plain-HTTP request: `'no-cookie'` saves but sends
    * nothing (express-session); `'no-save'` neither saves nor sends (@fastify/session), except
-   * the cookie of a session the app saved explicitly.
+   * the cookie of a session the app saved explicitly; `'send'` saves and hands the cookie to
+   * the framework anyway, whose cookie layer decides (Koa's `ctx.cookies` throws, and
+   * koa-session lets that error fail the request).
    */
-  secureOverHttp: 'no-cookie' | 'no-save'
+  secureOverHttp: 'no-cookie' | 'no-save' | 'send'
   /** Clear a presented cookie that names no session (or fails verification) when nothing was saved (@fastify/session). */
   clearUnknownId: boolean
   /** Clear the cookie when this request destroyed the session (koa-session; not the other two). */
   clearOnDestroy: boolean
   /** `secure: 'auto'` on a plain-HTTP request also means SameSite=Lax (@fastify/session). Default: false. */
   laxWhenAutoInsecure?: boolean
+  /**
+   * A session the app saved explicitly during the request (a save, also of unchanged data)
+   * re-sends its cookie at commit, with a fresh expiry (koa-session: `save()`, `regenerate()`,
+   * a new `maxAge`). Default: false (only a modified one, by `resendModified`).
+   */
+  resendExplicitSave?: boolean
+  /**
+   * After an explicit save, the commit writes again only when the peer's save rule holds
+   * anyway: changed since that save, `rolling` for the cookie's own id, `saveUninitialized`
+   * for a new or re-issued id; otherwise it writes nothing and only re-sends the cookie
+   * (@fastify/session). Default: false (the usual decision, a due touch included).
+   */
+  saveOnceAfterExplicitSave?: boolean
 }
 
 /** Neutral defaults: sessionkit's own behaviour when no peer is imitated. */
