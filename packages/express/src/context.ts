@@ -86,7 +86,8 @@ export class RequestContext implements SessionContext {
 
   async reload(): Promise<void> {
     // express-session's message, with a code to check by.
-    if (!(await this.lifecycle.reload()))
+    // express-session asks the store also for a session never saved.
+    if (!(await this.lifecycle.reload({ lookUpUnsaved: true })))
       throw new SessionError('SESSION_NOT_FOUND', 'failed to load session')
     this.#present()
   }

@@ -131,8 +131,7 @@ function hold(
       // express-session's serialize error (an invalid expiry): no cookie, the error to next(err),
       // wherever the peer would send one (an invalid expiry is no browser-session cookie to it).
       const invalid = ctx.cookieError()
-      if (invalid && (cookie?.action === 'set' || rolling || ctx.lifecycle.isModified()))
-        throw invalid
+      if (invalid && (cookie?.action === 'set' || rolling || ctx.lifecycle.isModified())) throw invalid
       if (cookie) res.appendHeader('Set-Cookie', serialize(cookie, resolver, name, ctx.lifecycle.secure))
     } catch (err) {
       setImmediate(next, err)

@@ -2,8 +2,8 @@ import {
   type CallbackStore,
   type Codec,
   CookieIdResolver,
-  isConnectDriven,
   type CookieSettings,
+  isConnectDriven,
   isSessionStore,
   type Secret,
   SessionManager,
@@ -125,6 +125,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
       secureOverHttp: 'no-cookie',
       clearUnknownId: false,
       clearOnDestroy: false,
+      failedSaveCountsAsSaved: true,
     },
     // express-session's way with a connect store: `touch` for an unmodified session loaded
     // from the cookie (when the store has it), `set` with `resave` (core marks those writes).

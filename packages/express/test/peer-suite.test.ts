@@ -93,9 +93,11 @@ describe('the middleware', () => {
     },
     'handles an empty req.url': async (impl) =>
       seen(
-        await get(createServer(impl, {}, undefined, (req) => {
-          req.url = ''
-        })),
+        await get(
+          createServer(impl, {}, undefined, (req) => {
+            req.url = ''
+          }),
+        ),
       ),
     'handles several res.end calls': async (impl) => {
       const s = createServer(impl, {}, (_req, res) => {
@@ -106,7 +108,8 @@ describe('the middleware', () => {
       const res = await get(s)
       return [seen(res), res.headers['content-type']]
     },
-    'handles res.end(null)': async (impl) => seen(await get(createServer(impl, {}, (_req, res) => res.end(null)))),
+    'handles res.end(null)': async (impl) =>
+      seen(await get(createServer(impl, {}, (_req, res) => res.end(null)))),
     'drops stored keys named like Session members': async (impl) => {
       const store = new impl.MemoryStore()
       const s = createServer(impl, { store }, counter())
@@ -159,7 +162,11 @@ describe('when the response ends', () => {
   sideBySide({
     'saved the session (plain body)': async (impl) => {
       const calls: string[] = []
-      const s = createServer(impl, { store: slowSet(impl, calls) }, respondWith((res) => res.end('saved')))
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => res.end('saved')),
+      )
       return [seen(await get(s)), calls]
     },
     'saved the session (empty body with Content-Length)': async (impl) => {
@@ -213,7 +220,11 @@ describe('when the response ends', () => {
     },
     'HEAD request': async (impl) => {
       const calls: string[] = []
-      const s = createServer(impl, { store: slowSet(impl, calls) }, respondWith((res) => res.end('body')))
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => res.end('body')),
+      )
       const { default: request } = await import('supertest')
       const res = await request(s.server).head('/')
       return [res.status, res.headers['set-cookie']?.length, calls]
@@ -503,7 +514,9 @@ describe('rolling, resave, saveUninitialized', () => {
       steps(impl, { saveUninitialized: false }, undefined, ['/', '/']),
     'a set error reaches next(err) after the response': async (impl) => {
       const store = new impl.MemoryStore()
-      const s = createServer(impl, { store, saveUninitialized: true }, (_req, res) => res.end('session saved'))
+      const s = createServer(impl, { store, saveUninitialized: true }, (_req, res) =>
+        res.end('session saved'),
+      )
       store.set = (_sid: string, _sess: unknown, done: (err: Error) => void) => done(new Error('boom!'))
       const res = await get(s)
       await turns()
@@ -892,7 +905,8 @@ describe('req.session.cookie', () => {
         res.writeHead(200, { 'Set-Cookie': new impl.Cookie().serialize('previous', 'cookieValue') })
         res.end()
       })
-      const strip = (res: any) => (res.headers['set-cookie'] as string[]).map((l) => l.split(';')[0]!.split('=')[0])
+      const strip = (res: any) =>
+        (res.headers['set-cookie'] as string[]).map((l) => l.split(';')[0]!.split('=')[0])
       return [strip(await get(before)), strip(await get(inWriteHead))]
     },
     'originalMaxAge is the configured maxAge on every request': async (impl) => {

@@ -206,10 +206,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     })
   }
 
-  /** Replaces the session with what the store holds; `false` when it no longer exists. */
-  reload(): Promise<boolean> {
+  /**
+   * Replaces the session with what the store holds; `false` when it no longer exists. A
+   * session never stored is looked up only with `lookUpUnsaved` (express-session asks the store).
+   */
+  reload(options: { lookUpUnsaved?: boolean } = {}): Promise<boolean> {
     return this.#run(async () => {
-      // The peers ask the store also for a session never stored (and answer "failed to load").
+      if (this.session.isNew && !options.lookUpUnsaved) return false
       const loaded = await this.#host.repository.load(this.session.id)
       if (!loaded) return false
       this.#useAppIds(loaded)
@@ -233,7 +236,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       try {
         result = await this.#write({ saveUninitialized: true, force: true }, true)
       } catch (err) {
-        this.#failedSave = this.#encodedData()
+        if (this.#host.rules.failedSaveCountsAsSaved) this.#failedSave = this.#encodedData()
         throw err
       }
       this.#savedEarly = true
@@ -328,7 +331,11 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
           const clear = this.#host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
           return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
         }
-        const result = await this.#write({ saveUninitialized: true, force: decision.force }, false, decision.resave)
+        const result = await this.#write(
+          { saveUninitialized: true, force: decision.force },
+          false,
+          decision.resave,
+        )
         return { result, cookie: this.#cookieFor(result, decision) }
       } finally {
         release()
