@@ -50,4 +50,5 @@ export {
 } from './resolvers'
 export { Session } from './session'
 export { createSigner, RecentlySigned, type Secret, type Signer } from './signer'
+export { isNetworkError } from './store-errors'
 export type * from './types'

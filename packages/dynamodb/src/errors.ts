@@ -1,4 +1,4 @@
-import { isSessionError, SessionError } from '@sessionkit/core'
+import { isNetworkError, isSessionError, SessionError } from '@sessionkit/core'
 import { tooLarge } from './item'
 
 /** Service errors that mean "not serving now, try again": throttling, capacity, outages. */
@@ -15,20 +15,6 @@ const UNAVAILABLE_NAMES = new Set([
   'AbortError',
   'RequestTimeout',
   'RequestTimeoutException',
-])
-
-/** Socket-level failures: the endpoint is unreachable or the connection broke. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
 ])
 
 const ITEM_TOO_LARGE = /Item size (to update )?has exceeded the maximum allowed size/i
@@ -51,7 +37,7 @@ export function toSessionError(err: unknown, operation: string, id = ''): Sessio
   const status = e.$metadata?.httpStatusCode
   const unavailable =
     UNAVAILABLE_NAMES.has(name) ||
-    (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) ||
+    isNetworkError(err) ||
     e.$retryable !== undefined ||
     (typeof status === 'number' && status >= 500)
   const hint =

@@ -1,11 +1,11 @@
 import { isSessionStore, SessionManager } from '@sessionkit/core'
-import { MemoryStore } from '@sessionkit/memory'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
 import { type Context, FastifySession, kCommit, presentedValue } from './session'
+import { MemoryStore } from './store'
 import type { FastifySessionObject } from './types'
 
 export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
@@ -167,7 +167,8 @@ export {
    */
   fastifySession,
   /**
-   * sessionkit's in-process store, also under @fastify/session's names `MemoryStore`/`Store`.
+   * sessionkit's in-process store with @fastify/session's callback `get`/`set`/`destroy`, also
+   * under the peer's names `MemoryStore`/`Store`.
    *
    * @example
    * ```ts

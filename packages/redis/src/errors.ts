@@ -1,4 +1,4 @@
-import { isSessionError, SessionError } from '@sessionkit/core'
+import { isNetworkError, isSessionError, SessionError } from '@sessionkit/core'
 
 /**
  * Redis and ioredis failures that mean "the store is not reachable or not serving now", as
@@ -7,16 +7,6 @@ import { isSessionError, SessionError } from '@sessionkit/core'
  * connection (in flight when a master died) is unavailable too: its outcome is unknown, and
  * a retry after the failover is the right answer, not a 500.
  */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-])
 const UNAVAILABLE_MESSAGE =
   /^(LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|BUSY|MOVED|ASK)\b|Connection is closed|Command aborted due to connection close|Stream isn't writeable|enableOfflineQueue|Reached the max retries|MaxRetriesPerRequest|None of startup nodes is available|Failed to refresh slots cache|All sentinels are unreachable|Too many Cluster redirections|Cluster isn't ready|connect ETIMEDOUT|Command timed out/i
 
@@ -26,7 +16,7 @@ export function toSessionError(err: unknown, operation: string): SessionError {
   const e = err as { code?: unknown; name?: unknown; message?: unknown } | undefined
   const message = typeof e?.message === 'string' ? e.message : String(err)
   const unavailable =
-    (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+    isNetworkError(err) ||
     e?.name === 'MaxRetriesPerRequestError' ||
     e?.name === 'ClusterAllFailedError' ||
     UNAVAILABLE_MESSAGE.test(message)

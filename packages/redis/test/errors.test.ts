@@ -16,6 +16,11 @@ describe('toSessionError', () => {
     expect(mapped.cause).toBe(cause)
   })
 
+  it('maps a socket failure code to STORE_UNAVAILABLE', () => {
+    const refused = Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' })
+    expect(isSessionError(toSessionError(refused, 'load'), 'STORE_UNAVAILABLE')).toBe(true)
+  })
+
   it('maps a script or type error to STORE_ERROR', () => {
     expect(isSessionError(toSessionError(new Error('ERR Error running script'), 'save'), 'STORE_ERROR')).toBe(
       true,

@@ -3,7 +3,7 @@
 // (ids replaced by s1, s2, … in order of appearance, dates by <date>) and the store's calls.
 import { createRequire } from 'node:module'
 import fastifyCookie from '@fastify/cookie'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import ours from '../../src/index'
 
 export const peer = createRequire(import.meta.url)('@fastify/session') as typeof ours
@@ -56,6 +56,7 @@ export interface Step {
   cookie?: string
   /** Forget the jar before this step. */
   clear?: boolean
+  headers?: Record<string, string>
 }
 
 export interface Observed {
@@ -70,8 +71,9 @@ export async function build(
   plugin: unknown,
   options: Record<string, unknown>,
   routes: (app: FastifyInstance) => void,
+  server: FastifyServerOptions = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify(server)
   await app.register(fastifyCookie)
   await app.register(plugin as typeof ours, { secret: SECRET, ...options } as never)
   routes(app)
@@ -118,7 +120,7 @@ export async function run(
       const res = await app.inject({
         method: step.method ?? 'GET',
         url: step.path,
-        headers: cookie ? { cookie } : {},
+        headers: { ...(cookie ? { cookie } : {}), ...step.headers },
       })
       const raw = res.headers['set-cookie']
       const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
@@ -163,12 +165,13 @@ export async function sideBySide(
   routes: (app: FastifyInstance) => void,
   steps: Step[],
   withStore?: () => ReturnType<typeof recordingStore>,
+  server: FastifyServerOptions = {},
 ): Promise<[Observed[], Observed[]]> {
   const results: Observed[][] = []
   for (const [, plugin] of PLUGINS) {
     const recording = withStore?.()
     const opts = typeof options === 'function' ? options() : options
-    const app = await build(plugin, recording ? { ...opts, store: recording.store } : opts, routes)
+    const app = await build(plugin, recording ? { ...opts, store: recording.store } : opts, routes, server)
     const cookieName = (opts.cookieName as string | undefined) ?? 'sessionId'
     results.push(
       await run(app, steps, recording, cookieName, (opts.cookiePrefix as string | undefined) ?? ''),

@@ -84,8 +84,13 @@ export function sessionRoutes(app: FastifyInstance): void {
     return describeSession(request)
   })
   app.get('/options', async (request) => {
-    const { maxAge, ...rest } = request.query as Query
-    request.session.options({ ...(maxAge === undefined ? {} : { maxAge: Number(maxAge) }), ...rest })
+    const { maxAge, secure, x, ...rest } = request.query as Query
+    request.session.options({
+      ...(maxAge === undefined ? {} : { maxAge: Number(maxAge) }),
+      ...(secure === undefined ? {} : { secure: secure === 'true' }),
+      ...rest,
+    })
+    if (x !== undefined) request.session.set('x', x)
     return describeSession(request)
   })
   app.get('/maxage', async (request) => {
