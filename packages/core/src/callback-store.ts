@@ -88,6 +88,8 @@ export interface PeerWrite {
   object(): Record<string, unknown>
   /** An explicit `save()`: the peer calls `set` whatever else applies. */
   explicit: boolean
+  /** express-session's `resave`: an unmodified session is rewritten with `set`, not touched. */
+  resave?: boolean
 }
 
 /**
@@ -297,7 +299,7 @@ export function fromCallbackStore(
     async touch(id: string, touch: SessionTouch): Promise<boolean> {
       const asked = asPeer()
       if (asked && peer) {
-        if (asked.explicit || peer.keepAlive === 'set') await setWhole(id, asked)
+        if (asked.explicit || asked.resave || peer.keepAlive === 'set') await setWhole(id, asked)
         else if (legacy.touch) {
           const object = asked.object()
           await call((cb) => legacy.touch!(id, object, cb))
@@ -349,7 +351,28 @@ export function adaptStore(store: unknown, peer?: ConnectProtocol): SessionStore
   ) {
     throw new TypeError('store must be a sessionkit store or a connect store with get, set and destroy')
   }
-  return fromCallbackStore(legacy as CallbackStore, peer ? { peer } : {})
+  const adapted = fromCallbackStore(legacy as CallbackStore, peer ? { peer } : {})
+  connectDriven.add(adapted)
+  return adapted
+}
+
+// Stores `adaptStore` made from a connect store: every call reaches the app's connect methods.
+const connectDriven = new WeakSet<SessionStore>()
+const replacedConnectMethods = new WeakMap<SessionStore, () => boolean>()
+
+/**
+ * True while `store` (as `adaptStore` returned it) is driven through connect methods: a
+ * connect store, or a store speaking both protocols whose connect methods the app replaced.
+ * Such a store gets the peer's calls (e.g. express-session's touch on every request), not
+ * sessionkit's throttling, and has none of sessionkit's guarantees.
+ *
+ * @example
+ * ```ts
+ * if (isConnectDriven(manager.repository.store)) lifecycle.touch()
+ * ```
+ */
+export function isConnectDriven(store: SessionStore): boolean {
+  return connectDriven.has(store) || replacedConnectMethods.get(store)?.() === true
 }
 
 const CONNECT_METHODS = ['get', 'set', 'destroy', 'touch'] as const
@@ -385,5 +408,6 @@ function preferReplacedMethods(store: SessionStore, peer: ConnectProtocol | unde
       : {}),
     ...(store.close ? { close: () => store.close!() } : {}),
   }
+  replacedConnectMethods.set(adapted, replaced)
   return withPeerReads(adapted, () => peer !== undefined && replaced())
 }

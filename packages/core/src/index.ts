@@ -3,6 +3,7 @@ export {
   type CallbackStore,
   type ConnectProtocol,
   fromCallbackStore,
+  isConnectDriven,
   isSessionStore,
   storeErrorForApp,
 } from './callback-store'

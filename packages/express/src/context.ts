@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { type CommitOutcome, type RequestLifecycle, SessionError } from '@sessionkit/core'
-import { Cookie, cookieFromSettings, settingsOf } from './cookie'
+import { Cookie, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
 import { CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
 
 /** The request as the middleware sees it: Node's, plus what Express and we add. */
@@ -25,6 +25,9 @@ export class RequestContext implements SessionContext {
     readonly lifecycle: RequestLifecycle,
     readonly req: Req,
     readonly unsetDestroy: boolean,
+    readonly touchEveryRequest: boolean,
+    /** The `cookie` option's `expires` is an invalid Date: new sessions get it, as with the peer. */
+    readonly optionExpiryInvalid = false,
   ) {
     Object.defineProperty(req, CONTEXT, { value: this, configurable: true })
     lifecycle.snapshot = () => {
@@ -51,8 +54,23 @@ export class RequestContext implements SessionContext {
   #present(): void {
     const { lifecycle, req } = this
     const cookie = cookieFromSettings(lifecycle.cookie, this.#expiresAt(), lifecycle.secure)
+    if (this.optionExpiryInvalid && lifecycle.isNew) {
+      cookie._expires = new Date(Number.NaN)
+      cookie.originalMaxAge = Number.NaN
+    }
     req.sessionID = lifecycle.id
-    req.session = new Session(req, { cookie, ...lifecycle.data })
+    const session = new Session(req, { cookie, ...lifecycle.data })
+    // express-session puts `reload` and `save` on each session it hands out as own,
+    // non-enumerable properties: an app that assigns its own keeps them out of the data.
+    for (const name of ['reload', 'save'] as const) {
+      Object.defineProperty(session, name, {
+        value: Session.prototype[name],
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
+    }
+    req.session = session
   }
 
   #expiresAt(): number {
@@ -68,7 +86,8 @@ export class RequestContext implements SessionContext {
 
   async reload(): Promise<void> {
     // express-session's message, with a code to check by.
-    if (!(await this.lifecycle.reload()))
+    // express-session asks the store also for a session never saved.
+    if (!(await this.lifecycle.reload({ lookUpUnsaved: true })))
       throw new SessionError('SESSION_NOT_FOUND', 'failed to load session')
     this.#present()
   }
@@ -105,7 +124,12 @@ export class RequestContext implements SessionContext {
     if (!lifecycle.session.isDestroyed) {
       if (req.session == null && this.unsetDestroy && typeof req.sessionID === 'string') this.#unset = true
       else if (!(req.session instanceof Session) || typeof req.sessionID !== 'string') lifecycle.detach()
-      else this.touch()
+      else {
+        this.touch()
+        // express-session touches a connect store on every request whose cookie named the session.
+        if (this.touchEveryRequest && lifecycle.presentedId === lifecycle.id && !lifecycle.isNew)
+          lifecycle.touch()
+      }
     }
     if (this.#unset) lifecycle.detach()
     lifecycle.validate()
@@ -128,6 +152,12 @@ export class RequestContext implements SessionContext {
     // A create that collided was retried under a new id: the request shows the one cookied.
     if (typeof req.sessionID === 'string' && !lifecycle.session.isDestroyed) req.sessionID = lifecycle.id
     return outcome
+  }
+
+  /** The error express-session raises when it serializes this session's cookie, if any. */
+  cookieError(): TypeError | undefined {
+    const cookie = (this.req.session as Session | undefined)?.cookie
+    return cookie instanceof Cookie ? invalidExpiry(cookie) : undefined
   }
 
   /** express-session's `touch()` at the end of the request: `cookie.maxAge` starts again. */

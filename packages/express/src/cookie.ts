@@ -138,17 +138,13 @@ export function attributesOf(cookie: Cookie): CoreCookieOptions {
  * request are reported as `'auto'` again, so the session keeps following the request.
  */
 export function settingsOf(cookie: Cookie, defaults?: CookieSettings, secure?: boolean): CookieSettings {
-  // express-session's message (from `cookie.serialize`) for `cookie.expires = new Date(NaN)`.
-  // A finite but huge `maxAge` (an invalid Date too) is clamped by core instead.
-  if (
-    cookie._expires instanceof Date &&
-    Number.isNaN(cookie._expires.getTime()) &&
-    !Number.isFinite(cookie.originalMaxAge)
-  ) {
-    throw new TypeError('option expires is invalid')
-  }
+  // An invalid expiry (`expires = new Date(NaN)`, `maxAge = NaN`) is stored as a browser-session
+  // one, as express-session's stores keep it (`expires: null`); the cookie itself is never
+  // sent (see `invalidExpiry`). A finite but huge `maxAge` (an invalid Date too) is clamped by core.
   const originalMaxAge =
-    cookie._expires instanceof Date || typeof cookie._expires === 'number' ? cookie.originalMaxAge : null
+    (cookie._expires instanceof Date && !invalidExpiry(cookie)) || typeof cookie._expires === 'number'
+      ? cookie.originalMaxAge
+      : null
   const settings: CookieSettings = { originalMaxAge }
   for (const key of FIELDS) {
     const value = cookie[key]
@@ -162,11 +158,34 @@ export function settingsOf(cookie: Cookie, defaults?: CookieSettings, secure?: b
   return settings
 }
 
+/**
+ * express-session's error (from `cookie.serialize`) for a cookie whose expiry is an invalid
+ * Date but was not meant as a huge `maxAge`: the response goes on without the cookie and the
+ * error reaches `next(err)`, as with the peer. `undefined` when the expiry is fine.
+ */
+export function invalidExpiry(cookie: Cookie): TypeError | undefined {
+  const expires = cookie._expires
+  if (expires instanceof Date && Number.isNaN(expires.getTime()) && !Number.isFinite(cookie.originalMaxAge))
+    return new TypeError('option expires is invalid')
+  return undefined
+}
+
 const FIELDS = ['path', 'domain', 'httpOnly', 'secure', 'sameSite', 'partitioned', 'priority'] as const
 
 /** Core's settings for the `cookie` option: express-session's defaults (Path=/, HttpOnly). */
 export function settingsFromOptions(options: CookieOptions): CookieSettings {
-  return settingsOf(new Cookie(options))
+  const cookie = new Cookie(options)
+  const settings = settingsOf(cookie)
+  if (invalidExpiry(cookie)) withInvalidExpiry.add(settings)
+  return settings
+}
+
+// Settings made from a `cookie` option whose `expires` is an invalid Date.
+const withInvalidExpiry = new WeakSet<CookieSettings>()
+
+/** The `cookie` option these settings came from has an invalid `expires`: new sessions carry it. */
+export function hasInvalidExpiry(settings: CookieSettings): boolean {
+  return withInvalidExpiry.has(settings)
 }
 
 /**

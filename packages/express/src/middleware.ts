@@ -9,6 +9,7 @@ import {
 import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
+import { hasInvalidExpiry } from './cookie'
 import { type Config, resolverFor } from './options'
 import { deprecate } from './warnings'
 
@@ -65,8 +66,14 @@ export function createHandler(config: Config): Handler {
       config.proxy,
     )
     config.manager.begin({ id: cookieId, cookie: options, secure, context: req }).then((lifecycle) => {
-      const ctx = new RequestContext(lifecycle, req, config.unsetDestroy)
-      hold(res, ctx, resolver, config.name, config.manager.customIds, next)
+      const ctx = new RequestContext(
+        lifecycle,
+        req,
+        config.unsetDestroy,
+        config.touchEveryRequest(),
+        hasInvalidExpiry(options),
+      )
+      hold(res, ctx, resolver, config.name, config.manager.customIds, config.manager.rules.rolling, next)
       next()
     }, next)
   }
@@ -106,6 +113,7 @@ function hold(
   resolver: CookieIdResolver,
   name: string,
   customIds: boolean,
+  rolling: boolean,
   next: Next,
 ): void {
   const realEnd = res.end
@@ -115,8 +123,15 @@ function hold(
 
   onHeaders(res, () => {
     if (failed) return
+    // Headers before `res.end` (a `res.write`): as express-session, no cookie for a session the
+    // app removed (`req.session = null`) or a `req.sessionID` it overwrote with a non-string.
+    if (!outcome && (ctx.req.session == null || typeof ctx.req.sessionID !== 'string')) return
     try {
       const cookie = outcome ? outcome.cookie : ctx.lifecycle.predictCookie()
+      // express-session's serialize error (an invalid expiry): no cookie, the error to next(err),
+      // wherever the peer would send one (an invalid expiry is no browser-session cookie to it).
+      const invalid = ctx.cookieError()
+      if (invalid && (cookie?.action === 'set' || rolling || ctx.lifecycle.isModified())) throw invalid
       if (cookie) res.appendHeader('Set-Cookie', serialize(cookie, resolver, name, ctx.lifecycle.secure))
     } catch (err) {
       setImmediate(next, err)

@@ -3,6 +3,7 @@ import {
   type Codec,
   CookieIdResolver,
   type CookieSettings,
+  isConnectDriven,
   isSessionStore,
   type Secret,
   SessionManager,
@@ -65,6 +66,12 @@ export interface Config {
   /** Undefined: fall back to `req.secret` per request. */
   resolver: CookieIdResolver | undefined
   unsetDestroy: boolean
+  /**
+   * An unmodified session is touched on every request, as express-session does: while the
+   * store is driven through connect methods (a connect store, or the MemoryStore whose methods
+   * the app replaced) and the app set no `touchAfter`.
+   */
+  touchEveryRequest(): boolean
   /** What `req.sessionStore` shows: the store the app passed (a connect face over a sessionkit store), or the default one. */
   store: SessionStore | Store | CallbackStore
   manager: SessionManager
@@ -118,15 +125,17 @@ export function resolveOptions(options: SessionOptions = {}): Config {
       secureOverHttp: 'no-cookie',
       clearUnknownId: false,
       clearOnDestroy: false,
+      failedSaveCountsAsSaved: true,
     },
-    // express-session's way with a connect store: `touch` for an unmodified session on every
-    // request (when the store has it), `set` with `resave`.
-    connect: { keepAlive: resave ? 'set' : 'touch', destroyExpiredOnLoad: false },
+    // express-session's way with a connect store: `touch` for an unmodified session loaded
+    // from the cookie (when the store has it), `set` with `resave` (core marks those writes).
+    connect: { keepAlive: 'touch', destroyExpiredOnLoad: false },
     ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
     ...(opts.touchAfter === undefined
       ? isSessionStore(store)
         ? {}
-        : { touchAfterMs: 0 }
+        : // Touched exactly where express-session touches (see touchEveryRequest), never by cadence.
+          { touchAfterMs: Number.POSITIVE_INFINITY }
       : { touchAfterMs: opts.touchAfter }),
     ...(opts.absoluteTimeout === undefined ? {} : { absoluteTimeoutMs: opts.absoluteTimeout }),
     ...(opts.browserSessionTimeout === undefined
@@ -145,6 +154,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     proxy: opts.proxy,
     resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
     unsetDestroy: opts.unset === 'destroy',
+    touchEveryRequest: () => opts.touchAfter === undefined && isConnectDriven(manager.repository.store),
     store: isSessionStore(store) && !(store instanceof MemoryStore) ? connectStoreFor(store) : store,
     manager,
     repository: manager.repository,

@@ -4,7 +4,7 @@ import { RedisStore } from '@sessionkit/redis'
 import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeApp, request, sessionCookie, setCookieLine } from './helpers'
+import { gate, makeApp, request, sessionCookie, setCookieLine } from './helpers'
 
 /** A real MemoryStore whose saves take a few turns of the event loop. */
 class SlowSaveStore extends MemoryStore {
@@ -142,9 +142,11 @@ describe('store failures reach the error handler (no silent logout)', () => {
   })
 })
 
-describe('cookie.maxAge set by app code is checked before anything is written', () => {
-  it('NaN fails the request (500) and writes nothing; 1e16 and 1e308 are clamped to 400 days', async () => {
-    const store = new MemoryStore()
+describe('an invalid expiry set by app code behaves as in express-session', () => {
+  /** An app whose error handler records errors that arrive after the response started. */
+  function appWithLateErrors(store: MemoryStore) {
+    const late: string[] = []
+    const arrived = gate()
     const app = makeApp({ store, cookie: { maxAge: 60_000 } }, (app) => {
       app.get('/login', (req: any, res: any) => {
         req.session.user = 'ann'
@@ -155,14 +157,31 @@ describe('cookie.maxAge set by app code is checked before anything is written', 
         req.session.remember = req.query.ms
         res.send('ok')
       })
+      app.get('/expires', (req: any, res: any) => {
+        req.session.user = 'ann'
+        req.session.cookie.expires = new Date(Number.NaN)
+        res.send('ok')
+      })
+      app.use((err: any, _req: any, res: any, next: any) => {
+        if (!res.headersSent) return next(err)
+        late.push(err.message)
+        arrived.open()
+      })
     })
+    return { app, late, arrived: arrived.promise }
+  }
+
+  it('maxAge = NaN: the response completes without Set-Cookie, the session is saved, the error reaches next(err)', async () => {
+    const store = new MemoryStore()
+    const { app, late, arrived } = appWithLateErrors(store)
     const cookie = sessionCookie(await request(app).get('/login'))!
     const id = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!
-    const before = await store.load(id)
     const broken = await request(app).get('/remember?ms=NaN').set('Cookie', cookie)
-    expect(broken.status).toBe(500)
-    expect(broken.text).toBe('error: option expires is invalid') // express-session's message
-    expect(await store.load(id)).toEqual(before)
+    expect([broken.status, broken.text, sessionCookie(broken)]).toEqual([200, 'ok', undefined])
+    await arrived
+    expect(late).toEqual(['option expires is invalid']) // express-session's message
+    const stored = await store.load(id)
+    expect(stored!.attributes.remember).toBe('"NaN"')
     for (const ms of ['1e16', '1e308']) {
       const res = await request(app).get(`/remember?ms=${ms}`).set('Cookie', cookie)
       expect(res.status).toBe(200)
@@ -171,21 +190,14 @@ describe('cookie.maxAge set by app code is checked before anything is written', 
       expect((await store.load(id))!.maxInactiveMs).toBe(400 * 86_400_000)
     }
   })
-})
 
-describe('an invalid cookie.expires', () => {
-  it("fails the request with express-session's message, before anything is written", async () => {
+  it('expires = new Date(NaN) on a new session: 200 without Set-Cookie, the error reaches next(err)', async () => {
     const store = new MemoryStore()
-    const app = makeApp({ store }, (app) => {
-      app.get('/bad', (req: any, res: any) => {
-        req.session.user = 'ann'
-        req.session.cookie.expires = new Date(Number.NaN)
-        res.send('ok')
-      })
-    })
-    const res = await request(app).get('/bad')
-    expect(res.status).toBe(500)
-    expect(res.text).toBe('error: option expires is invalid')
-    expect(store.size).toBe(0)
+    const { app, late, arrived } = appWithLateErrors(store)
+    const res = await request(app).get('/expires')
+    expect([res.status, res.text, sessionCookie(res)]).toEqual([200, 'ok', undefined])
+    await arrived
+    expect(late).toEqual(['option expires is invalid'])
+    expect(store.size).toBe(1) // express-session saves it too
   })
 })

@@ -117,8 +117,26 @@ describe('cookie option', () => {
 })
 
 describe('genid, name, key', () => {
-  it('a genid id that is already taken is replaced, and the cookie names the replacement', async () => {
-    // A broken generator: every session asks for the same id.
+  it('a genid id that is already taken is replaced by the next genid id, and the cookie names it', async () => {
+    const ids = ['taken', 'taken', 'free']
+    const app = makeApp({ genid: () => ids.shift() ?? 'spare' }, (a) => {
+      a.post('/login/:user', (req, res) => {
+        req.session.user = req.params.user
+        res.send('ok')
+      })
+      a.get('/who', (req, res) => {
+        res.send(req.session.user ?? 'nobody')
+      })
+    })
+    const bob = sessionCookie(await request(app).post('/login/bob'))!
+    expect(idOf(bob)).toBe('taken')
+    const alice = sessionCookie(await request(app).post('/login/alice'))!
+    expect(idOf(alice)).toBe('free') // from genid, never the default generator
+    expect((await request(app).get('/who').set('Cookie', alice)).text).toBe('alice')
+    expect((await request(app).get('/who').set('Cookie', bob)).text).toBe('bob') // not overwritten
+  })
+
+  it('a genid that keeps answering a taken id fails the request with ID_COLLISION, the owner keeps it', async () => {
     const app = makeApp({ genid: () => 'the-same-id-every-time' }, (a) => {
       a.post('/login/:user', (req, res) => {
         req.session.user = req.params.user
@@ -129,9 +147,10 @@ describe('genid, name, key', () => {
       })
     })
     const bob = sessionCookie(await request(app).post('/login/bob'))!
-    const alice = sessionCookie(await request(app).post('/login/alice'))!
-    expect(alice).not.toBe(bob)
-    expect((await request(app).get('/who').set('Cookie', alice)).text).toBe('alice')
+    const alice = await request(app).post('/login/alice')
+    expect(alice.status).toBe(500)
+    expect(alice.text).toMatch(/^error: three new session ids in a row already existed/)
+    expect(sessionCookie(alice)).toBeUndefined()
     expect((await request(app).get('/who').set('Cookie', bob)).text).toBe('bob')
   })
 

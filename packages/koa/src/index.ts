@@ -1,4 +1,4 @@
-import { isSessionStore, SessionError, type SessionRepository } from '@sessionkit/core'
+import { isSessionStore, type SessionRepository } from '@sessionkit/core'
 import type {} from 'koa'
 import { ClassicSession, type RequestSession } from './classic'
 import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
@@ -73,7 +73,8 @@ export function createSession(app: KoaApp, options?: SessionOptions): SessionMid
 export function createSession(first: unknown, second?: unknown): SessionMiddleware {
   let [input, app] = [first, second] as [SessionOptions | undefined, KoaApp | undefined]
   if (isApp(first)) [app, input] = [first, second as SessionOptions | undefined]
-  if (!isApp(app)) throw new SessionError('INVALID_OPTIONS', 'app instance required: `session(opts, app)`')
+  // A TypeError, as koa-session throws: apps and their tests may check the class.
+  if (!isApp(app)) throw new TypeError('app instance required: `session(opts, app)`')
   const options = resolveOptions(input)
   const sessionkit = isSessionStore(options.store) ? new SessionkitMode(options, app) : undefined
   const open = sessionkit

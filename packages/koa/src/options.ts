@@ -141,10 +141,8 @@ export function resolveOptions(input: SessionOptions | undefined): ResolvedOptio
   for (const flag of ['overwrite', 'httpOnly', 'signed', 'autoCommit'] as const) {
     if (options[flag] == null) options[flag] = true
   }
-  if (!options.genid) {
-    const prefix = options.prefix
-    options.genid = prefix ? () => `${prefix}${randomUUID()}` : () => randomUUID()
-  }
+  // The prefix is read at each call, as koa-session does: an app may change it later.
+  if (!options.genid) options.genid = () => `${options.prefix ?? ''}${randomUUID()}`
   return options as unknown as ResolvedOptions
 }
 

@@ -82,8 +82,9 @@ describe('options', () => {
   it('requires the app, in either argument order', () => {
     expect(failure(ours, {})).toEqual(failure(peer, {}))
     expect(() => ours(undefined as never, undefined as never)).toThrow(
-      'app instance required: `session(opts, app)`',
+      new TypeError('app instance required: `session(opts, app)`'),
     )
+    expect(() => peer(undefined as never, undefined as never)).toThrow(TypeError)
     const app = new Koa()
     expect(typeof ours(app as never)).toBe('function')
     expect(typeof ours(app as never, { key: 'a' })).toBe('function')
@@ -116,6 +117,13 @@ describe('options', () => {
     const prefixed: Record<string, any> = { prefix: 'sess:' }
     ours(prefixed as never, new Koa())
     expect(prefixed.genid()).toMatch(/^sess:[0-9a-f-]{36}$/)
+    // As koa-session's, the default genid reads the prefix at each call.
+    const theirs: Record<string, any> = { prefix: 'sess:' }
+    peer(theirs as never, new Koa())
+    prefixed.prefix = 'later:'
+    theirs.prefix = 'later:'
+    expect(prefixed.genid()).toMatch(/^later:[0-9a-f-]{36}$/)
+    expect(theirs.genid()).toMatch(/^later:[0-9a-f-]{36}$/)
     const own: Record<string, any> = { prefix: 'sess:', genid: () => 'mine' }
     ours(own as never, new Koa())
     expect(own.genid()).toBe('mine')

@@ -225,6 +225,39 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
   }
 
   /**
+   * The ids of the live sessions (expired ones are dropped on the way), least recently used
+   * first within each recency queue. For admin pages and connect-style `all` / `length`.
+   *
+   * @example
+   * ```ts
+   * for (const id of store.ids()) console.log(id, await store.load(id))
+   * ```
+   */
+  ids(): string[] {
+    this.assertOpen()
+    const ids: string[] = []
+    for (const id of [...this.records.keys()]) if (this.live(id)) ids.push(id)
+    return ids
+  }
+
+  /**
+   * Deletes every session; the store stays open (unlike {@link close}).
+   *
+   * @example
+   * ```ts
+   * await store.clear() // e.g. between tests
+   * ```
+   */
+  async clear(): Promise<void> {
+    this.assertOpen()
+    this.records.clear()
+    this.anonymous.clear()
+    this.owned.clear()
+    this.byPrincipal.clear()
+    this.expiry.clear()
+  }
+
+  /**
    * Stops the sweep timer and drops every record; afterwards every operation rejects with
    * `STORE_UNAVAILABLE`. Calling it again is harmless.
    *

@@ -160,6 +160,33 @@ describe('lifecycle', () => {
   })
 })
 
+describe('enumeration', () => {
+  it('ids() lists the live sessions only; clear() deletes them all and keeps the store open', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] })
+    const store = open()
+    const owned = await create(store, meta(60_000, 'ada'))
+    const anonymous = await create(store)
+    await create(store, meta(1_000))
+    vi.advanceTimersByTime(2_000)
+    expect(store.ids().sort()).toEqual([owned, anonymous].sort())
+    expect(store.size).toBe(2)
+    await store.clear()
+    expect(store.ids()).toEqual([])
+    expect(store.size).toBe(0)
+    expect(await store.findByPrincipal('ada')).toEqual([])
+    const again = await create(store, meta(60_000, 'ada'))
+    expect(store.ids()).toEqual([again])
+    expect((await store.findByPrincipal('ada')).map((r) => r.id)).toEqual([again])
+  })
+
+  it('ids() and clear() reject after close like every operation', async () => {
+    const store = open()
+    await store.close()
+    expect(() => store.ids()).toThrow(/closed/)
+    expect(isSessionError(await store.clear().catch((err: unknown) => err), 'STORE_UNAVAILABLE')).toBe(true)
+  })
+})
+
 describe('eviction prefers sessions without a principal', () => {
   it('a flood of cookie-less sessions never evicts a logged-in user', async () => {
     const store = open({ maxSessions: 100 })

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { waitFor } from './resp'
-import { freePort, stopProcess, trackChild } from './server'
+import { freePort, type ManagedProcess, stopProcess, trackChild } from './server'
 
 /** What `new DynamoDBClient(config)` needs to talk to DynamoDB Local (any credentials work). */
 export interface DynamoDBLocalClientConfig {
@@ -14,34 +14,17 @@ export interface DynamoDBLocalClientConfig {
 }
 
 /** One DynamoDB Local process (the official jar, on the machine's Java), a child of the test process. */
-export interface DynamoDBLocal {
-  readonly host: string
-  readonly port: number
+export interface DynamoDBLocal extends ManagedProcess {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string
   /** `new DynamoDBClient(server.clientConfig)` */
   readonly clientConfig: DynamoDBLocalClientConfig
-  /** False after `kill()` or `stop()` until `restart()`. */
-  readonly running: boolean
-  readonly pid: number | undefined
-  /** Kills the process (default SIGKILL) and waits for its exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>
-  /**
-   * SIGSTOP: the port stays open but nothing answers, like a hung host. Resolves once every
-   * thread of the JVM is stopped: the signal is delivered asynchronously, and a request sent
-   * in between would still be answered.
-   */
-  pause(): Promise<void>
-  /** SIGCONT after `pause()`. */
-  resume(): void
   /**
    * Starts the process again on the same port and waits until it answers. In memory (the
    * default) it comes back empty but for the `tables` option's (re-created, without items); with
    * `persistent: true` tables and items survive.
    */
   restart(): Promise<void>
-  /** Kills the process and removes its directory. Idempotent. */
-  stop(): Promise<void>
 }
 
 export interface StartDynamoDBOptions {

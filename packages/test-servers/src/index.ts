@@ -10,5 +10,5 @@ export {
 } from './dynamodb'
 export { call, command, infoFields, type Reply, waitFor } from './resp'
 export { type SentinelTopology, type StartSentinelOptions, startSentinel } from './sentinel'
-export { assertRedisInstalled, freePort, type RedisServer, trackChild } from './server'
+export { assertRedisInstalled, freePort, type ManagedProcess, type RedisServer, trackChild } from './server'
 export { type StartRedisOptions, startRedis } from './standalone'

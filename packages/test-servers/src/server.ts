@@ -6,29 +6,37 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { command, waitFor } from './resp'
 
-/** One redis-server (or sentinel) process, a child of the test process. */
-export interface RedisServer {
+/** A server process the tests start as their child, and the faults they can inject into it. */
+export interface ManagedProcess {
   readonly host: string
   readonly port: number
-  /** Cluster bus port, 0 when not a cluster node. */
-  readonly busPort: number
-  /** `redis://127.0.0.1:<port>` */
-  readonly url: string
-  /** Working directory under os.tmpdir(), removed by `stop()`. */
-  readonly dir: string
   /** False after `kill()` or `stop()` until `restart()`. */
   readonly running: boolean
   readonly pid: number | undefined
   /** Kills the process (default SIGKILL, no chance to save or hand over) and waits for its exit. */
   kill(signal?: NodeJS.Signals): Promise<void>
-  /** SIGSTOP: the port stays open but nothing answers, like a hung host. */
+  /**
+   * SIGSTOP: the port stays open but nothing answers, like a hung host. Resolves once every
+   * thread is stopped: the signal is delivered asynchronously, and a request sent in between
+   * would still be answered.
+   */
   pause(): Promise<void>
   /** SIGCONT after `pause()`. */
   resume(): void
-  /** Starts the process again on the same port and directory and waits until it answers PING. */
+  /** Starts the process again on the same port and waits until it answers. */
   restart(): Promise<void>
   /** Kills the process and removes its directory. Idempotent. */
   stop(): Promise<void>
+}
+
+/** One redis-server (or sentinel) process, a child of the test process. */
+export interface RedisServer extends ManagedProcess {
+  /** Cluster bus port, 0 when not a cluster node. */
+  readonly busPort: number
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string
+  /** Working directory under os.tmpdir(), removed by `stop()`; `restart()` reuses it. */
+  readonly dir: string
 }
 
 export interface SpawnOptions {

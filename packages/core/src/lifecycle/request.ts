@@ -1,4 +1,4 @@
-import { peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
+import { isConnectDriven, peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import { type Session, STATE } from '../session'
@@ -62,6 +62,8 @@ export interface LifecycleHost<Data extends object> {
   readonly rules: CommitRules
   readonly browserSessionTimeoutMs: number
   newId(context: unknown): string | undefined
+  /** New ids come from the app's generator (then also the retry after an id collision). */
+  readonly customIds?: boolean
 }
 
 const COOKIE = 'cookie'
@@ -99,6 +101,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   #wroteEarly = false
   #touchRequested = false
   #destroyedHere = false
+  /** A destroy was attempted (it may have failed): the commit does not try it again. */
+  #destroyAttempted = false
+  /**
+   * The data an explicit `save()` failed to write, encoded: as the peers do, the commit does
+   * not write it again unless the app changed it since (the app had the error already).
+   */
+  #failedSave: string | undefined
   /** A write answered `gone`: deleted elsewhere (logout in another tab, a rotation). */
   #gone = false
   #detached = false
@@ -121,8 +130,19 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       this.session = host.repository.create({ id: host.newId(input.context), requestedId: input.id })
       this.cookie = { ...this.defaults }
     }
+    this.#useAppIds(this.session)
     this.data = this.#appData(this.session)
     this.#originalId = this.session.id
+  }
+
+  /** A new id the repository makes for this session (after a collision) comes from the app's generator too. */
+  #useAppIds(session: Session<Data>): void {
+    if (!this.#host.customIds) return
+    const host = this.#host
+    const context = this.#context
+    const state = session[STATE]
+    const fallback = state.newId
+    state.newId = () => host.newId(context) ?? fallback()
   }
 
   get id(): string {
@@ -186,12 +206,16 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     })
   }
 
-  /** Replaces the session with what the store holds; `false` when it no longer exists. */
-  reload(): Promise<boolean> {
+  /**
+   * Replaces the session with what the store holds; `false` when it no longer exists. A
+   * session never stored is looked up only with `lookUpUnsaved` (express-session asks the store).
+   */
+  reload(options: { lookUpUnsaved?: boolean } = {}): Promise<boolean> {
     return this.#run(async () => {
-      if (this.session.isNew) return false
+      if (this.session.isNew && !options.lookUpUnsaved) return false
       const loaded = await this.#host.repository.load(this.session.id)
       if (!loaded) return false
+      this.#useAppIds(loaded)
       this.session = loaded
       this.cookie = this.#adopt(loaded)
       this.data = this.#appData(loaded)
@@ -207,7 +231,14 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   /** Writes the session now (forced), as the peers' `save()`. */
   save(): Promise<CommitResult> {
     return this.#run(async () => {
-      const result = await this.#write({ saveUninitialized: true, force: true }, true)
+      this.#failedSave = undefined
+      let result: CommitResult
+      try {
+        result = await this.#write({ saveUninitialized: true, force: true }, true)
+      } catch (err) {
+        if (this.#host.rules.failedSaveCountsAsSaved) this.#failedSave = this.#encodedData()
+        throw err
+      }
       this.#savedEarly = true
       if (result === 'created' || result === 'saved') this.#wroteEarly = true
       return result
@@ -278,7 +309,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
     return this.#run(async () => {
       const session = this.session
       // Destroyed through the core session (`session.destroy()`) and not deleted yet.
-      if (session.isDestroyed && !this.#destroyedHere && !this.#gone) await this.#destroy()
+      if (session.isDestroyed && !this.#destroyAttempted && !this.#gone) await this.#destroy()
       if (session.isDestroyed) {
         const clear = this.#destroyedHere && this.#host.rules.clearOnDestroy && this.presentedId !== undefined
         return {
@@ -287,6 +318,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         }
       }
       if (this.#detached) return { result: undefined, cookie: undefined }
+      if (this.#failedSave !== undefined && this.#failedSave === this.#encodedData()) {
+        return { result: 'skipped', cookie: undefined }
+      }
       const release = this.#hold() // validates cookie.maxAge before anything is written
       try {
         const decision = this.#decide()
@@ -297,7 +331,11 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
           const clear = this.#host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
           return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
         }
-        const result = await this.#write({ saveUninitialized: true, force: decision.force })
+        const result = await this.#write(
+          { saveUninitialized: true, force: decision.force },
+          false,
+          decision.resave,
+        )
         return { result, cookie: this.#cookieFor(result, decision) }
       } finally {
         release()
@@ -327,7 +365,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   /** When and how to write, by the peer's rules. */
-  #decide(): { save: boolean; force: boolean; send: boolean; blocked: boolean } {
+  #decide(): { save: boolean; force: boolean; send: boolean; blocked: boolean; resave?: boolean } {
     const rules = this.#host.rules
     const session = this.session
     const attributes = resolvedAttributes(this.cookie, this.secure)
@@ -352,8 +390,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
       rules.renew &&
       session.expiresAt - Date.now() < session.maxInactiveMs / 2 &&
       this.cookie.originalMaxAge !== null
+    const resave = rules.resave && !this.#savedEarly
     const force =
-      (rules.resave && !this.#savedEarly) ||
+      resave ||
       (rules.rolling && rules.rollingTouch === 'every-request') ||
       renewDue ||
       this.#resign ||
@@ -366,7 +405,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
         this.#resign ||
         (rules.resendExplicitSave === true && this.#savedEarly) ||
         ((rules.resendModified === 'always' || this.cookie.originalMaxAge !== null) && modified()))
-    return { save: true, force, send, blocked }
+    return { save: true, force, send, blocked, resave }
   }
 
   /** Set-Cookie only for what the store confirmed: never for `gone`, never an unconfirmed rolling re-send. */
@@ -413,10 +452,11 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   async #write(
     options: { saveUninitialized: boolean; force: boolean },
     explicit = false,
+    resave = false,
   ): Promise<CommitResult> {
     this.#sync()
     try {
-      const result = await this.#save(options, explicit)
+      const result = await this.#save(options, explicit, resave)
       if (result === 'gone') this.#gone = true
       return result
     } finally {
@@ -425,17 +465,39 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   }
 
   /** The repository's save; a connect store driven the peer's way gets the peer's object. */
-  #save(options: { saveUninitialized: boolean; force: boolean }, explicit: boolean): Promise<CommitResult> {
+  #save(
+    options: { saveUninitialized: boolean; force: boolean },
+    explicit: boolean,
+    resave: boolean,
+  ): Promise<CommitResult> {
     const object = this.connectObject
     const save = () => this.#host.repository.save(this.session, options)
     return object && readsPeerWrites(this.#host.repository.store)
-      ? peerWrites.run({ object, explicit }, save)
+      ? peerWrites.run({ object, explicit, resave }, save)
       : save()
   }
 
+  /** The app's data as the codec writes it (only after a failed `save()`). */
+  #encodedData(): string | undefined {
+    try {
+      this.#sync()
+      return this.#host.repository.codec.encode(this.data)
+    } catch {
+      return undefined
+    } finally {
+      this.#unsync()
+    }
+  }
+
   async #destroy(): Promise<void> {
+    const repository = this.#host.repository
+    const unstored = this.session.storedId === undefined ? this.session.id : undefined
+    this.#destroyAttempted = true
     this.session.destroy()
-    await this.#host.repository.save(this.session)
+    await repository.save(this.session)
+    // The peers call a connect store's `destroy` for a session never stored as well (apps and
+    // their tests count on that call and its errors); a sessionkit store is spared it.
+    if (unstored !== undefined && isConnectDriven(repository.store)) await repository.delete(unstored)
     this.#destroyedHere = true
   }
 

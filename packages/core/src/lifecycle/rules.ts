@@ -56,6 +56,12 @@ export interface CommitRules {
    */
   resendExplicitSave?: boolean
   /**
+   * An explicit save that failed (its error went to the app) counts as done: the commit writes
+   * only if the data changed since (express-session). Default: false (the commit writes the
+   * session again, and reports a second failure, as @fastify/session does).
+   */
+  failedSaveCountsAsSaved?: boolean
+  /**
    * After an explicit save, the commit writes again only when the peer's save rule holds
    * anyway: changed since that save, `rolling` for the cookie's own id, `saveUninitialized`
    * for a new or re-issued id; otherwise it writes nothing and only re-sends the cookie
