@@ -334,7 +334,7 @@ describe('peer corners', () => {
       get: () => {},
       set: () => {},
       destroy: () => {},
-    }) as MemoryStore & Record<string, unknown>
+    }) as unknown as MemoryStore & Record<string, unknown>
     // Own properties here stand for methods a class would define: replaced means "own".
     const adapted = new SessionManager({ store: dual }).repository.store
     expect(isConnectDriven(adapted)).toBe(true)
