@@ -194,11 +194,12 @@ export function fromCallbackStore(
       id,
       createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
       // Exact while the cookie's expiry is the one written with it; after a store-side touch
-      // moved the expiry, derived from it.
+      // moved the expiry, derived from it, never later than now (an app that set
+      // `cookie.expires` beyond `maxAge` would otherwise stop every touch until then).
       lastAccessedAt:
         own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
           ? own.lastAccessedAt
-          : expiresAt - maxInactiveMs,
+          : Math.min(now, expiresAt - maxInactiveMs),
       maxInactiveMs,
       expiresAt,
       attributes,

@@ -110,8 +110,9 @@ export class SessionCookie {
     return this.#expires ? this.#expires.getTime() - Date.now() : null
   }
 
-  set maxAge(ms: number) {
-    this.#expires = new Date(Date.now() + ms)
+  /** `null` makes a browser-session cookie, as express-session's (the peer's expires at once). */
+  set maxAge(ms: number | null) {
+    this.#expires = ms === null ? null : new Date(Date.now() + ms)
     this.originalMaxAge = ms
   }
 

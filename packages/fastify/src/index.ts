@@ -74,7 +74,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     openSession(ctx, req, sessionId, { ...ctx.cookie, ...cookieOpts }).then(
       (session) => {
         req.session = session as unknown as FastifySessionObject
-        callback?.(null)
+        // No error argument on success, as the peer's `done()`.
+        callback?.()
       },
       (err) => callback?.(err),
     )
