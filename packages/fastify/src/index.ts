@@ -80,7 +80,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       (err) => callback?.(err),
     )
   } as FastifyInstance['decryptSession'])
-  fastify.decorateRequest('sessionStore', { getter: () => userStore })
+  fastify.decorateRequest('sessionStore', { getter: () => userStore as FastifyRequest['sessionStore'] })
   fastify.decorateRequest('session', null as never)
 
   fastify.addHook('onRequest', async (request) => {

@@ -146,7 +146,7 @@ export class FastifySession {
       async () => {
         const lifecycle = this.#lifecycle
         const wasNew = lifecycle.isNew
-        if (!(await lifecycle.reload())) {
+        if (!(await lifecycle.reload({ lookUpUnsaved: true }))) {
           if (wasNew) lifecycle.data = {}
           // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
           else await lifecycle.regenerate()

@@ -140,14 +140,7 @@ const scenarios: Scenario[] = [
   ['destroy()', insecure, [s('/set?a=1'), s('/destroy'), s('/peek')], {}],
   ['destroy(callback): the store’s null', insecure, [s('/set?a=1'), s('/destroy-cb'), s('/peek')], {}],
   ['reload() drops unsaved changes', insecure, [s('/set?a=1'), s('/reload?k=x'), s('/peek')], {}],
-  [
-    'reload(callback) of a new session',
-    insecure,
-    [s('/reload-cb')],
-    {},
-    // A session never saved is not looked up.
-    (theirs) => void theirs[0]!.calls!.shift(),
-  ],
+  ['reload(callback) of a new session: looked up', insecure, [s('/reload-cb')], {}],
   [
     'save(): written once when nothing changes after it',
     { ...insecure, saveUninitialized: false },
@@ -208,6 +201,17 @@ const scenarios: Scenario[] = [
     insecure,
     [s('/set?a=1'), s('/peek')],
     { failAfter: 1, fail: ['get', fail('no file', { code: 'ENOENT' })] },
+  ],
+  [
+    'get ENOENT in reload(callback): "not found" there too',
+    insecure,
+    [s('/reload-cb')],
+    { fail: ['get', fail('no file', { code: 'ENOENT' })] },
+    (theirs) => {
+      const body = theirs[0]!.body as { err: unknown }
+      expect(body.err).toMatchObject({ code: 'ENOENT' })
+      body.err = 'null'
+    },
   ],
   [
     'set fails at commit',
