@@ -180,6 +180,10 @@ export function cookieFromSettings(
   const options: CookieOptions = { ...rest, sameSite: sameSite === 'auto' ? undefined : sameSite }
   if (originalMaxAge !== null) options.maxAge = originalMaxAge
   const cookie = new SessionCookie(options, request)
-  if (originalMaxAge !== null && expiresAt !== undefined) cookie.expires = new Date(expiresAt)
+  if (originalMaxAge !== null && expiresAt !== undefined) {
+    cookie.expires = new Date(expiresAt)
+    // The peer's Cookie keeps the stored expiry it was loaded with as `originalExpires`.
+    cookie.originalExpires = new Date(expiresAt)
+  }
   return cookie
 }
