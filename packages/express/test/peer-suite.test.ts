@@ -321,7 +321,7 @@ describe('loading', () => {
       await new Promise((resolve) => setTimeout(resolve, 20)) // the session must outlive its maxAge
       const second = await get(s, '/', cookieOf(first))
       const all = await cb<object>((done) => store.all(done))
-      return [seen(first), seen(second), sidOf(second) !== sidOf(first), Object.keys(all).length]
+      return [seen(first), seen(second), sidOf(second) !== sidOf(first), sidOf(first) in all]
     },
   })
 })
@@ -423,9 +423,9 @@ describe('genid, name, key', () => {
     },
     'custom genid ids, escaped, given the request': async (impl) => [
       seen(await get(createServer(impl, { genid: () => 'apple' }))).cookie,
-      (await get(createServer(impl, { genid: () => 'apple' }))).headers['set-cookie'],
-      (await get(createServer(impl, { genid: () => '%' }))).headers['set-cookie'],
-      (await get(createServer(impl, { genid: (req: any) => req.url }), '/foo')).headers['set-cookie'],
+      cookieOf(await get(createServer(impl, { genid: () => 'apple' }))),
+      cookieOf(await get(createServer(impl, { genid: () => '%' }))),
+      cookieOf(await get(createServer(impl, { genid: (req: any) => req.url }), '/foo')),
     ],
     'name and key name the cookie': async (impl) => [
       seen(await get(createServer(impl, {}))).cookie,
@@ -926,10 +926,15 @@ describe('req.session.cookie', () => {
         res.end(String(req.session.count))
       })
       const first = await get(s)
-      const out: unknown[] = [expiresIn(first)]
-      for (let i = 0; i < 3; i++) {
+      // Expires and Date are whole seconds taken a moment apart: within one second below.
+      const near = (res: any, ms: number) => {
+        const delta = expiresIn(res)
+        return delta !== undefined && delta <= ms && delta >= ms - 1000
+      }
+      const out: unknown[] = [near(first, 2000)]
+      for (const ms of [2000, 5000, 3_000_000_000]) {
         const res = await get(s, '/', cookieOf(first))
-        out.push(res.text, expiresIn(res))
+        out.push(res.text, near(res, ms))
       }
       return out
     },
@@ -1186,6 +1191,71 @@ describe('more corners', () => {
   })
 })
 
+describe('app mutations', () => {
+  /** Logs in on `/`, then runs `mutate` on the next request; reports what the client and the store saw. */
+  const afterLogin = async (impl: any, options: object, mutate: (req: any, res: any) => void) => {
+    const store = new impl.MemoryStore()
+    const calls: string[] = []
+    const s = createServer(
+      impl,
+      { store, resave: false, saveUninitialized: false, ...options },
+      (req, res) => {
+        if (req.url === '/') {
+          req.session.user = 'bob'
+          return res.end()
+        }
+        if (req.url === '/read') return res.end(String(req.session.user))
+        mutate(req, res)
+      },
+    )
+    const first = await get(s)
+    record(store, calls)
+    const second = await get(s, '/mutate', cookieOf(first))
+    const secondCalls = [...calls]
+    const third = await get(s, '/read', cookieOf(second.headers['set-cookie'] ? second : first))
+    await turns()
+    return [seen(second), secondCalls, seen(third), s.errors]
+  }
+  sideBySide({
+    'only cookie.maxAge changes': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        req.session.cookie.maxAge = 120_000
+        res.end()
+      }),
+    'req.session deleted (unset keep)': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        delete req.session
+        res.end()
+      }),
+    'cookie.secure set on a plain-HTTP request': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        req.session.cookie.secure = true
+        req.session.user = 'eve'
+        res.end()
+      }),
+    'a value removed': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        delete req.session.user
+        res.end()
+      }),
+    'regenerate then destroy in one request': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        req.session.regenerate(() => {
+          req.session.user = 'eve'
+          req.session.destroy(() => res.end(String(req.session)))
+        })
+      }),
+    'save() then a change': (impl) =>
+      afterLogin(impl, {}, (req, res) => {
+        req.session.user = 'eve'
+        req.session.save(() => {
+          req.session.user = 'mallory'
+          res.end()
+        })
+      }),
+  })
+})
+
 describe('deliberate differences (README: Differences from express-session)', () => {
   const [, ours] = IMPLEMENTATIONS[1]!
 
@@ -1259,6 +1329,26 @@ describe('deliberate differences (README: Differences from express-session)', ()
       return [seen(first), seen(await get(s, '/', cookieOf(first)))]
     }
     expect(await run(ours)).toEqual(await run(peer))
+  })
+
+  it('req.sessionID overwritten with another string is ignored (express-session cookies an id it never saved)', async () => {
+    const run = async (impl: any) => {
+      const s = createServer(impl, { resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/') {
+          req.session.user = 'bob'
+          return res.end()
+        }
+        if (req.url === '/read') return res.end(String(req.session.user))
+        req.sessionID = 'another'
+        req.session.user = 'eve'
+        res.end()
+      })
+      const first = await get(s)
+      const second = await get(s, '/mutate', cookieOf(first))
+      return (await get(s, '/read', cookieOf(second))).text
+    }
+    expect(await run(peer)).toBe('undefined')
+    expect(await run(ours)).toBe('eve')
   })
 
   it('a stored session without cookie loads with the configured cookie (express-session answers 500)', async () => {
