@@ -1,4 +1,4 @@
-import { isSessionStore, SessionManager } from '@sessionkit/core'
+import { type CallbackStore, isSessionStore, SessionManager } from '@sessionkit/core'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
@@ -60,6 +60,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
     storeSuccess: isSessionStore(userStore) ? undefined : null,
+    callbackStore: isSessionStore(userStore) ? undefined : (userStore as CallbackStore),
   }
 
   fastify.decorate('sessionRepository', manager.repository)
