@@ -64,4 +64,39 @@ describe.each(PLUGINS)('the default store through its callback API on %s', (_nam
       afterDestroy: { err: 'null', a: null },
     })
   })
+
+  it("new MemoryStore(map): sessions live in the app's Map, whole (the peer's multiple-secrets test)", async () => {
+    const { MemoryStore } = plugin as unknown as { MemoryStore: new (map: Map<string, any>) => object }
+    const sessions = new Map<string, any>([[ID, { test: 0, cookie: {} }]])
+    const app = Fastify({ trustProxy: true })
+    await app.register(fastifyCookie)
+    await app.register(plugin, {
+      secret: ['a-new-secret-with-at-least-32-characters', SECRET],
+      store: new MemoryStore(sessions) as never,
+    })
+    let counter = 0
+    const seen: unknown[] = []
+    app.get('/', async (request) => {
+      seen.push([request.session.sessionId === ID, request.session.get('test')])
+      request.session.set('test', ++counter)
+      await request.session.save()
+      return 'ok'
+    })
+    await app.ready()
+    const https = { 'x-forwarded-proto': 'https' }
+    const old = await app.inject({
+      url: '/',
+      headers: { ...https, cookie: `sessionId=${encodeURIComponent(sign(ID, SECRET))}` },
+    })
+    const renewed = old.cookies.find((c) => c.name === 'sessionId')!.value
+    await app.inject({ url: '/', headers: { ...https, cookie: `sessionId=${encodeURIComponent(renewed)}` } })
+    await app.close()
+    expect(renewed).toBe(sign(ID, 'a-new-secret-with-at-least-32-characters'))
+    expect(seen).toEqual([
+      [true, 0],
+      [true, 1],
+    ])
+    expect(sessions.get(ID).test).toBe(2)
+    expect(Object.keys(sessions.get(ID)).sort()).toEqual(['cookie', 'test'])
+  })
 })
