@@ -108,10 +108,12 @@ export class FastifySession {
     this[key] = value
   }
 
-  /** Moves the cookie's expiry to now + maxAge; the store's expiry follows at commit. */
+  /** Moves the cookie's expiry to now + maxAge; a sessionkit store's expiry follows at commit. */
   touch(): void {
     if (this.cookie.originalMaxAge) this.cookie.expires = new Date(Date.now() + this.cookie.originalMaxAge)
-    this.#lifecycle.touch()
+    // A callback store gets the peer's calls (none for a touch); a sessionkit store's expiry
+    // is extended at commit too.
+    if (!this.#ctx.callbackStore) this.#lifecycle.touch()
   }
 
   /** Cookie options for this session (e.g. `{ maxAge }` in ms for "remember me"). */
