@@ -1,13 +1,7 @@
-export {
-  adaptStore,
-  type CallbackStore,
-  type ConnectProtocol,
-  fromCallbackStore,
-  isConnectDriven,
-  isSessionStore,
-  storeErrorForApp,
-} from './callback-store'
+export { adaptStore, isConnectDriven } from './adapt-store'
+export { type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
 export { type Codec, jsonCodec } from './codec'
+export { storeErrorForApp } from './connect-call'
 export { type ConnectFace, connectFace, toObject as toConnectSession } from './connect-face'
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'
@@ -33,6 +27,7 @@ export { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 export { isSecure, type SecureInputs } from './lifecycle/secure'
 export { SessionManager, type SessionManagerOptions } from './manager'
 export { createdMeta, mergeMeta, touchedMeta } from './meta'
+export type { ConnectProtocol } from './peer-writes'
 export {
   type CommitOptions,
   type CommitResult,

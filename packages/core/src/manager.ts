@@ -23,13 +23,16 @@
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
  */
-import { adaptStore, type ConnectProtocol, isSessionStore, storeErrorForApp } from './callback-store'
+import { adaptStore } from './adapt-store'
+import { isSessionStore } from './callback-store'
+import { storeErrorForApp } from './connect-call'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
 import { type OpenInput, RequestLifecycle } from './lifecycle/request'
 import { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 import { isSecure } from './lifecycle/secure'
+import type { ConnectProtocol } from './peer-writes'
 import { type CommitResult, SessionRepository, type SessionRepositoryOptions } from './repository'
 import {
   CookieIdResolver,

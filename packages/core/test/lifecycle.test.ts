@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../memory/src/index.ts'
-import { peerWrites } from '../src/callback-store'
 import {
   type CommitRules,
   type CookieSettings,
@@ -13,6 +12,7 @@ import {
   type SessionManagerOptions,
   settle,
 } from '../src/index'
+import { peerWrites } from '../src/peer-writes'
 
 const DEFAULTS: CookieSettings = {
   originalMaxAge: 3_600_000,

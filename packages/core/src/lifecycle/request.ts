@@ -1,4 +1,6 @@
-import { isConnectDriven, peerWrites, readsPeerWrites, storeErrorForApp } from '../callback-store'
+import { isConnectDriven } from '../adapt-store'
+import { storeErrorForApp } from '../connect-call'
+import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
 import { type Session, STATE } from '../session'
 import { type CommitDecision, decideCommit } from './commit-decision'
