@@ -1,3 +1,5 @@
+import { isSessionError, SessionError } from './errors'
+
 /**
  * Socket-level failure codes (Node's and undici's): the backend is unreachable or the
  * connection broke. Every store maps them to STORE_UNAVAILABLE (HTTP 503, retryable), so the
@@ -28,4 +30,21 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
 export function isNetworkError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null | undefined)?.code
   return typeof code === 'string' && NETWORK_ERROR_CODES.has(code)
+}
+
+/** A store's failure as the repository raises it: a `SessionError` as is, anything else as STORE_ERROR. */
+export function storeError(err: unknown): SessionError {
+  if (isSessionError(err)) return err
+  return new SessionError('STORE_ERROR', `session store failed: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  })
+}
+
+/** One store call, its failure mapped by {@link storeError}. */
+export async function callStore<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (err) {
+    throw storeError(err)
+  }
 }
