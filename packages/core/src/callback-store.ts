@@ -80,6 +80,11 @@ export interface ConnectProtocol {
   keepAlive: 'touch' | 'set'
   /** A loaded session whose `cookie.expires` has passed is `destroy`ed, and that destroy's error fails the request (@fastify/session). */
   destroyExpiredOnLoad: boolean
+  /**
+   * A change of the cookie alone is no modification: the session is kept alive with `touch`
+   * (which gets the new cookie), not rewritten (express-session hashes the data without `cookie`).
+   */
+  cookieChangeIsTouch?: boolean
 }
 
 /** What a binding's request hands the adapter for one write: the session as the peer would store it. */
@@ -194,11 +199,12 @@ export function fromCallbackStore(
       id,
       createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
       // Exact while the cookie's expiry is the one written with it; after a store-side touch
-      // moved the expiry, derived from it.
+      // moved the expiry, derived from it, never later than now (an app that set
+      // `cookie.expires` beyond `maxAge` would otherwise stop every touch until then).
       lastAccessedAt:
         own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
           ? own.lastAccessedAt
-          : expiresAt - maxInactiveMs,
+          : Math.min(now, expiresAt - maxInactiveMs),
       maxInactiveMs,
       expiresAt,
       attributes,
@@ -272,6 +278,13 @@ export function fromCallbackStore(
     async save(change: SessionChange): Promise<SaveResult> {
       const asked = asPeer()
       if (asked) {
+        if (peer?.cookieChangeIsTouch && !asked.explicit && !asked.resave && onlyCookie(change)) {
+          if (legacy.touch) {
+            const object = asked.object()
+            await call((cb) => legacy.touch!(change.id, object, cb))
+          }
+          return 'saved'
+        }
         // The peer's upsert: no `get` first (some stores never call back for a missing id).
         await setWhole(change.id, asked)
         if (change.previousId !== undefined) await call((cb) => legacy.destroy(change.previousId!, cb))
@@ -323,6 +336,13 @@ export function fromCallbackStore(
     },
   }
   return withPeerReads(store, () => peer !== undefined)
+}
+
+/** A change of a stored session that sets the `cookie` attribute and nothing else. */
+function onlyCookie(change: SessionChange): boolean {
+  if (change.isNew || change.previousId !== undefined || change.removed.length > 0) return false
+  const names = Object.keys(change.set)
+  return names.length === 1 && names[0] === 'cookie'
 }
 
 function withoutExpires(cookie: object): object {

@@ -4,6 +4,7 @@ import { peerWrites } from '../src/callback-store'
 import {
   type CommitRules,
   type CookieSettings,
+  isConnectDriven,
   isSecure,
   isSessionError,
   MAX_COOKIE_AGE_MS,
@@ -296,5 +297,116 @@ describe('peer writes', () => {
     lifecycle.data.user = 'alice'
     expect((await lifecycle.commit()).result).toBe('created')
     expect(seen).toEqual([undefined])
+  })
+})
+
+describe('peer corners', () => {
+  /** A connect store that records its calls; `failSet` makes `set` fail. */
+  function connectStore() {
+    const sessions = new Map<string, unknown>()
+    const calls: string[] = []
+    const state = { failSet: false }
+    const store = {
+      get: (sid: string, done: (err: unknown, s?: unknown) => void) => {
+        calls.push(`get ${sid}`)
+        done(null, sessions.get(sid) ?? null)
+      },
+      set: (sid: string, s: unknown, done: (err?: unknown) => void) => {
+        calls.push(`set ${sid}`)
+        if (state.failSet) return done(new Error('set failed'))
+        sessions.set(sid, s)
+        done()
+      },
+      destroy: (sid: string, done: (err?: unknown) => void) => {
+        calls.push(`destroy ${sid}`)
+        sessions.delete(sid)
+        done()
+      },
+    }
+    return { store, calls, state }
+  }
+
+  it('isConnectDriven: a connect store always; a dual store only while the app replaced a connect method', async () => {
+    const { store } = connectStore()
+    expect(isConnectDriven(new SessionManager({ store }).repository.store)).toBe(true)
+    expect(isConnectDriven(new SessionManager({ store: new MemoryStore() }).repository.store)).toBe(false)
+    const dual = Object.assign(new MemoryStore(), {
+      get: () => {},
+      set: () => {},
+      destroy: () => {},
+    }) as unknown as MemoryStore & Record<string, unknown>
+    // Own properties here stand for methods a class would define: replaced means "own".
+    const adapted = new SessionManager({ store: dual }).repository.store
+    expect(isConnectDriven(adapted)).toBe(true)
+    delete dual.get
+    delete dual.set
+    delete dual.destroy
+    expect(isConnectDriven(adapted)).toBe(false)
+  })
+
+  it('destroy of a session never stored reaches a connect store, not a sessionkit store', async () => {
+    const { store, calls } = connectStore()
+    const manager = new SessionManager({ store })
+    const lifecycle = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true })
+    await lifecycle.destroy()
+    expect(calls).toEqual([`destroy ${lifecycle.id}`])
+    const memory = new MemoryStore()
+    let deletes = 0
+    const original = memory.delete.bind(memory)
+    memory.delete = (id: string) => {
+      deletes++
+      return original(id)
+    }
+    const fresh = await new SessionManager({ store: memory }).begin({
+      id: undefined,
+      cookie: DEFAULTS,
+      secure: true,
+    })
+    await fresh.destroy()
+    expect(deletes).toBe(0)
+  })
+
+  it('reload of a session never stored asks the store only with lookUpUnsaved', async () => {
+    const { store, calls } = connectStore()
+    const manager = new SessionManager({ store })
+    const lifecycle = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true })
+    expect(await lifecycle.reload()).toBe(false)
+    expect(calls).toEqual([])
+    expect(await lifecycle.reload({ lookUpUnsaved: true })).toBe(false)
+    expect(calls).toEqual([`get ${lifecycle.id}`])
+  })
+
+  it('failedSaveCountsAsSaved: a failed save() is not written again unless the data changed', async () => {
+    for (const counts of [true, false]) {
+      const { store, calls, state } = connectStore()
+      const manager = new SessionManager({ store, rules: { failedSaveCountsAsSaved: counts } })
+      const lifecycle = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true })
+      lifecycle.data.a = 1
+      state.failSet = true
+      await expect(lifecycle.save()).rejects.toThrow('set failed')
+      const commit = await lifecycle.commit().then(
+        (outcome) => outcome.result,
+        (err: Error) => err.message,
+      )
+      expect([commit, calls.filter((c) => c.startsWith('set')).length]).toEqual(
+        counts ? ['skipped', 1] : ['set failed', 2],
+      )
+    }
+  })
+
+  it('retries an id collision with the next id from the app generator', async () => {
+    const ids = ['taken', 'free']
+    const store = new MemoryStore()
+    const manager = new SessionManager({ store, genid: () => ids.shift() ?? 'spare' })
+    const other = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true, context: {} })
+    expect(other.id).toBe('taken')
+    other.data.owner = 'other'
+    await other.commit()
+    ids.unshift('taken')
+    const mine = await manager.begin({ id: undefined, cookie: DEFAULTS, secure: true, context: {} })
+    mine.data.owner = 'me'
+    const { cookie } = await mine.commit()
+    expect(cookie?.action === 'set' && cookie.id).toBe('free')
+    expect((await store.load('taken'))!.attributes.owner).toBe('"other"')
   })
 })

@@ -93,8 +93,12 @@ export class RequestContext implements SessionContext {
   }
 
   async regenerate(): Promise<void> {
-    await this.lifecycle.regenerate()
-    this.#present()
+    try {
+      await this.lifecycle.regenerate()
+    } finally {
+      // Also when deleting the old record failed: express-session goes on with the new session.
+      if (this.lifecycle.id !== this.req.sessionID) this.#present()
+    }
   }
 
   destroy(): Promise<void> {

@@ -129,7 +129,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     },
     // express-session's way with a connect store: `touch` for an unmodified session loaded
     // from the cookie (when the store has it), `set` with `resave` (core marks those writes).
-    connect: { keepAlive: 'touch', destroyExpiredOnLoad: false },
+    connect: { keepAlive: 'touch', destroyExpiredOnLoad: false, cookieChangeIsTouch: true },
     ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
     ...(opts.touchAfter === undefined
       ? isSessionStore(store)

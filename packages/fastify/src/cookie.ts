@@ -110,8 +110,9 @@ export class SessionCookie {
     return this.#expires ? this.#expires.getTime() - Date.now() : null
   }
 
-  set maxAge(ms: number) {
-    this.#expires = new Date(Date.now() + ms)
+  /** `null` makes a browser-session cookie, as express-session's (the peer's expires at once). */
+  set maxAge(ms: number | null) {
+    this.#expires = ms === null ? null : new Date(Date.now() + ms)
     this.originalMaxAge = ms
   }
 
@@ -179,6 +180,10 @@ export function cookieFromSettings(
   const options: CookieOptions = { ...rest, sameSite: sameSite === 'auto' ? undefined : sameSite }
   if (originalMaxAge !== null) options.maxAge = originalMaxAge
   const cookie = new SessionCookie(options, request)
-  if (originalMaxAge !== null && expiresAt !== undefined) cookie.expires = new Date(expiresAt)
+  if (originalMaxAge !== null && expiresAt !== undefined) {
+    cookie.expires = new Date(expiresAt)
+    // The peer's Cookie keeps the stored expiry it was loaded with as `originalExpires`.
+    cookie.originalExpires = new Date(expiresAt)
+  }
   return cookie
 }

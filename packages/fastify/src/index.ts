@@ -1,4 +1,4 @@
-import { isSessionStore, SessionManager } from '@sessionkit/core'
+import { type CallbackStore, isSessionStore, SessionManager } from '@sessionkit/core'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
@@ -60,6 +60,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     cookieName: options.cookieName || 'sessionId',
     cookie: cookieDefaults(options.cookie),
     storeSuccess: isSessionStore(userStore) ? undefined : null,
+    callbackStore: isSessionStore(userStore) ? undefined : (userStore as CallbackStore),
   }
 
   fastify.decorate('sessionRepository', manager.repository)
@@ -74,12 +75,13 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     openSession(ctx, req, sessionId, { ...ctx.cookie, ...cookieOpts }).then(
       (session) => {
         req.session = session as unknown as FastifySessionObject
-        callback?.(null)
+        // No error argument on success, as the peer's `done()`.
+        callback?.()
       },
       (err) => callback?.(err),
     )
   } as FastifyInstance['decryptSession'])
-  fastify.decorateRequest('sessionStore', { getter: () => userStore })
+  fastify.decorateRequest('sessionStore', { getter: () => userStore as FastifyRequest['sessionStore'] })
   fastify.decorateRequest('session', null as never)
 
   fastify.addHook('onRequest', async (request) => {

@@ -1,5 +1,6 @@
 import type {} from '@fastify/cookie'
 import {
+  type CallbackStore,
   type CookieInstruction,
   type CookieSettings,
   settle as coreSettle,
@@ -18,6 +19,8 @@ export interface Context {
   cookieName: string
   /** The plugin's `cookie` option, with @fastify/session's defaults. */
   cookie: CookieOptions
+  /** The app's callback store (not a sessionkit one), for the calls the peer makes directly. */
+  callbackStore: CallbackStore | undefined
   /**
    * What `destroy` and `regenerate` call back with on success: the peer passes on the store's
    * own callback argument, `undefined` from its MemoryStore, usually `null` from a callback store.
@@ -105,10 +108,12 @@ export class FastifySession {
     this[key] = value
   }
 
-  /** Moves the cookie's expiry to now + maxAge; the store's expiry follows at commit. */
+  /** Moves the cookie's expiry to now + maxAge; a sessionkit store's expiry follows at commit. */
   touch(): void {
     if (this.cookie.originalMaxAge) this.cookie.expires = new Date(Date.now() + this.cookie.originalMaxAge)
-    this.#lifecycle.touch()
+    // A callback store gets the peer's calls (none for a touch); a sessionkit store's expiry
+    // is extended at commit too.
+    if (!this.#ctx.callbackStore) this.#lifecycle.touch()
   }
 
   /** Cookie options for this session (e.g. `{ maxAge }` in ms for "remember me"). */
@@ -128,12 +133,16 @@ export class FastifySession {
     return settle(
       this.#ctx.storeSuccess,
       async () => {
+        const unsaved = this.#lifecycle.isNew ? this.#lifecycle.id : undefined
+        let next: FastifySession
         try {
           await this.#lifecycle.regenerate()
         } finally {
-          const next = this.#replace()
+          next = this.#replace()
           for (const [key, value] of keep) next.set(key, value)
         }
+        const store = this.#ctx.callbackStore
+        if (store) await regenerateInCallbackStore(store, unsaved, next)
       },
       callback,
     )
@@ -146,7 +155,7 @@ export class FastifySession {
       async () => {
         const lifecycle = this.#lifecycle
         const wasNew = lifecycle.isNew
-        if (!(await lifecycle.reload())) {
+        if (!(await lifecycle.reload({ lookUpUnsaved: true }))) {
           if (wasNew) lifecycle.data = {}
           // Deleted meanwhile: a fresh id, so a save cannot bring the old one back.
           else await lifecycle.regenerate()
@@ -239,6 +248,25 @@ export class FastifySession {
     ;(this.#request as unknown as { session: unknown }).session = next
     return next
   }
+}
+
+/**
+ * The store calls @fastify/session's `regenerate()` makes besides core's: `destroy` of the old
+ * id also when it was never saved, and `set` of the new session at once (it is written again
+ * at the end of the request by the usual rules). For callback stores only: these calls are
+ * what such a store, and an app or test suite watching it, sees from the peer.
+ */
+async function regenerateInCallbackStore(
+  store: CallbackStore,
+  unsavedId: string | undefined,
+  next: FastifySession,
+): Promise<void> {
+  const call = (op: (cb: (err?: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) => op((err) => (err ? reject(err) : resolve())))
+  if (unsavedId !== undefined) await call((cb) => store.destroy(unsavedId, cb))
+  const object: Record<string, unknown> = {}
+  for (const key of Object.keys(next)) object[key] = key === 'cookie' ? next.cookie.toJSON() : next[key]
+  await call((cb) => store.set(next.sessionId, object, cb))
 }
 
 /** The cookie object's shape (SessionCookie), without importing the class here. */

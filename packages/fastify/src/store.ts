@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events'
 import { connectFace } from '@sessionkit/core'
-import { MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
+import { type MemoryStoreOptions, MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 
 type Callback<T = void> = (err?: any, value?: T) => void
 
@@ -17,6 +18,20 @@ type Callback<T = void> = (err?: any, value?: T) => void
  */
 export class MemoryStore extends SessionkitMemoryStore {
   readonly #face = connectFace(this)
+
+  /**
+   * Options of sessionkit's MemoryStore; or, as @fastify/session's `new MemoryStore(map)`, a
+   * `Map` the app holds: then a callback store over that map (whole sessions as given, as the
+   * peer keeps them), which the plugin drives as any callback store.
+   */
+  // biome-ignore lint/correctness/noUnreachableSuper: the Map form returns another store, no sessionkit one
+  constructor(options?: MemoryStoreOptions | Map<string, unknown>) {
+    if (options instanceof Map) {
+      // biome-ignore lint/correctness/noConstructorReturn: the peer's Map form is another kind of store
+      return new MapStore(options) as unknown as MemoryStore
+    }
+    super(options)
+  }
 
   /** The stored session (data plus `cookie`), `undefined` when there is none, as the peer's. */
   get(sid: string, callback: Callback<Record<string, unknown> | undefined>): void {
@@ -39,5 +54,26 @@ export class MemoryStore extends SessionkitMemoryStore {
       () => callback(),
       (err) => callback(err),
     )
+  }
+}
+
+/** @fastify/session's MemoryStore over an app's `Map`: `store` is that map. */
+class MapStore extends EventEmitter {
+  constructor(readonly store: Map<string, unknown>) {
+    super()
+  }
+
+  get(sid: string, callback: Callback<unknown>): void {
+    callback(null, this.store.get(sid))
+  }
+
+  set(sid: string, session: unknown, callback: Callback): void {
+    this.store.set(sid, session)
+    callback()
+  }
+
+  destroy(sid: string, callback: Callback): void {
+    this.store.delete(sid)
+    callback()
   }
 }

@@ -1,4 +1,4 @@
-import type { CallbackStore, SessionStore as CoreSessionStore, SessionRepository } from '@sessionkit/core'
+import type { SessionStore as CoreSessionStore, SessionRepository } from '@sessionkit/core'
 import type { Session as Data } from 'fastify'
 import type { CookieOptions, SessionCookie } from './cookie'
 import type { SessionCallback } from './session'
@@ -30,8 +30,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The session; `null` after `destroy()`. */
     session: FastifySessionObject
-    /** The store given in the options (or the default MemoryStore). */
-    readonly sessionStore: Readonly<CoreSessionStore | SessionStore | CallbackStore>
+    /**
+     * The store given in the options (or the default MemoryStore), typed as @fastify/session
+     * types it. The peer's `get`/`set`/`destroy` exist on the default MemoryStore and on
+     * callback stores; a sessionkit store (Redis, DynamoDB) has its own methods instead (use
+     * `fastify.sessionRepository`).
+     */
+    readonly sessionStore: Readonly<SessionStore & Partial<CoreSessionStore>>
   }
 
   interface FastifyInstance {

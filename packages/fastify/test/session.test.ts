@@ -53,7 +53,7 @@ describe('request.session data', () => {
         isCookie: request.session.cookie instanceof SessionCookie,
         cookie: request.session.cookie,
         maxAge: request.session.cookie.maxAge,
-        sameStore: request.sessionStore === store,
+        sameStore: (request.sessionStore as unknown) === store,
       }))
     })
     const res = await new Client(running.url).get('/')

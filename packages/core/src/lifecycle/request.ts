@@ -199,10 +199,24 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> {
   /** New id and empty data; the old record is deleted now, the new one written at commit. */
   regenerate(): Promise<void> {
     return this.#run(async () => {
-      await this.#host.repository.regenerate(this.session, this.#host.newId(this.#context))
-      this.data = {}
-      this.cookie = { ...this.defaults }
-      this.#detached = false
+      const id = this.#host.newId(this.#context)
+      const before = this.session.id
+      try {
+        await this.#host.repository.regenerate(this.session, id)
+      } catch (err) {
+        // The old record could not be deleted. A connect store is left as the peers leave it
+        // (one `destroy`, the error to the app); a sessionkit store's commit deletes it again.
+        if (this.session.id !== before && isConnectDriven(this.#host.repository.store))
+          this.session[STATE].pendingDelete = undefined
+        throw err
+      } finally {
+        // The request goes on with the new, empty session either way, as with the peers.
+        if (this.session.id !== before) {
+          this.data = {}
+          this.cookie = { ...this.defaults }
+          this.#detached = false
+        }
+      }
     })
   }
 

@@ -50,6 +50,10 @@ app.get('/', async (request) => {
   await request.session.save()
   return { visits, id: request.session.sessionId }
 })
+app.get('/peek/:sid', (request, reply) => {
+  const { sid } = request.params as { sid: string }
+  request.sessionStore.get(sid, (err, session) => (err ? reply.send(err) : reply.send(session ?? {})))
+})
 app.post('/logout', async (request) => {
   await request.session.destroy()
   return 'bye'

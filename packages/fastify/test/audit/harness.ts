@@ -51,7 +51,7 @@ export function recordingStore(options: { async?: boolean } = {}) {
 
 export interface Step {
   path: string
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'HEAD'
   /** Cookie header to send instead of the jar's (a forged or foreign value). */
   cookie?: string
   /** Forget the jar before this step. */

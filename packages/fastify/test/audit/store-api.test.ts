@@ -4,13 +4,6 @@ import { describe, expect, it } from 'vitest'
 import { PLUGINS, SECRET } from './harness'
 import { describeSession } from './routes'
 
-/** @fastify/session's `Store` calls. */
-interface PeerStore {
-  get(id: string, cb: (err: unknown, session: any) => void): void
-  set(id: string, session: object, cb: (err?: any) => void): void
-  destroy(id: string, cb: (err: unknown) => void): void
-}
-
 const ID = 'Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN'
 
 describe.each(PLUGINS)('the default store through its callback API on %s', (_name, plugin) => {
@@ -35,19 +28,18 @@ describe.each(PLUGINS)('the default store through its callback API on %s', (_nam
     app.addHook('onRequest', (request, _reply, done) => {
       if (request.url !== '/seed') return done()
       const cookie = { originalMaxAge: 1000, expires: new Date(Date.now() + 1000) }
-      ;(request.sessionStore as unknown as PeerStore).set(ID, { a: 'seeded', cookie }, done)
+      // A stored session as a JSON store holds it: the cookie's fields, not a Cookie object.
+      request.sessionStore.set(ID, { a: 'seeded', cookie } as never, done)
     })
     app.get('/seed', async () => 'ok')
     app.get('/', async (request) => describeSession(request))
     app.get('/get', (request, reply) => {
-      ;(request.sessionStore as unknown as PeerStore).get(ID, (err: unknown, session: any) =>
+      request.sessionStore.get(ID, (err: unknown, session: any) =>
         reply.send({ err: err === null ? 'null' : String(err), a: session?.a ?? null }),
       )
     })
     app.get('/destroy', (request, reply) => {
-      ;(request.sessionStore as unknown as PeerStore).destroy(ID, (err: unknown) =>
-        reply.send({ err: String(err) }),
-      )
+      request.sessionStore.destroy(ID, (err: unknown) => reply.send({ err: String(err) }))
     })
     await app.ready()
     const cookie = `sessionId=${encodeURIComponent(sign(ID, SECRET))}`
@@ -71,5 +63,40 @@ describe.each(PLUGINS)('the default store through its callback API on %s', (_nam
       destroy: { err: 'undefined' },
       afterDestroy: { err: 'null', a: null },
     })
+  })
+
+  it("new MemoryStore(map): sessions live in the app's Map, whole (the peer's multiple-secrets test)", async () => {
+    const { MemoryStore } = plugin as unknown as { MemoryStore: new (map: Map<string, any>) => object }
+    const sessions = new Map<string, any>([[ID, { test: 0, cookie: {} }]])
+    const app = Fastify({ trustProxy: true })
+    await app.register(fastifyCookie)
+    await app.register(plugin, {
+      secret: ['a-new-secret-with-at-least-32-characters', SECRET],
+      store: new MemoryStore(sessions) as never,
+    })
+    let counter = 0
+    const seen: unknown[] = []
+    app.get('/', async (request) => {
+      seen.push([request.session.sessionId === ID, request.session.get('test')])
+      request.session.set('test', ++counter)
+      await request.session.save()
+      return 'ok'
+    })
+    await app.ready()
+    const https = { 'x-forwarded-proto': 'https' }
+    const old = await app.inject({
+      url: '/',
+      headers: { ...https, cookie: `sessionId=${encodeURIComponent(sign(ID, SECRET))}` },
+    })
+    const renewed = old.cookies.find((c) => c.name === 'sessionId')!.value
+    await app.inject({ url: '/', headers: { ...https, cookie: `sessionId=${encodeURIComponent(renewed)}` } })
+    await app.close()
+    expect(renewed).toBe(sign(ID, 'a-new-secret-with-at-least-32-characters'))
+    expect(seen).toEqual([
+      [true, 0],
+      [true, 1],
+    ])
+    expect(sessions.get(ID).test).toBe(2)
+    expect(Object.keys(sessions.get(ID)).sort()).toEqual(['cookie', 'test'])
   })
 })

@@ -1,7 +1,8 @@
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import request from 'supertest'
-import session from '../src/index'
+import { expect, it } from 'vitest'
+import session from '../../src/index'
 
 /** express-session itself, and ours: each side-by-side scenario runs on both. */
 export const peer = createRequire(import.meta.url)('express-session')
@@ -106,4 +107,42 @@ export const cb = <T>(run: (done: (err: unknown, value?: T) => void) => void) =>
 /** A few event-loop turns: errors passed to `next` after the response have arrived by then. */
 export async function turns(count = 5): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+export type Scenario = (impl: any) => Promise<unknown>
+
+/** Runs each scenario on both and expects the same observations. */
+export function sideBySide(scenarios: Record<string, Scenario>): void {
+  it.each(Object.entries(scenarios))('%s', async (_name, scenario) => {
+    const theirs = await scenario(peer)
+    const ours = await scenario(IMPLEMENTATIONS[1]![1])
+    expect(ours).toEqual(theirs)
+  })
+}
+
+/** A route counting sessions: the first request of each session gets the next number. */
+export const counter = () => {
+  let count = 0
+  return (req: any, res: any) => {
+    req.session.num = req.session.num || ++count
+    res.end(`session ${req.session.num}`)
+  }
+}
+
+/** How many sessions a connect store holds. */
+export const lengthOf = (store: any) => cb<number>((done) => store.length(done))
+
+/** express-session's test helper: a write after end throws. */
+export function writePatch(res: any): void {
+  const end = res.end
+  const write = res.write
+  let ended = false
+  res.end = function (this: unknown, ...args: unknown[]) {
+    ended = true
+    return end.apply(this, args)
+  }
+  res.write = function (this: unknown, ...args: unknown[]) {
+    if (ended) throw new Error('write after end')
+    return write.apply(this, args)
+  }
 }

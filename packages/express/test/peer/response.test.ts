@@ -1,0 +1,161 @@
+/**
+ * express-session's own test suite, side by side. Here: response timing: bodies, HEAD, streams, patched res.end/res.write.
+ * Each scenario runs on express-session and on @sessionkit/express; what the client, the store
+ * and the server's error channel saw must be the same. The scenarios follow the peer's tests
+ * (none of its code).
+ */
+import { describe } from 'vitest'
+import { createServer, get, seen, sideBySide, turns, writePatch } from './harness'
+
+describe('when the response ends', () => {
+  /** A store whose `set` is recorded and answers on the next turn. */
+  const slowSet = (impl: any, calls: string[]) => {
+    const store = new impl.MemoryStore()
+    const set = store.set
+    store.set = function (this: unknown, ...args: any[]) {
+      calls.push('set')
+      setImmediate(() => set.apply(this, args))
+    }
+    return store
+  }
+  const respondWith =
+    (write: (res: any) => void) =>
+    (req: any, res: any): void => {
+      req.session.hit = true
+      write(res)
+    }
+
+  sideBySide({
+    'saved the session (plain body)': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => res.end('saved')),
+      )
+      return [seen(await get(s)), calls]
+    },
+    'saved the session (empty body with Content-Length)': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => {
+          res.setHeader('Content-Length', '0')
+          res.end()
+        }),
+      )
+      return [seen(await get(s)), calls]
+    },
+    'saved the session (write then end, with Content-Length)': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => {
+          res.setHeader('Content-Length', '12')
+          res.write('hello, ')
+          res.end('world')
+        }),
+      )
+      return [seen(await get(s)), calls]
+    },
+    'saved the session (chunked write then end)': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => {
+          res.write('hello, ')
+          res.end('world')
+        }),
+      )
+      return [seen(await get(s)), calls]
+    },
+    'saved the session (Buffer body with Content-Length)': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => {
+          res.setHeader('Content-Length', '13')
+          res.end(Buffer.from('session saved'))
+        }),
+      )
+      return [seen(await get(s)), calls]
+    },
+    'HEAD request': async (impl) => {
+      const calls: string[] = []
+      const s = createServer(
+        impl,
+        { store: slowSet(impl, calls) },
+        respondWith((res) => res.end('body')),
+      )
+      const { default: request } = await import('supertest')
+      const res = await request(s.server).head('/')
+      return [res.status, res.headers['set-cookie']?.length, calls]
+    },
+    'a utf-8 body with a multi-byte last character': async (impl) => {
+      const s = createServer(impl, {}, (req, res) => {
+        req.session.hit = true
+        res.setHeader('Content-Length', Buffer.byteLength('héllo ✓'))
+        res.end('héllo ✓')
+      })
+      return seen(await get(s))
+    },
+    'a body given with an encoding': async (impl) => {
+      const s = createServer(impl, {}, (req, res) => {
+        req.session.hit = true
+        res.setHeader('Content-Length', '5')
+        res.end('68656c6c6f', 'hex')
+      })
+      return seen(await get(s))
+    },
+    'res.end with a callback': async (impl) => {
+      const s = createServer(impl, {}, (req, res) => {
+        req.session.hit = true
+        res.end('done', () => {
+          s.errors.push('callback')
+        })
+      })
+      const res = await get(s)
+      await turns()
+      return [seen(res), s.errors]
+    },
+    'res.write patched before the middleware (write after end throws)': async (impl) => {
+      const s = createServer(
+        impl,
+        {},
+        (req, res) => {
+          req.session.hit = true
+          res.write('hello, ')
+          res.end('world')
+        },
+        (_req, res) => writePatch(res),
+      )
+      return seen(await get(s))
+    },
+    'res.write patched after the middleware': async (impl) => {
+      const s = createServer(impl, {}, (req, res) => {
+        writePatch(res)
+        req.session.hit = true
+        res.write('hello, ')
+        res.end('world')
+      })
+      return seen(await get(s))
+    },
+    'a second res.end errors as on a plain server': async (impl) => {
+      let error: string | undefined
+      const s = createServer(impl, {}, (_req, res) => {
+        res.end()
+        try {
+          res.setHeader('Content-Length', '3')
+          res.end('foo')
+        } catch (err) {
+          error = (err as Error).message
+        }
+      })
+      return [seen(await get(s)), error]
+    },
+  })
+})
