@@ -25,6 +25,24 @@ const DAY = 86_400_000
 const DEFAULTS: CookieSettings = { originalMaxAge: null, path: '/', httpOnly: true }
 
 /**
+ * A connect store method's answer: the promise (connect-redis' style, since v8) and, when
+ * given, the callback (`null` error on success). A promise nobody awaits never becomes an
+ * unhandled rejection.
+ */
+export function reportToConnectCallback<T>(
+  promise: Promise<T>,
+  callback: Callback<T> | undefined,
+): Promise<T> {
+  if (typeof callback === 'function')
+    promise.then(
+      (value) => callback(null, value),
+      (err) => callback(err),
+    )
+  else promise.catch(() => {})
+  return promise
+}
+
+/**
  * Connect-store methods (`get`, `set`, `destroy`, `touch`, callback or promise) over a
  * sessionkit store, for apps that call `req.sessionStore.get(sid, cb)` and friends. Sessions
  * come out in the peers' shape (data keys plus `cookie` with `expires`); `set` writes only
@@ -38,28 +56,19 @@ const DEFAULTS: CookieSettings = { originalMaxAge: null, path: '/', httpOnly: tr
  */
 export function connectFace(store: SessionStore, options: { codec?: Codec } = {}): ConnectFace {
   const codec = options.codec ?? jsonCodec
-  const report = <T>(promise: Promise<T>, callback: Callback<T>): Promise<T> => {
-    if (typeof callback === 'function')
-      promise.then(
-        (value) => callback(null, value),
-        (err) => callback(err),
-      )
-    else promise.catch(() => {})
-    return promise
-  }
   return {
     get: (sid, callback) =>
-      report(
+      reportToConnectCallback(
         store.load(sid).then((record) => (record ? toObject(record, codec) : null)),
         callback as Callback<Record<string, unknown> | null>,
       ),
-    set: (sid, session, callback) => report(write(store, codec, sid, session), callback),
-    destroy: (sid, callback) => report(store.delete(sid), callback),
+    set: (sid, session, callback) => reportToConnectCallback(write(store, codec, sid, session), callback),
+    destroy: (sid, callback) => reportToConnectCallback(store.delete(sid), callback),
     touch: (sid, session, callback) => {
       const cookie = (session?.cookie ?? {}) as { expires?: unknown; originalMaxAge?: unknown }
       const now = Date.now()
       const expiresAt = expiryOf(cookie, now)
-      return report(
+      return reportToConnectCallback(
         store.touch(sid, { lastAccessedAt: now, expiresAt }).then(() => undefined),
         callback,
       )

@@ -2,7 +2,12 @@ export { adaptStore, isConnectDriven } from './adapt-store'
 export { type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
 export { type Codec, jsonCodec } from './codec'
 export { storeErrorForApp } from './connect-call'
-export { type ConnectFace, connectFace, toObject as toConnectSession } from './connect-face'
+export {
+  type ConnectFace,
+  connectFace,
+  reportToConnectCallback,
+  toObject as toConnectSession,
+} from './connect-face'
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { SessionEmitter, type SessionEvents } from './events'

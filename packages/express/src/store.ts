@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { connectFace, type SessionRecord, type SessionStore, type SessionTouch } from '@sessionkit/core'
+import {
+  connectFace,
+  reportToConnectCallback,
+  type SessionRecord,
+  type SessionStore,
+  type SessionTouch,
+} from '@sessionkit/core'
 import { MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 import { Cookie, type CookieOptions } from './cookie'
 import { Session, type SessionRequest } from './session'
@@ -158,12 +164,12 @@ export class MemoryStore extends SessionkitMemoryStore {
       }
       return out
     })()
-    return report(work, callback)
+    return reportToConnectCallback(work, callback)
   }
 
   /** How many live sessions there are. */
   length(callback?: Callback<number>): Promise<number> {
-    return report(
+    return reportToConnectCallback(
       this.all().then((all) => Object.keys(all).length),
       callback,
     )
@@ -171,7 +177,7 @@ export class MemoryStore extends SessionkitMemoryStore {
 
   /** Deletes every session. */
   override clear(callback?: Callback): Promise<void> {
-    return report(super.clear(), callback)
+    return reportToConnectCallback(super.clear(), callback)
   }
 }
 for (const name of ['regenerate', 'createSession'] as const) {
@@ -197,16 +203,6 @@ function spiOf(store: SessionkitMemoryStore): SessionStore {
     touch: (id, touch) => base.touch.call(store, id, touch),
     delete: (id) => base.delete.call(store, id),
   }
-}
-
-function report<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> {
-  if (typeof callback === 'function')
-    promise.then(
-      (value) => callback(null, value),
-      (err) => callback(err),
-    )
-  else promise.catch(() => {})
-  return promise
 }
 
 /**
