@@ -23,7 +23,10 @@ export function decodeRecord(codec: Codec, record: SessionRecord): DecodedAttrib
   }
   const values: Record<string, unknown> = {}
   const encoded = new Map<string, string>()
-  for (const [name, text] of Object.entries(record.attributes)) {
+  const attributes = record.attributes
+  // Keys, not entries: no [name, text] pair allocated per attribute.
+  for (const name of Object.keys(attributes)) {
+    const text = attributes[name]
     if (typeof text !== 'string') throw new Error(`attribute ${JSON.stringify(name)} is not a string`)
     // Never a value (it would set the prototype), but still "loaded": the next save removes it.
     if (name !== '__proto__') values[name] = codec.decode(text)

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
-import { type CommitOutcome, type RequestLifecycle, SessionError } from '@sessionkit/core'
+import { type CommitOutcome, type CookieInstruction, type RequestLifecycle, SessionError } from '@sessionkit/core'
 import { Cookie, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
-import { CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
+import { addStored, CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
 
 /** The request as the middleware sees it: Node's, plus what Express and we add. */
 export type Req = IncomingMessage &
@@ -59,7 +59,9 @@ export class RequestContext implements SessionContext {
       cookie.originalMaxAge = Number.NaN
     }
     req.sessionID = lifecycle.id
-    const session = new Session(req, { cookie, ...lifecycle.data })
+    // The data straight onto the session, after its cookie: one pass, no intermediate copy.
+    const session = new Session(req, { cookie })
+    addStored(session, lifecycle.data)
     // express-session puts `reload` and `save` on each session it hands out as own,
     // non-enumerable properties: an app that assigns its own keeps them out of the data.
     for (const name of ['reload', 'save'] as const) {
@@ -123,6 +125,21 @@ export class RequestContext implements SessionContext {
    */
   prepare(): void {
     if (this.#prepared) return
+    this.#applyEnd()
+    this.lifecycle.validate()
+  }
+
+  /**
+   * {@link prepare}, answering the cookie the commit would send as decided now: validating
+   * and predicting share one read and one encoding of the session. Runs once, as `prepare`.
+   */
+  prepareAndPredict(): CookieInstruction | undefined {
+    if (this.#prepared) return this.lifecycle.predictCookie()
+    this.#applyEnd()
+    return this.lifecycle.validateAndPredict()
+  }
+
+  #applyEnd(): void {
     this.#prepared = true
     const { req, lifecycle } = this
     if (!lifecycle.session.isDestroyed) {
@@ -136,7 +153,6 @@ export class RequestContext implements SessionContext {
       }
     }
     if (this.#unset) lifecycle.detach()
-    lifecycle.validate()
   }
 
   #prepared = false

@@ -151,8 +151,9 @@ function hold(
 
     let rest = chunk
     if (!res.headersSent) {
+      let predicted: CookieInstruction | undefined
       try {
-        ctx.prepare()
+        predicted = ctx.prepareAndPredict()
       } catch (err) {
         // Nothing is sent yet: the error handler answers instead.
         failed = true
@@ -160,7 +161,6 @@ function hold(
         next(err)
         return this
       }
-      const predicted = ctx.lifecycle.predictCookie()
       const waitForStore =
         predicted?.action === 'set' &&
         // The presented id again (it may be gone by now), or an app-made id (it may be taken).

@@ -53,12 +53,7 @@ export class Session {
     const fixedId = req.sessionID as string
     Object.defineProperty(this, 'req', { value: req })
     Object.defineProperty(this, 'id', { get: () => contextOf(req)?.id ?? fixedId, configurable: true })
-    if (typeof data === 'object' && data !== null) {
-      // Stored keys that clash with members (`save`, `id`, …) are dropped, as express-session does.
-      for (const key in data) {
-        if (!(key in this)) (this as Record<string, unknown>)[key] = (data as Record<string, unknown>)[key]
-      }
-    }
+    if (typeof data === 'object' && data !== null) addStored(this, data as Record<string, unknown>)
   }
 
   /** Resets the cookie's expiry to `originalMaxAge` from now. */
@@ -143,6 +138,14 @@ export class Session {
       callback,
     )
   }
+}
+
+/**
+ * Copies stored data onto a session; keys that clash with members (`save`, `id`, …) are
+ * dropped, as express-session does.
+ */
+export function addStored(session: Session, data: Record<string, unknown>): void {
+  for (const key in data) if (!(key in session)) (session as unknown as Record<string, unknown>)[key] = data[key]
 }
 
 function bound(session: Session): SessionContext {

@@ -72,9 +72,11 @@ export class FastifySession {
     this.#lifecycle = lifecycle
     const expiresAt = lifecycle.isNew ? undefined : lifecycle.session.expiresAt
     this.cookie = cookieFromSettings(lifecycle.cookie, request, expiresAt)
-    for (const [key, value] of Object.entries(lifecycle.data)) {
+    const data = lifecycle.data
+    // Keys, not entries: no [key, value] pair allocated per attribute.
+    for (const key of Object.keys(data)) {
       // Never let a stored key shadow a method or throw on a read-only getter.
-      if (key !== 'cookie' && !(key in FastifySession.prototype)) this[key] = value
+      if (key !== 'cookie' && !(key in FastifySession.prototype)) this[key] = data[key]
     }
     // What @fastify/session hands a callback store's `set`: the session's data and `cookie`.
     lifecycle.connectObject = () => {

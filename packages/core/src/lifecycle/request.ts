@@ -147,6 +147,22 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   }
 
   /**
+   * {@link validate}, then {@link predictCookie}, on one read of the binding's object and one
+   * encoding of the attributes (nothing runs in between that could change them): a binding
+   * that does both before sending its headers pays for one pass over the data, not two.
+   */
+  validateAndPredict(): CookieInstruction | undefined {
+    if (this.#detached || this.session.isDestroyed) return undefined
+    const release = this.hold() // throws what validate would throw for an invalid cookie.maxAge
+    try {
+      this.validate()
+      return this.predictCookie()
+    } finally {
+      release()
+    }
+  }
+
+  /**
    * The cookie the commit would send, decided now without a store round trip: for
    * frameworks whose headers leave before the save completes (a streamed body).
    */
