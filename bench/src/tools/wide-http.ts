@@ -39,5 +39,7 @@ const read = async () => {
 await read() // warm-up
 const started = performance.now()
 for (let i = 0; i < n; i++) await read()
-console.log(`${framework} ${variant} wide /read: ${((performance.now() - started) / n).toFixed(0)} ms/request`)
+console.log(
+  `${framework} ${variant} wide /read: ${((performance.now() - started) / n).toFixed(0)} ms/request`,
+)
 await close()

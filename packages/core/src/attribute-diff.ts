@@ -4,31 +4,50 @@ import type { CommitResult } from './repository-options'
 import { type AttributeDiff, type Session, STATE } from './session'
 import type { SessionChange, SessionMetaChange } from './types'
 
-/** Encodes every top-level attribute and compares it with what was loaded. */
+/**
+ * Encodes every top-level attribute and compares it with what was loaded. Only the changed
+ * encodings are kept: an unchanged one is the loaded text (see {@link allEncoded}), so a
+ * read of a wide session copies nothing per attribute.
+ */
 export function diffAttributes(session: Session<object>, codec: Codec, maxSizeBytes: number): AttributeDiff {
   const { loaded, extra } = session[STATE]
   const data = session.data as Record<string, unknown>
   const set: Record<string, string> = {}
-  const encoded = new Map<string, string>()
+  let count = 0
+  let kept = 0 // loaded names still encoded: fewer than loaded.size means some are removed
   let chars = 0
-  const add = (name: string, value: unknown) => {
-    const text = codec.encode(value)
-    if (text === undefined) return
-    encoded.set(name, text)
-    chars += name.length + text.length
-    if (loaded.get(name) !== text) {
-      assertReadable(codec, name, text)
-      set[name] = text
+  let unstored: Set<string> | undefined // names whose value encodes to nothing (`undefined`)
+  const sources: Record<string, unknown>[] = extra ? [data, extra] : [data]
+  for (const source of sources) {
+    for (const name of Object.keys(source)) {
+      if (source === data && extra && Object.hasOwn(extra, name)) continue
+      const text = codec.encode(source[name])
+      if (text === undefined) {
+        unstored ??= new Set()
+        unstored.add(name)
+        continue
+      }
+      count++
+      chars += name.length + text.length
+      const before = loaded.get(name)
+      if (before !== undefined) kept++
+      if (before !== text) {
+        assertReadable(codec, name, text)
+        set[name] = text
+      }
     }
   }
-  for (const name of Object.keys(data)) if (!extra || !Object.hasOwn(extra, name)) add(name, data[name])
-  if (extra) for (const name of Object.keys(extra)) add(name, extra[name])
   const removed: string[] = []
-  for (const name of loaded.keys()) if (!encoded.has(name)) removed.push(name)
+  if (kept < loaded.size) {
+    const stored = (name: string) =>
+      !unstored?.has(name) &&
+      (Object.hasOwn(data, name) || (extra !== undefined && Object.hasOwn(extra, name)))
+    for (const name of loaded.keys()) if (!stored(name)) removed.push(name)
+  }
+  const diff: AttributeDiff = { set, removed, count }
   // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only near the limit.
   if (chars * 3 > maxSizeBytes) {
-    let bytes = 0
-    for (const [name, text] of encoded) bytes += Buffer.byteLength(name) + Buffer.byteLength(text)
+    const bytes = encodedBytes(loaded, diff)
     if (bytes > maxSizeBytes) {
       throw new SessionError(
         'SESSION_TOO_LARGE',
@@ -36,7 +55,29 @@ export function diffAttributes(session: Session<object>, codec: Codec, maxSizeBy
       )
     }
   }
-  return { set, removed, encoded }
+  return diff
+}
+
+/** The UTF-8 size of every attribute's name and encoding after `diff` (see {@link allEncoded}). */
+function encodedBytes(loaded: Map<string, string>, diff: AttributeDiff): number {
+  const removed = diff.removed.length > 0 ? new Set(diff.removed) : undefined
+  let bytes = 0
+  for (const [name, text] of loaded) {
+    if (!Object.hasOwn(diff.set, name) && !removed?.has(name))
+      bytes += Buffer.byteLength(name) + Buffer.byteLength(text)
+  }
+  for (const name of Object.keys(diff.set))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(diff.set[name]!)
+  return bytes
+}
+
+/** Every attribute's encoding after `diff`: the loaded ones not removed, then the changed ones. */
+export function allEncoded(session: Session<object>, diff: AttributeDiff): Record<string, string> {
+  const all: Record<string, string> = {}
+  const removed = diff.removed.length > 0 ? new Set(diff.removed) : undefined
+  for (const [name, text] of session[STATE].loaded) if (!removed?.has(name)) all[name] = text
+  for (const name of Object.keys(diff.set)) all[name] = diff.set[name]!
+  return all
 }
 
 /**
@@ -109,7 +150,9 @@ export function metaChange(
 export function markSaved(session: Session<object>, diff: AttributeDiff, now: number): void {
   const state = session[STATE]
   state.storedId = session.id
-  state.loaded = diff.encoded
+  // What is stored now: the loaded encodings, changed in place (the session's own map).
+  for (const name of diff.removed) state.loaded.delete(name)
+  for (const name of Object.keys(diff.set)) state.loaded.set(name, diff.set[name]!)
   state.storedPrincipal = session.principal
   state.storedMaxInactiveMs = session.maxInactiveMs
   session.lastAccessedAt = now
@@ -144,7 +187,7 @@ export function newChange(
     id: session.id,
     isNew: true,
     meta: metaChange(session, now, 'whole', absoluteTimeoutMs),
-    set: Object.fromEntries(diff.encoded),
+    set: allEncoded(session, diff),
     removed: [],
   }
 }
@@ -166,7 +209,7 @@ export function storedChange(
         previousId: state.storedId,
         isNew: false,
         meta: metaChange(session, now, 'whole', absoluteTimeoutMs),
-        set: Object.fromEntries(diff.encoded),
+        set: allEncoded(session, diff),
         removed: [],
       }
     : {

@@ -186,7 +186,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     const now = Date.now()
 
     if (state.storedId === undefined) {
-      const empty = diff.encoded.size === 0 && session.principal === undefined
+      const empty = diff.count === 0 && session.principal === undefined
       if (empty && !options.saveUninitialized && !options.force) return 'skipped'
       return this.#create(session, diff, now)
     }

@@ -22,11 +22,11 @@ export interface SessionState {
   heldDiff?: AttributeDiff | undefined
 }
 
-/** What a save would write: changed encodings, removed names, and every encoding. */
+/** What a save would write: changed encodings, removed names, and how many attributes are stored. */
 export interface AttributeDiff {
   set: Record<string, string>
   removed: string[]
-  encoded: Map<string, string>
+  count: number
 }
 
 /** Fields a repository passes when it makes a {@link Session}. */

@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http'
-import { type CommitOutcome, type CookieInstruction, type RequestLifecycle, SessionError } from '@sessionkit/core'
+import {
+  type CommitOutcome,
+  type CookieInstruction,
+  type RequestLifecycle,
+  SessionError,
+} from '@sessionkit/core'
 import { Cookie, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
 import { addStored, CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
 

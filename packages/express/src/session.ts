@@ -145,7 +145,8 @@ export class Session {
  * dropped, as express-session does.
  */
 export function addStored(session: Session, data: Record<string, unknown>): void {
-  for (const key in data) if (!(key in session)) (session as unknown as Record<string, unknown>)[key] = data[key]
+  for (const key in data)
+    if (!(key in session)) (session as unknown as Record<string, unknown>)[key] = data[key]
 }
 
 function bound(session: Session): SessionContext {
