@@ -39,8 +39,6 @@ const cannot = {
   partial: 'a connect store has no conditional write: a save racing a delete leaves the whole object behind',
   outage:
     'connect store errors carry no outage signal: the adapter reports STORE_ERROR (500), never STORE_UNAVAILABLE (503)',
-  accessTime:
-    "a connect store keeps no access time and its touch rewrites only the cookie's expiry: the adapter derives the last access from expires − originalMaxAge and never places it after now, so a touch dated in the future reads back as now",
   corrupt:
     'a connect store throws on bytes it cannot parse (here JSON.parse); the adapter reports that as STORE_ERROR, not CORRUPT_RECORD',
 }
@@ -69,7 +67,5 @@ describeStoreConformance<SessionStore>({
     'raw/no-partial-records': cannot.partial,
     'unavailable/rejects': cannot.outage,
     'corrupt/backend': cannot.corrupt,
-    'touch/keeps-attributes': cannot.accessTime,
-    'touch/stale': cannot.accessTime,
   },
 })

@@ -46,12 +46,13 @@ export function toRecord(
     id,
     createdAt: own.createdAt ?? expiresAt - maxInactiveMs,
     // Exact while the cookie's expiry is the one written with it; after a store-side touch
-    // moved the expiry, derived from it, never later than now (an app that set
-    // `cookie.expires` beyond `maxAge` would otherwise stop every touch until then).
+    // moved the expiry, derived from it. A derived access more than a minute ahead of now is
+    // no access (clock skew between app servers stays within that): it is a `cookie.expires`
+    // the app set beyond `maxAge`, and taken as is it would stop every touch until then.
     lastAccessedAt:
       own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
         ? own.lastAccessedAt
-        : Math.min(now, expiresAt - maxInactiveMs),
+        : derivedAccess(now, expiresAt - maxInactiveMs),
     maxInactiveMs,
     expiresAt,
     attributes,
@@ -98,4 +99,10 @@ export function toObject(
 function withoutExpires(cookie: object): object {
   const { expires: _expires, ...rest } = cookie as Record<string, unknown>
   return rest
+}
+
+const SKEW_ALLOWANCE_MS = 60_000
+
+function derivedAccess(now: number, derived: number): number {
+  return derived > now + SKEW_ALLOWANCE_MS ? now : derived
 }
