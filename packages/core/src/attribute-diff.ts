@@ -39,10 +39,12 @@ export function diffAttributes(session: Session<object>, codec: Codec, maxSizeBy
   }
   const removed: string[] = []
   if (kept < loaded.size) {
-    const stored = (name: string) =>
-      !unstored?.has(name) &&
-      (Object.hasOwn(data, name) || (extra !== undefined && Object.hasOwn(extra, name)))
-    for (const name of loaded.keys()) if (!stored(name)) removed.push(name)
+    // Encoded above: an own enumerable key (what Object.keys lists) whose value encodes.
+    const listed = (source: object | undefined, name: string) =>
+      source !== undefined && Object.prototype.propertyIsEnumerable.call(source, name)
+    for (const name of loaded.keys()) {
+      if (unstored?.has(name) || !(listed(data, name) || listed(extra, name))) removed.push(name)
+    }
   }
   const diff: AttributeDiff = { set, removed, count }
   // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only near the limit.

@@ -37,8 +37,8 @@ export class RequestContext implements SessionContext {
     Object.defineProperty(req, CONTEXT, { value: this, configurable: true })
     lifecycle.snapshot = () => {
       const session = req.session as Session
-      const data: Record<string, unknown> = {}
-      for (const key of Object.keys(session)) if (key !== 'cookie') data[key] = (session as any)[key]
+      // The session itself, not a copy of its data: core never reads its `cookie` key as data.
+      const data = session as unknown as Record<string, unknown>
       return { data, cookie: settingsOf(session.cookie, lifecycle.defaults, lifecycle.secure) }
     }
     // What express-session hands a connect store's `set`: the Session, i.e. `cookie` and the data.

@@ -84,11 +84,11 @@ export class FastifySession {
       for (const key of Object.keys(this)) object[key] = key === 'cookie' ? this.cookie.toJSON() : this[key]
       return object
     }
-    lifecycle.snapshot = () => {
-      const data: Record<string, unknown> = {}
-      for (const key of Object.keys(this)) if (key !== 'cookie') data[key] = this[key]
-      return { data, cookie: settingsOf(this.cookie, lifecycle.defaults, lifecycle.secure) }
-    }
+    // The session itself, not a copy of its data: core never reads its `cookie` key as data.
+    lifecycle.snapshot = () => ({
+      data: this,
+      cookie: settingsOf(this.cookie, lifecycle.defaults, lifecycle.secure),
+    })
   }
 
   get sessionId(): string {

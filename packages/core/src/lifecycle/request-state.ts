@@ -133,7 +133,9 @@ export class RequestState<Data extends object = Record<string, unknown>> {
   protected encodedData(): string | undefined {
     try {
       this.sync()
-      return this.host.repository.codec.encode(this.data)
+      // A binding's session object as data carries its cookie, which is not data.
+      const { [COOKIE]: _cookie, ...data } = this.data
+      return this.host.repository.codec.encode(data)
     } catch {
       return undefined
     } finally {
@@ -151,7 +153,8 @@ export class RequestState<Data extends object = Record<string, unknown>> {
     }
     const maxAge = checkMaxAge(this.cookie.originalMaxAge)
     if (maxAge !== this.cookie.originalMaxAge) this.cookie = { ...this.cookie, originalMaxAge: maxAge }
-    // The app's object as it is (no copy: its size is the app's), the cookie settings beside it.
+    // The app's object as it is (no copy: its size is the app's), the cookie settings beside it
+    // (they override a `cookie` key of a binding's session object in every encoding).
     this.session.data = this.data as Data
     this.session[STATE].extra = { [COOKIE]: storedCookieSettings(this.cookie, this.defaults) }
     this.session.maxInactiveMs = maxAge ?? this.host.browserSessionTimeoutMs

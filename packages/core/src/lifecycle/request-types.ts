@@ -43,7 +43,10 @@ export interface CommitOutcome {
 
 /** What the binding's session object holds now; read before every decision and write. */
 export interface Snapshot {
-  /** The app's data, without `cookie`. */
+  /**
+   * The app's data. It may be the binding's session object itself, `cookie` included: that
+   * key is never data (the cookie settings are {@link cookie}), so nothing is copied per read.
+   */
   data: Record<string, unknown>
   cookie: CookieSettings
 }
