@@ -116,6 +116,38 @@ describe('SessionRepository change tracking', () => {
     expect((await repository.load(session.id))!.lastAccessedAt).toBe(loaded.lastAccessedAt)
   })
 
+  it('a rotation writes every attribute left: unchanged, changed, added, never the removed', async () => {
+    const { repository } = setup()
+    const session = repository.create()
+    Object.assign(session.data, { a: 1, b: 2, c: 3, d: { n: 1 } })
+    await repository.save(session)
+    const loaded = (await repository.load(session.id))!
+    delete loaded.data.a
+    loaded.data.b = undefined
+    ;(loaded.data.d as { n: number }).n = 2
+    loaded.data.e = 5
+    loaded.changeId()
+    expect(await repository.save(loaded)).toBe('saved')
+    expect((await repository.load(loaded.id))?.data).toEqual({ c: 3, d: { n: 2 }, e: 5 })
+    // What is stored now is what the next diff compares with: nothing changed, nothing written.
+    expect(repository.isModified(loaded)).toBe(false)
+    loaded.data.c = 4
+    expect(await repository.save(loaded)).toBe('saved')
+    expect((await repository.load(loaded.id))?.data).toEqual({ c: 4, d: { n: 2 }, e: 5 })
+  })
+
+  it('counts unchanged loaded attributes toward maxSizeBytes', async () => {
+    const { repository } = setup({ maxSizeBytes: 1000 })
+    const session = repository.create()
+    session.data.big = 'é'.repeat(400) // 800 bytes in UTF-8
+    await repository.save(session)
+    const loaded = (await repository.load(session.id))!
+    loaded.data.more = 'é'.repeat(100) // 200 more bytes with the unchanged one: over the limit
+    await expect(repository.save(loaded)).rejects.toSatisfy((err) => isSessionError(err, 'SESSION_TOO_LARGE'))
+    delete loaded.data.big
+    expect(await repository.save(loaded)).toBe('saved')
+  })
+
   it('fails with SESSION_TOO_LARGE before the store is called', async () => {
     const { repository, store } = setup({ maxSizeBytes: 1000 })
     const calls = count(store)
