@@ -14,10 +14,12 @@ export interface ServerProcess {
 
 /**
  * Starts one server in its own process, with workspace packages read from their sources
- * (the `@sessionkit/source` condition, as the tests do). `profileDir` turns on `--cpu-prof`.
+ * (the `@sessionkit/source` condition, as the tests do), or with `BENCH_BUILT=1` from their
+ * built `dist/` (what users run; `pnpm build` first). `profileDir` turns on `--cpu-prof`.
  */
 export async function startServer(config: ServerConfig, profileDir?: string): Promise<ServerProcess> {
-  const flags = ['--conditions=@sessionkit/source', '--import', 'tsx']
+  const flags = process.env.BENCH_BUILT === '1' ? [] : ['--conditions=@sessionkit/source']
+  flags.push('--import', 'tsx')
   if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
   const child = spawn(process.execPath, [...flags, entry, JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'pipe'],

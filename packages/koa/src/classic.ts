@@ -1,5 +1,6 @@
 import { type AnyContext, DAY, type ExternalStore, type ResolvedOptions } from './options'
 import { type CommitRequest, Session, type SessionHost } from './session'
+import { readCookie } from './signed-cookie'
 
 /** A store keeps a session this much longer than its cookie lives, as koa-session does. */
 const STORE_GRACE_MS = 10_000
@@ -64,7 +65,7 @@ export class ClassicSession implements RequestSession, SessionHost {
   async load(): Promise<void> {
     if (!this.store) return
     const { ctx, options } = this
-    const key = options.externalKey ? options.externalKey.get(ctx) : ctx.cookies.get(options.key, options)
+    const key = options.externalKey ? options.externalKey.get(ctx) : readCookie(ctx, options.key, options)
     if (!key) {
       this.#create()
       return
@@ -79,7 +80,7 @@ export class ClassicSession implements RequestSession, SessionHost {
 
   #readCookie(): Session {
     const { ctx, options } = this
-    const value = ctx.cookies.get(options.key, options)
+    const value = readCookie(ctx, options.key, options)
     if (!value) return this.#create()
     let data: Record<string, unknown>
     try {

@@ -1,5 +1,6 @@
 import { type CookieOptions, createSigner, SessionError, type Signer } from '@sessionkit/core'
 import type { AnyContext, ResolvedOptions } from './options'
+import { readCookie } from './signed-cookie'
 
 const EPOCH = new Date(0)
 
@@ -28,7 +29,7 @@ export class IdCarrier {
   read(ctx: AnyContext, options: ResolvedOptions): { id: string | undefined; resign: boolean } {
     const none = { id: undefined, resign: false }
     if (options.externalKey) return { id: options.externalKey.get(ctx) || undefined, resign: false }
-    if (!this.expressForm) return { id: ctx.cookies.get(options.key, options) || undefined, resign: false }
+    if (!this.expressForm) return { id: readCookie(ctx, options.key, options) || undefined, resign: false }
     const raw: string | undefined = ctx.cookies.get(options.key, { signed: false })
     if (!raw) return none
     let value: string

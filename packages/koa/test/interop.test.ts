@@ -50,6 +50,43 @@ describe('cookie mode: one cookie, readable by both', () => {
     }
   })
 
+  it('a bad or missing .sig: the same answer and the same .sig clearing as koa-session', async () => {
+    const cookie = cookiesOf(await request(makeApp(peer, {}).callback()).get('/set?user=carol'))
+    const variants = [
+      cookie.replace(/koa\.sess\.sig=[^;]+/, 'koa.sess.sig=AAAA'),
+      cookie.replace(/; koa\.sess\.sig=[^;]+/, ''),
+      cookie.replace(/koa\.sess\.sig=([^;]+)/, (_m, sig: string) => `koa.sess.sig=${sig}x`),
+    ]
+    for (const sent of variants) {
+      const [fromPeer, fromOurs] = await Promise.all(
+        [peer, ours].map((impl) => request(makeApp(impl, {}).callback()).get('/get').set('Cookie', sent)),
+      )
+      expect(fromOurs.body.json).toEqual(fromPeer.body.json)
+      expect(fromOurs.body.json).toEqual({})
+      expect(fromOurs.headers['set-cookie']).toEqual(fromPeer.headers['set-cookie'])
+    }
+  })
+
+  it('app.keys as a custom signer object (not an array): read through it as koa-session does', async () => {
+    const { createHmac } = await import('node:crypto')
+    const sign = (data: string, key: string) => createHmac('sha256', key).update(data).digest('base64url')
+    const signer = {
+      sign: (data: string) => sign(data, 'first'),
+      verify: (data: string, digest: string) => signer.index(data, digest) >= 0,
+      index: (data: string, digest: string) => ['first', 'second'].findIndex((k) => sign(data, k) === digest),
+    }
+    const writer = makeApp(peer, {})
+    writer.keys = signer as never
+    const cookie = cookiesOf(await request(writer.callback()).get('/set?user=dan'))
+    expect(cookie).toContain(`koa.sess.sig=${sign(`koa.sess=${cookie.split(/[=;]/)[1]}`, 'first')}`)
+    for (const impl of [peer, ours]) {
+      const app = makeApp(impl, {})
+      app.keys = signer as never
+      const res = await request(app.callback()).get('/get').set('Cookie', cookie)
+      expect(res.body.json).toEqual({ user: 'dan' })
+    }
+  })
+
   it('a decoder failing with something else than a SyntaxError fails the request and clears the cookie', async () => {
     const decode = () => {
       throw new RangeError('bad cookie')
