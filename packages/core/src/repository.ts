@@ -152,6 +152,19 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
   }
 
   /**
+   * @internal True when {@link save} with these options would answer `'unchanged'` without a
+   * store call: a stored session, same id, nothing changed, not forced, no touch due. Lets a
+   * binding finish a request at once, as the peers end the response when they have nothing to save.
+   */
+  saveIsNoop(session: Session<Data>, options: CommitOptions = {}): boolean {
+    const state = session[STATE]
+    if (options.force || state.pendingDelete !== undefined || state.destroyed) return false
+    if (state.storedId === undefined || state.storedId !== session.id) return false
+    if (hasChanges(session, state.heldDiff ?? this.#diff(session))) return false
+    return Date.now() - session.lastAccessedAt < this.#touchAfter(session)
+  }
+
+  /**
    * New id and empty data, with the old record deleted now rather than at commit (the
    * peers' `regenerate` calls back once the old session is gone).
    */
@@ -193,8 +206,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
     const rotated = state.storedId !== session.id
     if (!rotated && !hasChanges(session, diff)) {
-      const touchAfter = this.#touchAfterMs ?? Math.min(60_000, Math.floor(session.maxInactiveMs / 10))
-      if (!options.force && now - session.lastAccessedAt < touchAfter) return 'unchanged'
+      if (!options.force && now - session.lastAccessedAt < this.#touchAfter(session)) return 'unchanged'
       const touch: SessionTouch = {
         lastAccessedAt: now,
         expiresAt: sessionExpiresAt(session, now, this.absoluteTimeoutMs),
@@ -280,6 +292,10 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
       'ID_COLLISION',
       'three new session ids in a row already existed: the id generator is broken',
     )
+  }
+
+  #touchAfter(session: Session<Data>): number {
+    return this.#touchAfterMs ?? Math.min(60_000, Math.floor(session.maxInactiveMs / 10))
   }
 
   #diff(session: Session<Data>): Diff {

@@ -261,6 +261,58 @@ describe('commit cost', () => {
   })
 })
 
+describe('prepareEnd', () => {
+  it('settles a commit that needs no store call at once, and the commit answers the same', async () => {
+    const { store, begin } = setup({}, { touchAfterMs: 60_000 })
+    const id = await login(begin)
+    const calls: string[] = []
+    for (const name of ['load', 'save', 'touch', 'delete'] as const) {
+      const method = store[name].bind(store) as (...args: unknown[]) => unknown
+      ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls.push(name)
+        return method(...args)
+      }
+    }
+    const lifecycle = await begin(id)
+    expect(lifecycle.data.user).toBe('alice')
+    const end = lifecycle.prepareEnd()
+    expect(end.outcome).toEqual({ result: 'unchanged', cookie: undefined })
+    expect(await lifecycle.commit()).toBe(end.outcome)
+    expect(calls).toEqual(['load'])
+  })
+
+  it('leaves to the commit what needs the store: a change, a due touch, a queued operation', async () => {
+    const { begin } = setup({}, { touchAfterMs: 60_000 })
+    const id = await login(begin)
+    const changed = await begin(id)
+    changed.data.user = 'bob'
+    expect(changed.prepareEnd().outcome).toBeUndefined()
+    expect((await changed.commit()).result).toBe('saved')
+
+    const due = await begin(id)
+    due.session.lastAccessedAt -= 61_000
+    expect(due.prepareEnd().outcome).toBeUndefined()
+    expect((await due.commit()).result).toBe('touched')
+
+    const queued = await begin(id)
+    const saving = queued.save()
+    expect(queued.prepareEnd().outcome).toBeUndefined()
+    await saving
+    queued.data.user = 'carol' // a settled end would answer its outcome and lose this
+    expect((await queued.commit()).result).toBe('saved')
+  })
+
+  it('an operation after a settled end makes the commit decide again', async () => {
+    const { begin } = setup({}, { touchAfterMs: 60_000 })
+    const id = await login(begin)
+    const lifecycle = await begin(id)
+    expect(lifecycle.prepareEnd().outcome?.result).toBe('unchanged')
+    await lifecycle.destroy()
+    expect((await lifecycle.commit()).result).toBe('destroyed')
+    expect(await (await begin(id)).isNew).toBe(true)
+  })
+})
+
 describe('browser-session idle timeout', () => {
   it("defaults to a connect store's own ttl, as the peers leave such sessions to it", () => {
     const sessions = new Map<string, unknown>()

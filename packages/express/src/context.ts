@@ -135,13 +135,15 @@ export class RequestContext implements SessionContext {
   }
 
   /**
-   * {@link prepare}, answering the cookie the commit would send as decided now: validating
-   * and predicting share one read and one encoding of the session. Runs once, as `prepare`.
+   * {@link prepare}, answering the cookie the commit would send as decided now (validating
+   * and predicting share one read and one encoding of the session) and, when the commit needs
+   * no store call, its outcome: the response then ends at once, as express-session ends it
+   * when it has nothing to save or touch. Runs once, as `prepare`.
    */
-  prepareAndPredict(): CookieInstruction | undefined {
-    if (this.#prepared) return this.lifecycle.predictCookie()
+  prepareEnd(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
+    if (this.#prepared) return { predicted: this.lifecycle.predictCookie() }
     this.#applyEnd()
-    return this.lifecycle.validateAndPredict()
+    return this.lifecycle.prepareEnd()
   }
 
   #applyEnd(): void {

@@ -151,9 +151,9 @@ function hold(
 
     let rest = chunk
     if (!res.headersSent) {
-      let predicted: CookieInstruction | undefined
+      let end: ReturnType<RequestContext['prepareEnd']>
       try {
-        predicted = ctx.prepareAndPredict()
+        end = ctx.prepareEnd()
       } catch (err) {
         // Nothing is sent yet: the error handler answers instead.
         failed = true
@@ -161,6 +161,13 @@ function hold(
         next(err)
         return this
       }
+      if (end.outcome) {
+        // Nothing to save, touch or delete: one write, the cookie (if any) from the outcome.
+        outcome = end.outcome
+        finish(rest)
+        return this
+      }
+      const predicted = end.predicted
       const waitForStore =
         predicted?.action === 'set' &&
         // The presented id again (it may be gone by now), or an app-made id (it may be taken).

@@ -110,6 +110,8 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     console.warn(MEMORY_STORE_WARNING)
   }
   const genid = opts.genid
+  // As express-session, decided once: a connect store without `touch` is never touched.
+  const storeTouches = typeof (store as { touch?: unknown }).touch === 'function'
   const manager = new SessionManager({
     store,
     // express-session's rules, as data: core applies them.
@@ -154,7 +156,8 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     proxy: opts.proxy,
     resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
     unsetDestroy: opts.unset === 'destroy',
-    touchEveryRequest: () => opts.touchAfter === undefined && isConnectDriven(manager.repository.store),
+    touchEveryRequest: () =>
+      storeTouches && opts.touchAfter === undefined && isConnectDriven(manager.repository.store),
     store: isSessionStore(store) && !(store instanceof MemoryStore) ? connectStoreFor(store) : store,
     manager,
     repository: manager.repository,

@@ -31,6 +31,10 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   #gone = false
   #detached = false
   #queue: Promise<unknown> = Promise.resolve()
+  /** Operations queued or running: a commit can be settled at once only when none is. */
+  #busy = 0
+  /** Settled by {@link prepareEnd}: a later commit answers this outcome again. */
+  #settled: CommitOutcome | undefined
 
   constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
     super(host, input, loaded)
@@ -163,6 +167,44 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   }
 
   /**
+   * {@link validateAndPredict} for a binding about to end its response, on one read and one
+   * encoding of the session. When the commit would make no store call at all (nothing to
+   * write, touch or delete, no operation queued) it is done here and `outcome` is its result,
+   * so the response can end in one write, as the peers end it when they have nothing to save;
+   * a later {@link commit} answers the same outcome.
+   */
+  prepareEnd(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
+    if (this.#detached || this.session.isDestroyed) return { predicted: undefined }
+    const release = this.hold() // throws what validate would throw for an invalid cookie.maxAge
+    try {
+      this.validate()
+      return this.#settleIfStoreFree()
+    } finally {
+      release()
+    }
+  }
+
+  #settleIfStoreFree(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
+    try {
+      const decision = this.#decide()
+      const idle = this.#busy === 0 && this.#failedSave === undefined
+      if (!decision.save) {
+        if (!idle || this.#savedEarly) return { predicted: undefined }
+        const clear = this.host.rules.clearUnknownId && this.presented && this.presentedId !== this.session.id
+        this.#settled = { result: 'skipped', cookie: clear ? this.#clear() : undefined }
+        return { predicted: undefined, outcome: this.#settled }
+      }
+      if (idle && this.host.repository.saveIsNoop(this.session, { force: decision.force })) {
+        this.#settled = { result: 'unchanged', cookie: this.#cookieFor('unchanged', decision) }
+        return { predicted: this.#settled.cookie, outcome: this.#settled }
+      }
+      return { predicted: this.#cookieFor(this.session.isNew ? 'created' : 'saved', decision) }
+    } catch {
+      return { predicted: undefined } // as predictCookie: the commit reports it
+    }
+  }
+
+  /**
    * The cookie the commit would send, decided now without a store round trip: for
    * frameworks whose headers leave before the save completes (a streamed body).
    */
@@ -193,6 +235,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** The end-of-request commit, after any operation still running. */
   commit(): Promise<CommitOutcome> {
     return this.#run(async () => {
+      if (this.#settled) return this.#settled
       const session = this.session
       // Destroyed through the core session (`session.destroy()`) and not deleted yet.
       if (session.isDestroyed && !this.#destroyAttempted && !this.#gone) await this.#destroy()
@@ -226,7 +269,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
       } finally {
         release()
       }
-    })
+    }, true)
   }
 
   async #write(
@@ -269,10 +312,18 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     this.#destroyedHere = true
   }
 
-  #run<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(op).catch((err: unknown) => {
-      throw storeErrorForApp(err)
-    })
+  #run<T>(op: () => Promise<T>, commit = false): Promise<T> {
+    // Anything but the commit after a settled end (a late save, a destroy) makes it decide again.
+    if (!commit) this.#settled = undefined
+    this.#busy++
+    const result = this.#queue
+      .then(op)
+      .catch((err: unknown) => {
+        throw storeErrorForApp(err)
+      })
+      .finally(() => {
+        this.#busy--
+      })
     this.#queue = result.catch(() => {})
     return result
   }

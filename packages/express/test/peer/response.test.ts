@@ -5,7 +5,7 @@
  * (none of its code).
  */
 import { describe } from 'vitest'
-import { createServer, get, seen, sideBySide, turns, writePatch } from './harness'
+import { cookieOf, createServer, get, peer, seen, sideBySide, turns, writePatch } from './harness'
 
 describe('when the response ends', () => {
   /** A store whose `set` is recorded and answers on the next turn. */
@@ -143,6 +143,23 @@ describe('when the response ends', () => {
         res.end('world')
       })
       return seen(await get(s))
+    },
+    'nothing to save or touch: the response has ended when res.end returns': async (impl) => {
+      const ended: boolean[] = []
+      const run = async (touch: boolean) => {
+        // The peer's connect store for both: ours drives it as express-session does.
+        const store = new peer.MemoryStore()
+        if (!touch) store.touch = undefined
+        const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+          if (req.url === '/login') req.session.user = 'ada'
+          res.end('body')
+          ended.push(res.writableEnded)
+        })
+        const cookie = cookieOf(await get(s, '/login'))
+        return seen(await get(s, '/read', cookie))
+      }
+      // With a store that touches, the last byte waits for the touch, as with the peer.
+      return [await run(false), await run(true), ended]
     },
     'a second res.end errors as on a plain server': async (impl) => {
       let error: string | undefined
