@@ -131,9 +131,10 @@ export class SessionkitSession implements RequestSession, SessionHost {
    * its data when live (null when expired or refused), undefined when the value is an id.
    */
   #cookieModeData(value: string): Record<string, unknown> | null | undefined {
-    // koa-session's own encoding of an object is base64 of `{…`, which always starts with
-    // `e`: other values (ids) skip a decode that would throw on every request.
-    if (this.options.decode === decode && !value.startsWith('e')) return undefined
+    // koa-session's own encoding of what it saves (never an empty object: `_expire` and
+    // `_maxAge` at least) is base64 of `{"…`, which starts with `eyJ`; no UUID does (one in 16
+    // starts with `e`, and would otherwise throw in a decode on every request).
+    if (this.options.decode === decode && !value.startsWith('eyJ')) return undefined
     let data: unknown
     try {
       data = this.options.decode(value)
