@@ -51,6 +51,11 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
       `harness process, ${info.warmupSeconds} s warm-up, then ${info.seconds === undefined ? '300 requests (3 for the wide session)' : `${info.seconds} s`} measured; ${info.runs} ` +
       `pass(es) over the whole matrix, the median pass by req/s is shown.`,
   )
+  out.push(
+    process.env.BENCH_BUILT === '1'
+      ? '- sessionkit ran from its built packages (`dist/`, what users install; `BENCH_BUILT=1`).'
+      : '- sessionkit ran from its TypeScript sources through tsx (`BENCH_BUILT=1` runs the built packages).',
+  )
   if (Math.max(env.loadAverage[0]!, info.after.loadAverage[0]!) > env.cpus / 2) {
     out.push(
       `- **Taken on a shared, busy machine** (load average above half the cores): absolute numbers ` +

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
-import { type Context, FastifySession, kCommit, presentedValue } from './session'
+import { type Context, FastifySession, kCommit, kCommitNow, presentedValue } from './session'
 import { MemoryStore } from './store'
 import type { FastifySessionObject } from './types'
 
@@ -96,6 +96,18 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as unknown
     if (!(session instanceof FastifySession)) {
+      done(null, payload)
+      return
+    }
+    // Nothing to save, touch or delete: the cookie (if any) now, and on at once.
+    let committed: boolean
+    try {
+      committed = session[kCommitNow](reply)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (committed) {
       done(null, payload)
       return
     }

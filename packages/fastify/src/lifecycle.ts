@@ -1,6 +1,21 @@
+import type { CookieSettings } from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 import { settingsFromOptions } from './cookie'
+
+// Settings of cookie options without a fixed `expires` (which counts down) are the same for
+// every request: made once per options object, not per request.
+const fixedSettings = new WeakMap<CookieOptions, CookieSettings>()
+
+function settingsFor(options: CookieOptions): CookieSettings {
+  if (options.expires) return settingsFromOptions(options)
+  let settings = fixedSettings.get(options)
+  if (!settings) {
+    settings = settingsFromOptions(options)
+    fixedSettings.set(options, settings)
+  }
+  return settings
+}
 import { type Context, FastifySession } from './session'
 
 /**
@@ -19,7 +34,7 @@ export async function openSession(
   const id = unsigned === false ? undefined : unsigned
   const lifecycle = await ctx.manager.begin({
     id,
-    cookie: settingsFromOptions(cookieOptions),
+    cookie: settingsFor(cookieOptions),
     secure: (request as { protocol?: string }).protocol === 'https',
     context: request,
     // Signed with an older secret (or a custom signer asked to renew): re-issue it.

@@ -40,6 +40,8 @@ export type SessionCallback<T = void> = (err?: any, value?: T) => void
 
 /** Called by the onSend hook. */
 export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
+/** Commits at once when that needs no store call; answers whether it did (see core's `prepareEnd`). */
+export const kCommitNow: unique symbol = Symbol('sessionkit.fastify.commitNow')
 
 /**
  * `request.session`: data as own properties, @fastify/session's methods, and sessionkit's
@@ -239,6 +241,20 @@ export class FastifySession {
   }
 
   /** The onSend half: core's commit, then the cookie it decided. Runs once. */
+  [kCommitNow](reply: FastifyReply): boolean {
+    if (this.#committing) return false
+    let outcome: ReturnType<RequestLifecycle['prepareEnd']>['outcome']
+    try {
+      outcome = this.#lifecycle.prepareEnd().outcome
+    } catch {
+      return false // the commit reports it
+    }
+    if (!outcome) return false
+    writeCookie(this.#ctx, reply, outcome.cookie)
+    this.#committing = Promise.resolve()
+    return true
+  }
+
   [kCommit](reply: FastifyReply): Promise<void> {
     this.#committing ??= this.#lifecycle.commit().then(({ cookie }) => writeCookie(this.#ctx, reply, cookie))
     return this.#committing

@@ -89,3 +89,40 @@ describe('Set-Cookie parity with @fastify/session', () => {
     expect(ours).toEqual(theirs)
   })
 })
+
+describe('when the reply ends', () => {
+  it('a read-only request with nothing to save has ended when reply.send returns, as with the peer', async () => {
+    const seen: Record<string, boolean[]> = {}
+    for (const [name, plugin] of [
+      ['peer', peer],
+      ['ours', undefined],
+    ] as const) {
+      const ended: boolean[] = (seen[name] = [])
+      const running = await start(
+        { rolling: false, saveUninitialized: false },
+        (app) => {
+          app.get('/login', async (request, reply) => {
+            request.session.user = 'ada'
+            reply.send('ok')
+            ended.push(reply.raw.writableEnded)
+            return reply
+          })
+          app.get('/read', async (request, reply) => {
+            reply.send(String(request.session.user))
+            ended.push(reply.raw.writableEnded)
+            return reply
+          })
+        },
+        {},
+        plugin,
+      )
+      opened.push(running)
+      const client = new Client(running.url)
+      await client.get('/login')
+      expect((await client.get('/read')).body).toBe('ada')
+    }
+    // The login saves first (ours waits for the store); the read has nothing to save.
+    expect(seen.ours![1]).toBe(true)
+    expect(seen.ours![1]).toBe(seen.peer![1])
+  })
+})
