@@ -196,7 +196,8 @@ export class SessionkitSession implements RequestSession, SessionHost {
     // koa-session calls `beforeSave` only when it is about to save.
     if (options.beforeSave && (forced || lifecycle.writeReason())) options.beforeSave(ctx, session)
     if (forced) await lifecycle.save()
-    const { cookie } = await lifecycle.commit()
+    // Settled at once when the commit needs no store call (a read-only request, mostly).
+    const { cookie } = (!forced && lifecycle.prepareEnd().outcome) || (await lifecycle.commit())
     if (cookie?.action === 'set') {
       mode.carrier.write(ctx, options, cookie.id, cookie.attributes, cookie.expires)
       // koa-session forgets a browser-session lifetime once saved (`ctx.session.maxAge` reads undefined).
