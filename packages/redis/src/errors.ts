@@ -28,29 +28,6 @@ export function toSessionError(err: unknown, operation: string): SessionError {
 }
 
 /**
- * Runs `fn` but settles within `ms`: ioredis' offline queue and reconnect retries can hold a
- * command for a long time during an outage, and a request must fail fast instead of hanging.
- * The command itself cannot be withdrawn from ioredis' queue; it may still run later.
- */
-export async function bounded<T>(operation: string, ms: number, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new SessionError('STORE_UNAVAILABLE', `redis ${operation} did not complete within ${ms} ms`)),
-      ms,
-    )
-  })
-  try {
-    return await Promise.race([fn(), timeout])
-  } catch (err) {
-    throw toSessionError(err, operation)
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
  * True when Redis refused a command because the key holds another type: a foreign value
  * under a session key, which is never a record (the one place this is decided).
  */

@@ -10,7 +10,8 @@ import { isSessionError, SessionError } from '@sessionkit/core'
 import type { Cluster, Redis } from 'ioredis'
 import { type Client, withScripts } from './commands'
 import { type ReplicaWait, Writes } from './durability'
-import { bounded, isWrongType } from './errors'
+import { Deadlines } from './deadlines'
+import { isWrongType } from './errors'
 import { LegacyRecords } from './migration'
 import { PrincipalIndex } from './principal-index'
 import { checked, createArgs, parseRecord, touchArgs, updateArgs } from './record'
@@ -79,6 +80,7 @@ export class RedisStore implements SessionStore {
   private readonly client: Client
   private readonly prefix: string
   private readonly timeoutMs: number
+  private readonly deadlines: Deadlines
   private readonly writes: Writes
   private readonly index: PrincipalIndex
   private readonly legacy: LegacyRecords | undefined
@@ -101,6 +103,7 @@ export class RedisStore implements SessionStore {
     this.client = withScripts(options.client)
     this.prefix = options.prefix ?? 'sess:'
     this.timeoutMs = timeout + (wait?.timeoutMs ?? 0)
+    this.deadlines = new Deadlines(this.timeoutMs)
     this.writes = new Writes(this.client, wait)
     this.index = new PrincipalIndex(this.client, this.writes, this.prefix)
     this.legacy = options.legacy
@@ -128,7 +131,7 @@ export class RedisStore implements SessionStore {
   }
 
   async load(id: string): Promise<SessionRecord | undefined> {
-    return bounded('load', this.timeoutMs, async () => {
+    return this.deadlines.run('load', async () => {
       const now = Date.now()
       const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
         if (isWrongType(err)) {
@@ -143,7 +146,7 @@ export class RedisStore implements SessionStore {
 
   async save(change: SessionChange): Promise<SaveResult> {
     const deadline = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
-    return bounded('save', this.timeoutMs, async () => {
+    return this.deadlines.run('save', async () => {
       if (change.previousId !== undefined && change.previousId !== change.id) {
         return rotate(this.rotation, change, deadline)
       }
@@ -171,7 +174,7 @@ export class RedisStore implements SessionStore {
   }
 
   async touch(id: string, meta: SessionTouch): Promise<boolean> {
-    return bounded('touch', this.timeoutMs, async () => {
+    return this.deadlines.run('touch', async () => {
       const now = Date.now()
       const key = this.key(id)
       const args = touchArgs(now, meta)
@@ -196,7 +199,7 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(id: string): Promise<void> {
-    return bounded('delete', this.timeoutMs, async () => {
+    return this.deadlines.run('delete', async () => {
       const key = this.key(id)
       const legacyKey = this.legacy?.legacyKey(id)
       const [principal] = await Promise.all([
@@ -208,7 +211,7 @@ export class RedisStore implements SessionStore {
   }
 
   async findByPrincipal(principal: string): Promise<SessionRecord[]> {
-    return bounded('findByPrincipal', this.timeoutMs, async () => {
+    return this.deadlines.run('findByPrincipal', async () => {
       const ids = await this.index.ids(principal, Date.now())
       // Separate commands, not one pipeline: in Cluster the sessions live in different slots.
       const records = await Promise.all(ids.map((id) => this.readIndexed(id)))
