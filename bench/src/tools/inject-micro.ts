@@ -82,7 +82,9 @@ for (const framework of frameworks) {
     const ours = added('ours-memory')
     const parts = [...cost].map(([variant, micros]) => `${variant} ${micros.toFixed(1)} µs`)
     if (peer !== undefined && ours !== undefined)
-      parts.push(`added: peer ${peer.toFixed(1)}, ours ${ours.toFixed(1)}, ours/peer ${(ours / peer).toFixed(2)}`)
+      parts.push(
+        `added: peer ${peer.toFixed(1)}, ours ${ours.toFixed(1)}, ours/peer ${(ours / peer).toFixed(2)}`,
+      )
     console.log(`${framework.padEnd(8)} ${workload.padEnd(6)} ${parts.join(' · ')}`)
   }
 }

@@ -2,6 +2,7 @@ import type { CookieSettings } from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 import { settingsFromOptions } from './cookie'
+import { type Context, FastifySession } from './session'
 
 // Settings of cookie options without a fixed `expires` (which counts down) are the same for
 // every request: made once per options object, not per request.
@@ -16,7 +17,6 @@ function settingsFor(options: CookieOptions): CookieSettings {
   }
   return settings
 }
-import { type Context, FastifySession } from './session'
 
 /**
  * Framework glue of one request: verify the signed cookie value (without `cookiePrefix`),

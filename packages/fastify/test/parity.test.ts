@@ -97,7 +97,8 @@ describe('when the reply ends', () => {
       ['peer', peer],
       ['ours', undefined],
     ] as const) {
-      const ended: boolean[] = (seen[name] = [])
+      const ended: boolean[] = []
+      seen[name] = ended
       const running = await start(
         { rolling: false, saveUninitialized: false },
         (app) => {

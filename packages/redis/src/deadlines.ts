@@ -75,7 +75,10 @@ export class Deadlines {
     for (let entry = this.#first; entry && entry.deadline <= now; entry = this.#first) {
       this.#unlink(entry)
       entry.reject(
-        new SessionError('STORE_UNAVAILABLE', `redis ${entry.operation} did not complete within ${this.ms} ms`),
+        new SessionError(
+          'STORE_UNAVAILABLE',
+          `redis ${entry.operation} did not complete within ${this.ms} ms`,
+        ),
       )
     }
     if (this.#first) this.#arm(this.#first.deadline - now)
