@@ -7,6 +7,7 @@
  * less noisy check of a hot-path change than the HTTP matrix, which stays the measure.
  */
 import type { RequestListener } from 'node:http'
+import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import inject from 'light-my-request'
 import { expressApp } from '../apps/express'
 import { fastifyApp } from '../apps/fastify'
@@ -27,8 +28,12 @@ const requests = Number(countArg)
 const variants = variantArg.split(',') as Variant[]
 const turns = 7
 
+// Redis variants share one redis-server, started only when asked for.
+let redis: RedisServer | undefined
+
 async function client(framework: Framework, variant: Variant): Promise<Send> {
-  const config: ServerConfig = { framework, variant }
+  if (variant.includes('redis')) redis ??= await startRedis()
+  const config: ServerConfig = { framework, variant, redisUrl: redis?.url }
   const cookieOf = (header: unknown) => {
     const lines = (Array.isArray(header) ? header : header ? [header] : []) as string[]
     return lines.length ? lines.map((line) => line.split(';')[0]).join('; ') : undefined
@@ -78,8 +83,8 @@ for (const framework of frameworks) {
       const micros = cost.get(variant)
       return micros === undefined || bare === undefined ? undefined : micros - bare
     }
-    const peer = added('peer-memory')
-    const ours = added('ours-memory')
+    const peer = added('peer-memory') ?? added('peer-redis')
+    const ours = added('ours-memory') ?? added('ours-redis')
     const parts = [...cost].map(([variant, micros]) => `${variant} ${micros.toFixed(1)} µs`)
     if (peer !== undefined && ours !== undefined)
       parts.push(
@@ -88,3 +93,5 @@ for (const framework of frameworks) {
     console.log(`${framework.padEnd(8)} ${workload.padEnd(6)} ${parts.join(' · ')}`)
   }
 }
+await redis?.stop()
+process.exit(0) // the apps' Redis clients stay connected
