@@ -19,6 +19,9 @@
  *    response (`set`: sign `cookie.id`, send with `cookie.attributes` and `cookie.expires`;
  *    `clear`: expire it). Core decides saves, touches, cookie expiry (capped at the absolute
  *    timeout), Secure over plain HTTP, and never re-sends a cookie the store did not confirm.
+ *    A binding that can end its response early calls `lifecycle.prepareEnd()` first: when the
+ *    commit needs no store call (most read-only requests) it is settled there and then, and
+ *    the response ends at once, as the peers end it when they have nothing to save.
  *
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
