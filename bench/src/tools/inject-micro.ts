@@ -27,6 +27,16 @@ const workloads = workloadArg.split(',')
 const requests = Number(countArg)
 const variants = variantArg.split(',') as Variant[]
 const turns = 7
+// Requests in flight at once (INJECT_CONCURRENCY), as the matrix keeps 50 connections busy.
+const concurrency = Number(process.env.INJECT_CONCURRENCY ?? 1)
+
+async function batch(send: Send, url: string, cookie: string | undefined, count: number): Promise<void> {
+  for (let sent = 0; sent < count; sent += concurrency) {
+    const wave = Math.min(concurrency, count - sent)
+    if (wave === 1) await send(url, cookie)
+    else await Promise.all(Array.from({ length: wave }, () => send(url, cookie)))
+  }
+}
 
 // Redis variants share one redis-server, started only when asked for.
 let redis: RedisServer | undefined
@@ -69,9 +79,9 @@ for (const framework of frameworks) {
     for (let turn = 0; turn < turns; turn++) {
       for (const cell of cells) {
         const url = path[workload]!
-        for (let i = 0; i < requests / 10; i++) await cell.send(url, cell.cookie) // warm
+        await batch(cell.send, url, cell.cookie, requests / 10) // warm
         const started = process.cpuUsage()
-        for (let i = 0; i < requests; i++) await cell.send(url, cell.cookie)
+        await batch(cell.send, url, cell.cookie, requests)
         const used = process.cpuUsage(started)
         cell.micros.push((used.user + used.system) / requests)
       }

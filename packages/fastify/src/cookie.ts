@@ -176,11 +176,22 @@ export function cookieFromSettings(
   request: ProtocolSource,
   expiresAt: number | undefined,
 ): SessionCookie {
-  const { originalMaxAge, priority: _priority, sameSite, ...rest } = settings
-  const options: CookieOptions = { ...rest, sameSite: sameSite === 'auto' ? undefined : sameSite }
-  if (originalMaxAge !== null) options.maxAge = originalMaxAge
+  const { originalMaxAge, sameSite } = settings
+  // Field by field (no rest/spread copies): the settings' keys are known.
+  const options: CookieOptions = {
+    path: settings.path,
+    domain: settings.domain,
+    httpOnly: settings.httpOnly,
+    secure: settings.secure,
+    sameSite: sameSite === 'auto' ? undefined : sameSite,
+    partitioned: settings.partitioned,
+  }
+  // A loaded session's expiry is the store's: no "now + maxAge" made only to be replaced.
+  const loaded = originalMaxAge !== null && expiresAt !== undefined
+  if (originalMaxAge !== null && !loaded) options.maxAge = originalMaxAge
   const cookie = new SessionCookie(options, request)
-  if (originalMaxAge !== null && expiresAt !== undefined) {
+  if (loaded) {
+    if (originalMaxAge) cookie.originalMaxAge = originalMaxAge
     cookie.expires = new Date(expiresAt)
     // The peer's Cookie keeps the stored expiry it was loaded with as `originalExpires`.
     cookie.originalExpires = new Date(expiresAt)
