@@ -313,6 +313,50 @@ describe('prepareEnd', () => {
   })
 })
 
+describe('prepareEnd then commit', () => {
+  const counting = () => {
+    const encoded: unknown[] = []
+    const codec = {
+      encode: (value: unknown) => {
+        encoded.push(value)
+        return JSON.stringify(value)
+      },
+      decode: (text: string) => JSON.parse(text),
+    }
+    return { encoded, codec }
+  }
+
+  it('the commit writes the session as it was at the end, encoded once for end, prediction and write', async () => {
+    const { encoded, codec } = counting()
+    const { begin } = setup({}, { codec })
+    const created = await begin()
+    created.data.profile = { name: 'ada' }
+    await created.commit()
+    const lifecycle = await begin(created.id)
+    ;(lifecycle.data.profile as { name: string }).name = 'grace'
+    encoded.length = 0
+    const end = lifecycle.prepareEnd()
+    expect(end.outcome).toBeUndefined()
+    expect(lifecycle.predictCookie()).toEqual(end.predicted)
+    ;(lifecycle.data.profile as { name: string }).name = 'after the end'
+    expect((await lifecycle.commit()).result).toBe('saved')
+    expect(encoded.filter((value) => (value as { name?: string })?.name !== undefined)).toHaveLength(1)
+    expect((await begin(created.id)).data.profile).toEqual({ name: 'grace' })
+  })
+
+  it('an operation after the end reads the session afresh', async () => {
+    const { begin } = setup()
+    const id = await login(begin)
+    const lifecycle = await begin(id)
+    lifecycle.data.step = 1
+    expect(lifecycle.prepareEnd().outcome).toBeUndefined()
+    lifecycle.data.step = 2
+    await lifecycle.save()
+    await lifecycle.commit()
+    expect((await begin(id)).data.step).toBe(2)
+  })
+})
+
 describe('browser-session idle timeout', () => {
   it("defaults to a connect store's own ttl, as the peers leave such sessions to it", () => {
     const sessions = new Map<string, unknown>()

@@ -376,10 +376,18 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
   }
 }
 
+const OWN = { enumerable: true, writable: true, configurable: true }
+
 function toRecord(entry: Entry): SessionRecord {
   const { principal, ...meta } = entry.meta
-  // fromEntries defines own properties, so an attribute named `__proto__` stays an attribute.
-  const record: SessionRecord = { id: entry.id, ...meta, attributes: Object.fromEntries(entry.attributes) }
+  // forEach, not fromEntries: no [name, text] pair allocated per attribute.
+  const attributes: Record<string, string> = {}
+  entry.attributes.forEach((text, name) => {
+    // Defined, not assigned, so an attribute named `__proto__` stays an attribute.
+    if (name === '__proto__') Object.defineProperty(attributes, name, { ...OWN, value: text })
+    else attributes[name] = text
+  })
+  const record: SessionRecord = { id: entry.id, ...meta, attributes }
   if (principal !== undefined) record.principal = principal
   return record
 }

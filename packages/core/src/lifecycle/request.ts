@@ -35,6 +35,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   #busy = 0
   /** Settled by {@link prepareEnd}: a later commit answers this outcome again. */
   #settled: CommitOutcome | undefined
+  /** The hold (one read, one encoding) {@link prepareEnd} passes on to the commit. */
+  #endHold: (() => void) | undefined
 
   constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
     super(host, input, loaded)
@@ -176,12 +178,29 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   prepareEnd(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
     if (this.#detached || this.session.isDestroyed) return { predicted: undefined }
     const release = this.hold() // throws what validate would throw for an invalid cookie.maxAge
+    let kept = false
     try {
       this.validate()
-      return this.#settleIfStoreFree()
+      const end = this.#settleIfStoreFree()
+      if (!end.outcome && this.#busy === 0) {
+        // The commit writes what the session was at the end of the response, as the peers
+        // serialize it there: it reuses this read and encoding (and so does a cookie
+        // prediction meanwhile) unless another operation comes first. Not while one is
+        // queued: a save that runs before the commit changes what the commit must compare.
+        this.#endHold = release
+        kept = true
+      }
+      return end
     } finally {
-      release()
+      if (!kept) release()
     }
+  }
+
+  /** Gives up the hold {@link prepareEnd} kept for the commit. */
+  #releaseEnd(): void {
+    const release = this.#endHold
+    this.#endHold = undefined
+    release?.()
   }
 
   #settleIfStoreFree(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
@@ -236,40 +255,51 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   commit(): Promise<CommitOutcome> {
     return this.#run(async () => {
       if (this.#settled) return this.#settled
-      const session = this.session
-      // Destroyed through the core session (`session.destroy()`) and not deleted yet.
-      if (session.isDestroyed && !this.#destroyAttempted && !this.#gone) await this.#destroy()
-      if (session.isDestroyed) {
-        const clear = this.#destroyedHere && this.host.rules.clearOnDestroy && this.presentedId !== undefined
-        return {
-          result: this.#destroyedHere ? 'destroyed' : 'gone',
-          cookie: clear ? this.#clear() : undefined,
-        }
-      }
-      if (this.#detached) return { result: undefined, cookie: undefined }
-      if (this.#failedSave !== undefined && this.#failedSave === this.encodedData()) {
-        return { result: 'skipped', cookie: undefined }
-      }
-      const release = this.hold() // validates cookie.maxAge before anything is written
+      const endHold = this.#endHold
+      this.#endHold = undefined
       try {
-        const decision = this.#decide()
-        if (!decision.save) {
-          // The peer still sends the cookie of a session the app saved explicitly.
-          if (this.#savedEarly)
-            return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
-          const clear = this.host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
-          return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
-        }
-        const result = await this.#write(
-          { saveUninitialized: true, force: decision.force },
-          false,
-          decision.resave,
-        )
-        return { result, cookie: this.#cookieFor(result, decision) }
+        return await this.#commit(endHold)
       } finally {
-        release()
+        endHold?.()
       }
     }, true)
+  }
+
+  async #commit(endHold: (() => void) | undefined): Promise<CommitOutcome> {
+    const session = this.session
+    // Destroyed through the core session (`session.destroy()`) and not deleted yet.
+    if (session.isDestroyed && !this.#destroyAttempted && !this.#gone) await this.#destroy()
+    if (session.isDestroyed) {
+      const clear = this.#destroyedHere && this.host.rules.clearOnDestroy && this.presentedId !== undefined
+      return {
+        result: this.#destroyedHere ? 'destroyed' : 'gone',
+        cookie: clear ? this.#clear() : undefined,
+      }
+    }
+    if (this.#detached) return { result: undefined, cookie: undefined }
+    if (this.#failedSave !== undefined && this.#failedSave === this.encodedData()) {
+      return { result: 'skipped', cookie: undefined }
+    }
+    // Validates cookie.maxAge before anything is written (prepareEnd's hold did already).
+    const release = endHold ? () => {} : this.hold()
+    try {
+      const decision = this.#decide()
+      if (!decision.save) {
+        // The peer still sends the cookie of a session the app saved explicitly.
+        if (this.#savedEarly)
+          return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
+        const clear = this.host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
+        return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
+      }
+      const result = await this.#write(
+        { saveUninitialized: true, force: decision.force },
+        false,
+        decision.resave,
+      )
+      return { result, cookie: this.#cookieFor(result, decision) }
+    } finally {
+      release()
+    }
   }
 
   async #write(
@@ -313,8 +343,12 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   }
 
   #run<T>(op: () => Promise<T>, commit = false): Promise<T> {
-    // Anything but the commit after a settled end (a late save, a destroy) makes it decide again.
-    if (!commit) this.#settled = undefined
+    // Anything but the commit after the end (a late save, a destroy) makes it decide again,
+    // on the session as it is then.
+    if (!commit) {
+      this.#settled = undefined
+      this.#releaseEnd()
+    }
     this.#busy++
     const result = this.#queue
       .then(op)
