@@ -103,13 +103,13 @@ describe('when the reply ends', () => {
         { rolling: false, saveUninitialized: false },
         (app) => {
           app.get('/login', async (request, reply) => {
-            request.session.user = 'ada'
+            request.session.set('who', 'ada')
             reply.send('ok')
             ended.push(reply.raw.writableEnded)
             return reply
           })
           app.get('/read', async (request, reply) => {
-            reply.send(String(request.session.user))
+            reply.send(String(request.session.get('who')))
             ended.push(reply.raw.writableEnded)
             return reply
           })
