@@ -31,6 +31,36 @@ const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slic
 const cb = <T>(run: (done: (err: unknown, value?: T) => void) => void) =>
   new Promise<T>((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value as T))))
 
+/** A connect store keeping JSON strings, as connect-redis does; records its calls. */
+function jsonConnectStore(impl: any, touches = false) {
+  const sessions = new Map<string, string>()
+  const calls: string[] = []
+  const methods: Record<string, Function> = {
+    get(sid: string, done: (err: unknown, s?: unknown) => void) {
+      calls.push('get')
+      const raw = sessions.get(sid)
+      done(null, raw === undefined ? null : JSON.parse(raw))
+    },
+    set(sid: string, session: unknown, done: () => void) {
+      calls.push('set')
+      sessions.set(sid, JSON.stringify(session))
+      done()
+    },
+    destroy(sid: string, done: () => void) {
+      calls.push('destroy')
+      sessions.delete(sid)
+      done()
+    },
+  }
+  if (touches) {
+    methods.touch = (_sid: string, _session: unknown, done: () => void) => {
+      calls.push('touch')
+      done()
+    }
+  }
+  return { store: Object.assign(new impl.Store(), methods), sessions, calls }
+}
+
 describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
   it('session.MemoryStore is a connect store: get, all, length, destroy, clear with callbacks', async () => {
     const store = new impl.MemoryStore()
@@ -138,21 +168,7 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
     onTestFinished(() => {
       vi.useRealTimers()
     })
-    const sessions = new Map<string, string>()
-    const store = Object.assign(new impl.Store(), {
-      get: (sid: string, done: (err: unknown, s?: unknown) => void) => {
-        const raw = sessions.get(sid)
-        done(null, raw === undefined ? null : JSON.parse(raw))
-      },
-      set: (sid: string, session: unknown, done: () => void) => {
-        sessions.set(sid, JSON.stringify(session))
-        done()
-      },
-      destroy: (sid: string, done: () => void) => {
-        sessions.delete(sid)
-        done()
-      },
-    })
+    const { store } = jsonConnectStore(impl)
     const app = express()
     app.use(
       impl({ secret: SECRET, resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }),
@@ -170,29 +186,7 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, impl) => {
   })
 
   it('drives a connect store exactly as express-session: the same calls, the same objects', async () => {
-    const sessions = new Map<string, string>()
-    const calls: string[] = []
-    const store = Object.assign(new impl.Store(), {
-      get(sid: string, done: (err: unknown, s?: unknown) => void) {
-        calls.push('get')
-        const raw = sessions.get(sid)
-        done(null, raw === undefined ? null : JSON.parse(raw))
-      },
-      set(sid: string, session: unknown, done: () => void) {
-        calls.push('set')
-        sessions.set(sid, JSON.stringify(session))
-        done()
-      },
-      destroy(sid: string, done: () => void) {
-        calls.push('destroy')
-        sessions.delete(sid)
-        done()
-      },
-      touch(_sid: string, _session: unknown, done: () => void) {
-        calls.push('touch')
-        done()
-      },
-    })
+    const { store, sessions, calls } = jsonConnectStore(impl, true)
     const app = express()
     app.use(
       impl({ secret: SECRET, resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }),

@@ -82,7 +82,8 @@ export class SessionkitSession implements RequestSession, SessionHost {
     if (stored !== null) options.maxAge = stored
     else if (options.maxAge === undefined && !mode.carrier.expressForm) {
       options.maxAge = DAY
-      lifecycle.cookie = { ...lifecycle.cookie, originalMaxAge: DAY }
+      // What the session was stored with as koa-session reads it: not a change to write.
+      lifecycle.assumeStoredCookie({ ...lifecycle.cookie, originalMaxAge: DAY })
     }
     const session = this.#create(data)
     session._expire = lifecycle.session.expiresAt

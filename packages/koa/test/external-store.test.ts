@@ -68,6 +68,16 @@ const basic: Step[] = [
   { path: '/get' },
 ]
 
+describe('a signed key cookie that does not verify, with a koa-session store', () => {
+  // `id-1`'s value with a `.sig` that is wrong, or absent: no store call, the same answer.
+  it.each([
+    ['a bad .sig', 'koa.sess=id-1; koa.sess.sig=AAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+    ['no .sig', 'koa.sess=id-1'],
+  ])('%s', async (_name, cookie) => {
+    await compare({}, [{ path: '/inc' }, { path: '/get', headers: { cookie } }, { path: '/get' }])
+  })
+})
+
 describe('koa-session stores: called exactly as koa-session calls them', () => {
   it.each([
     ['defaults', {}],

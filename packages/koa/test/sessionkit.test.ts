@@ -280,3 +280,63 @@ describe('errors', () => {
     expect(isSessionError(caught, 'NOT_SUPPORTED')).toBe(true)
   })
 })
+
+describe('store calls against koa-session with a store, side by side', () => {
+  it("a sessionkit store gets a write exactly where koa-session's store gets a `set`, and a read where it gets a `get`", async () => {
+    const theirs: string[] = []
+    const external = new Map<string, unknown>()
+    const peerStore = {
+      async get(key: string) {
+        theirs.push('read')
+        return external.get(key)
+      },
+      async set(key: string, value: unknown) {
+        theirs.push('write')
+        external.set(key, value)
+      },
+      async destroy(key: string) {
+        theirs.push('delete')
+        external.delete(key)
+      },
+    }
+    const mine: string[] = []
+    const store = new MemoryStore()
+    const record = (name: 'load' | 'save' | 'touch' | 'delete', as: string) => {
+      const original = store[name].bind(store) as (...args: unknown[]) => unknown
+      ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        mine.push(as)
+        return original(...args)
+      }
+    }
+    record('load', 'read')
+    record('save', 'write')
+    record('touch', 'write')
+    record('delete', 'delete')
+    const steps = ['/inc', '/get', '/get', '/inc', '/get', '/bad-sig', '/null']
+    for (const [impl, options, calls] of [
+      [peer, { store: peerStore }, theirs],
+      [session, { store }, mine],
+    ] as const) {
+      const app = new Koa()
+      app.keys = ['k1']
+      app.use(impl(options as never, app))
+      app.use((ctx) => {
+        const s = ctx.session as Record<string, any>
+        if (ctx.path === '/inc') s.views = (s.views ?? 0) + 1
+        if (ctx.path === '/null') ctx.session = null
+        ctx.body = String(s?.views)
+      })
+      let cookie = ''
+      const bodies: string[] = []
+      for (const path of steps) {
+        const sent = path === '/bad-sig' ? cookie.replace(/sig=[^;]+/, 'sig=AAAA') : cookie
+        const res = await request(app.callback()).get(path).set('Cookie', sent)
+        bodies.push(res.text)
+        const set = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? []
+        if (set.length && !set[0]!.includes('1970')) cookie = set.map((c) => c.split(';')[0]).join('; ')
+      }
+      calls.push(`bodies ${bodies.join(',')}`)
+    }
+    expect(mine).toEqual(theirs)
+  })
+})

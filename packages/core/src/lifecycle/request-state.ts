@@ -143,6 +143,19 @@ export class RequestState<Data extends object = Record<string, unknown>> {
     }
   }
 
+  /**
+   * Takes `settings` as the cookie settings the loaded session was stored with: a binding's
+   * reading of what its peer implies for a stored session (koa-session's one-day `maxAge` for
+   * a session saved without one), which must not make a read-only request write.
+   */
+  assumeStoredCookie(settings: CookieSettings): void {
+    this.cookie = settings
+    const state = this.session[STATE]
+    if (this.session.isNew || !state.loaded.has(COOKIE)) return
+    const canonical = this.host.repository.codec.encode(storedCookieSettings(settings, this.defaults))
+    if (canonical !== undefined) state.loaded.set(COOKIE, canonical)
+  }
+
   /** Reads the binding's object into the core session: data plus the stored cookie settings. */
   protected sync(): void {
     if (this.#holding) return

@@ -37,6 +37,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   #settled: CommitOutcome | undefined
   /** The hold (one read, one encoding) {@link prepareEnd} passes on to the commit. */
   #endHold: (() => void) | undefined
+  /** The peer's object for a connect store, as it was at {@link prepareEnd}. */
+  #endObject: (() => Record<string, unknown>) | undefined
 
   constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
     super(host, input, loaded)
@@ -189,6 +191,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         // queued: a save that runs before the commit changes what the commit must compare.
         this.#endHold = release
         kept = true
+        // A connect store driven the peer's way gets the peer's object as it was here too:
+        // the peers hand it to the store's `set` inside `res.end`.
+        const object = this.connectObject
+        if (object && readsPeerWrites(this.host.repository.store)) {
+          const atEnd = object()
+          this.#endObject = () => atEnd
+        }
       }
       return end
     } finally {
@@ -200,6 +209,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   #releaseEnd(): void {
     const release = this.#endHold
     this.#endHold = undefined
+    this.#endObject = undefined
     release?.()
   }
 
@@ -260,6 +270,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
       try {
         return await this.#commit(endHold)
       } finally {
+        this.#endObject = undefined
         endHold?.()
       }
     }, true)
@@ -323,7 +334,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     explicit: boolean,
     resave: boolean,
   ): Promise<CommitResult> {
-    const object = this.connectObject
+    const object = this.#endObject ?? this.connectObject
     const save = () => this.host.repository.save(this.session, options)
     return object && readsPeerWrites(this.host.repository.store)
       ? peerWrites.run({ object, explicit, resave }, save)

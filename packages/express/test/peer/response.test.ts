@@ -5,7 +5,7 @@
  * (none of its code).
  */
 import { describe } from 'vitest'
-import { cookieOf, createServer, get, peer, seen, sideBySide, turns, writePatch } from './harness'
+import { cookieOf, createServer, get, peer, record, seen, sideBySide, turns, writePatch } from './harness'
 
 describe('when the response ends', () => {
   /** A store whose `set` is recorded and answers on the next turn. */
@@ -160,6 +160,43 @@ describe('when the response ends', () => {
       }
       // With a store that touches, the last byte waits for the touch, as with the peer.
       return [await run(false), await run(true), ended]
+    },
+    'a change made after res.end is not what the store gets (recording connect store)': async (impl) => {
+      const store = new peer.MemoryStore()
+      const calls: string[] = []
+      record(store, calls)
+      const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/set') {
+          req.session.n = 1
+          res.end('set')
+          req.session.n = 2
+          return
+        }
+        res.end(String(req.session.n))
+      })
+      const cookie = cookieOf(await get(s, '/set'))
+      return [(await get(s, '/read', cookie)).text, calls]
+    },
+    'store.touch replaced or added after the middleware was made': async (impl) => {
+      const seen: string[][] = []
+      for (const hadTouch of [true, false]) {
+        const store = new peer.MemoryStore()
+        if (!hadTouch) store.touch = undefined
+        const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+          if (req.url === '/login') req.session.user = 'ada'
+          res.end('ok')
+        })
+        const cookie = cookieOf(await get(s, '/login'))
+        const calls: string[] = []
+        // express-session decides once whether the store touches, and calls what is there then.
+        store.touch = (_sid: string, _session: unknown, done: () => void) => {
+          calls.push('replaced touch')
+          done()
+        }
+        await get(s, '/read', cookie)
+        seen.push(calls)
+      }
+      return seen
     },
     'a second res.end errors as on a plain server': async (impl) => {
       let error: string | undefined
