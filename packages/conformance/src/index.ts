@@ -7,6 +7,7 @@ import { loadCases } from './cases/load'
 import { principalCases } from './cases/principal'
 import { rawCases } from './cases/raw'
 import { repositoryCases } from './cases/repository'
+import { revocationCases } from './cases/revocation'
 import { rotateCases } from './cases/rotate'
 import { roundtripCases } from './cases/roundtrip'
 import { saveCases } from './cases/save'
@@ -47,6 +48,7 @@ export const cases: readonly ConformanceCase[] = Object.freeze([
   ...rotateCases,
   ...principalCases,
   ...repositoryCases,
+  ...revocationCases,
   ...unavailableCases,
   ...rawCases,
 ])

@@ -24,6 +24,8 @@ export type SessionErrorCode =
   | 'NOT_SUPPORTED'
   /** Options given to a constructor or middleware are invalid. */
   | 'INVALID_OPTIONS'
+  /** A principal is not a non-empty, well-formed string of at most 1024 UTF-8 bytes. */
+  | 'INVALID_PRINCIPAL'
 
 const BRAND = Symbol.for('sessionkit.SessionError')
 

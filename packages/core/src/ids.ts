@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto'
+import { SessionError } from './errors'
 
 const ID_BYTES = 24
 // Random bytes for 128 ids, drawn at once: one CSPRNG call per 128 new sessions instead of
@@ -62,4 +63,41 @@ const CUSTOM_ID_PATTERN = /^[\u0021-\u007e]{1,256}$/
  */
 export function isValidCustomId(id: unknown): id is string {
   return typeof id === 'string' && CUSTOM_ID_PATTERN.test(id)
+}
+
+// A principal becomes a key in every store's index (a Redis key, a DynamoDB GSI partition key
+// of at most 2048 bytes). Lone surrogates are stored as U+FFFD by some backends, so a
+// principal that does not round-trip exactly could never be found again to revoke.
+const MAX_PRINCIPAL_BYTES = 1024
+// With the `u` flag a pair is one code point, so this matches only unpaired halves.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+
+/**
+ * True when `principal` can name a session's owner on every store: a non-empty, well-formed
+ * (no lone surrogate) string of at most 1024 UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * isValidPrincipal('alice') // true
+ * isValidPrincipal('\uD800') // false: a lone surrogate
+ * ```
+ */
+export function isValidPrincipal(principal: unknown): principal is string {
+  return (
+    typeof principal === 'string' &&
+    principal !== '' &&
+    !LONE_SURROGATE.test(principal) &&
+    (principal.length * 3 <= MAX_PRINCIPAL_BYTES || Buffer.byteLength(principal) <= MAX_PRINCIPAL_BYTES)
+  )
+}
+
+/** Throws INVALID_PRINCIPAL unless {@link isValidPrincipal}. */
+export function assertPrincipal(principal: unknown): asserts principal is string {
+  if (isValidPrincipal(principal)) return
+  const shown =
+    typeof principal === 'string' ? `a string of ${principal.length} characters` : typeof principal
+  throw new SessionError(
+    'INVALID_PRINCIPAL',
+    `a principal must be a non-empty, well-formed string (no lone surrogates) of at most ${MAX_PRINCIPAL_BYTES} UTF-8 bytes; got ${shown}`,
+  )
 }

@@ -11,7 +11,7 @@ export {
 export { type CookieOptions, type CookieWrite, isSecureRequest, readCookie, serializeCookie } from './cookie'
 export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { SessionEmitter, type SessionEvents } from './events'
-export { generateSessionId, isValidCustomId, isValidSessionId } from './ids'
+export { generateSessionId, isValidCustomId, isValidPrincipal, isValidSessionId } from './ids'
 export { type NodeCallback, settle } from './lifecycle/bridge'
 export {
   type CookieSettings,

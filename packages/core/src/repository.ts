@@ -10,6 +10,7 @@ import {
 import { type Codec, jsonCodec } from './codec'
 import { isSessionError, SessionError } from './errors'
 import { SessionEmitter } from './events'
+import { assertPrincipal } from './ids'
 import { corruptRecordError, type DecodedAttributes, decodeRecord, sessionFromRecord } from './record-decode'
 import {
   type CommitOptions,
@@ -22,6 +23,9 @@ import { callStore, storeError } from './store-errors'
 import type { SessionRecord, SessionStore, SessionTouch } from './types'
 
 export type { CommitOptions, CommitResult, SessionRepositoryOptions } from './repository-options'
+
+/** Lookups `destroyAllFor` makes before giving up on a principal whose sessions keep moving. */
+const MAX_REVOCATION_ROUNDS = 20
 
 /**
  * Sessions on top of one {@link SessionStore}: creation, loading with exact expiry and
@@ -234,6 +238,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
   /** Live sessions of `principal` (needs a store with `capabilities.principalIndex`). */
   async findByPrincipal(principal: string): Promise<Session<Data>[]> {
+    assertPrincipal(principal)
     const records = await this.#recordsOf(principal)
     const now = Date.now()
     const sessions: Session<Data>[] = []
@@ -249,7 +254,8 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
   /**
    * Logs `principal` out everywhere: deletes all its sessions, optionally keeping one (the
-   * current device). Answers how many were deleted.
+   * current device). Answers how many were deleted. When it resolves, no session the
+   * principal had when it was called loads, under whatever id a concurrent rotation gave it.
    *
    * @example
    * ```ts
@@ -257,12 +263,37 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
    * ```
    */
   async destroyAllFor(principal: string, options: { except?: string } = {}): Promise<number> {
-    // Records, not decoded sessions: one this codec cannot read (a codec change during a
-    // rolling deploy) is still the principal's, and must not survive "log out everywhere".
-    const records = await this.#recordsOf(principal)
-    const doomed = records.filter((r) => r.id !== options.except)
-    await Promise.all(doomed.map((r) => this.delete(r.id)))
-    return doomed.length
+    assertPrincipal(principal)
+    // A rotation that commits between a lookup and its deletes moves a session to an id the
+    // lookup never saw. Every store makes a rotated id findable no later than the rotation's
+    // commit point (memory and DynamoDB move record and index entry at once; Redis indexes the
+    // new id before it takes the old record), and a rotation whose old record was deleted
+    // first answers `gone` and removes what it wrote. So a lookup after the deletes sees every
+    // session that moved meanwhile: repeat until one finds nothing new. Only a rotation
+    // committing inside each round's window adds a round; the bound stops a client that
+    // rotates without pause from holding the call forever.
+    const deleted = new Set<string>()
+    for (let round = 0; ; round++) {
+      // Records, not decoded sessions: one this codec cannot read (a codec change during a
+      // rolling deploy) is still the principal's and must not survive. Ids come from the
+      // store, not a client, so they are deleted whatever this repository's id rule is.
+      const records = await this.#recordsOf(principal)
+      const doomed = records.filter((r) => r.id !== options.except && !deleted.has(r.id))
+      if (doomed.length === 0) return deleted.size
+      if (round === MAX_REVOCATION_ROUNDS) {
+        throw new SessionError(
+          'STORE_ERROR',
+          `destroyAllFor: sessions of the principal kept moving to new ids through ${round} lookups (${deleted.size} deleted); call it again`,
+        )
+      }
+      await Promise.all(
+        doomed.map(async (record) => {
+          await callStore(() => this.store.delete(record.id))
+          deleted.add(record.id)
+          this.emit('destroyed', record.id)
+        }),
+      )
+    }
   }
 
   async #recordsOf(principal: string): Promise<SessionRecord[]> {

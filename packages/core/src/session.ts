@@ -1,3 +1,5 @@
+import { assertPrincipal } from './ids'
+
 /** Internal state shared with the repository; not part of the public API. */
 export const STATE: unique symbol = Symbol('sessionkit.session.state')
 
@@ -152,6 +154,9 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** Names the owner of the session (e.g. a user id), so `findByPrincipal` finds it. */
   setPrincipal(principal: string | undefined): void {
+    // Refused here, at the app's call, not at commit: a principal no store can index exactly
+    // could never be found again by `destroyAllFor`.
+    if (principal !== undefined) assertPrincipal(principal)
     this.#principal = principal
   }
 }

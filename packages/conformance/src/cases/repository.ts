@@ -114,4 +114,32 @@ export const repositoryCases: readonly ConformanceCase[] = [
       }
     },
   },
+  {
+    id: 'repository/destroy-all-any-id',
+    title:
+      'destroyAllFor through a repository with another id rule (a prefix, a custom genid) deletes and counts every session the store returned',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      const principal = newPrincipal()
+      const issuing = new SessionRepository({ store })
+      const ids: string[] = []
+      for (let n = 0; n < 3; n++) {
+        const session = issuing.create()
+        session.data.n = n
+        session.setPrincipal(principal)
+        await issuing.save(session)
+        ids.push(session.id)
+      }
+      // An admin tool, or an app whose genid issues prefixed ids: the store's ids fail its rule.
+      const admin = new SessionRepository({ store, validateId: (id) => id.startsWith('app:') })
+      assert.equal(
+        await admin.destroyAllFor(principal),
+        3,
+        'destroyAllFor did not answer the number it deleted',
+      )
+      for (const id of ids) {
+        assert.equal(await store.load(id), undefined, 'destroyAllFor counted a session it did not delete')
+      }
+    },
+  },
 ]
