@@ -3,7 +3,7 @@ import { Cookie } from './cookie'
 import { createHandler, type Handler } from './middleware'
 import { resolveOptions, type SessionOptions } from './options'
 import { Session } from './session'
-import { type ConnectStore, MemoryStore, Store } from './store'
+import { type ConnectStore, MemoryStore, Store, type StoreConstructor } from './store'
 
 /**
  * Your session data: merge your own fields in, as with express-session.
@@ -62,18 +62,42 @@ function session(options?: SessionOptions): SessionMiddleware {
   return handler as SessionMiddleware
 }
 
-session.Store = Store
-session.MemoryStore = MemoryStore
-session.Session = Session
-session.Cookie = Cookie
+// Not `session.Store = Store`: TypeScript would declare those assignments as a second namespace
+// whose members the declaration bundler flattens to `var Store: typeof Store`.
+Object.assign(session, { Store, MemoryStore, Session, Cookie })
 
-// express-session's types are reached through the default export too (`session.SessionOptions`):
-// a types-only namespace merged with the function, as @types/express-session has.
+// The same names on the top level would be shadowed inside `namespace session` by its own
+// members, and the declaration bundler flattens renamed imports and `import('./x').Name` back
+// to the bare name: `type SessionOptions = SessionOptions`, a self-reference that breaks the
+// published .d.ts. Each member refers to one of these distinctly named aliases instead.
+type OptionsType = SessionOptions
+type DataType = SessionData
+type CookieOptionsType = import('./cookie').CookieOptions
+type StoreType = Store
+type StoreValue = StoreConstructor
+type MemoryStoreType = MemoryStore
+type MemoryStoreValue = typeof MemoryStore
+type SessionType = Session
+type SessionValue = typeof Session
+type CookieType = Cookie
+type CookieValue = typeof Cookie
+
+// express-session's types and classes are reached through the default export too
+// (`session.SessionOptions`, `new session.MemoryStore()`, `let s: session.Store`), as
+// @types/express-session has them.
 declare namespace session {
-  export type SessionOptions = import('./options').SessionOptions
-  export type SessionData = import('./index').SessionData
-  export type CookieOptions = import('./cookie').CookieOptions
-  export type SessionStore = ConnectStore<SessionData>
+  export type SessionOptions = OptionsType
+  export type SessionData = DataType
+  export type CookieOptions = CookieOptionsType
+  export type SessionStore = ConnectStore<DataType>
+  export type Store = StoreType
+  export let Store: StoreValue
+  export type MemoryStore = MemoryStoreType
+  export let MemoryStore: MemoryStoreValue
+  export type Session = SessionType
+  export let Session: SessionValue
+  export type Cookie = CookieType
+  export let Cookie: CookieValue
 }
 
 export default session
