@@ -273,18 +273,27 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     // committing inside each round's window adds a round; the bound stops a client that
     // rotates without pause from holding the call forever.
     const deleted = new Set<string>()
+    // A session found again under a new id is the same session (a rotation keeps `createdAt`):
+    // counted once.
+    const counted = new Set<number>()
+    let count = 0
     for (let round = 0; ; round++) {
       // Records, not decoded sessions: one this codec cannot read (a codec change during a
       // rolling deploy) is still the principal's and must not survive. Ids come from the
       // store, not a client, so they are deleted whatever this repository's id rule is.
       const records = await this.#recordsOf(principal)
       const doomed = records.filter((r) => r.id !== options.except && !deleted.has(r.id))
-      if (doomed.length === 0) return deleted.size
+      if (doomed.length === 0) return count
       if (round === MAX_REVOCATION_ROUNDS) {
         throw new SessionError(
           'STORE_ERROR',
-          `destroyAllFor: sessions of the principal kept moving to new ids through ${round} lookups (${deleted.size} deleted); call it again`,
+          `destroyAllFor: sessions of the principal kept moving to new ids through ${round} lookups (${count} deleted); call it again`,
         )
+      }
+      const moved = round > 0 ? new Set(counted) : undefined
+      for (const record of doomed) {
+        if (!moved?.has(record.createdAt)) count++
+        counted.add(record.createdAt)
       }
       await Promise.all(
         doomed.map(async (record) => {

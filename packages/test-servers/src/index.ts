@@ -8,6 +8,7 @@ export {
   type StartDynamoDBOptions,
   startDynamoDB,
 } from './dynamodb'
+export { holdNextCall } from './gate'
 export { call, command, infoFields, type Reply, waitFor } from './resp'
 export { type SentinelTopology, type StartSentinelOptions, startSentinel } from './sentinel'
 export { assertRedisInstalled, freePort, type ManagedProcess, type RedisServer, trackChild } from './server'
