@@ -52,8 +52,10 @@ export class SessionkitSession implements RequestSession, SessionHost {
   async load(): Promise<void> {
     const { ctx, options, mode } = this
     const { id, resign } = mode.carrier.read(ctx, options)
-    const cookieData =
-      id && !mode.carrier.expressForm && !options.externalKey ? this.#cookieModeData(id) : undefined
+    // Only a value whose `.sig` Koa verified may become data: with `signed: false` anyone can
+    // write any value, and koa-session in store mode never decodes its key either.
+    const verified = options.signed && !mode.carrier.expressForm && !options.externalKey
+    const cookieData = id && verified ? this.#cookieModeData(id) : undefined
     if (cookieData !== undefined) {
       // Moving from cookie mode: the data comes along into a new stored session (new id) at commit.
       this.#fresh()
@@ -128,7 +130,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
   }
 
   /**
-   * A koa-session cookie-mode value (base64 JSON, already signature-checked by `ctx.cookies`):
+   * A koa-session cookie-mode value (base64 JSON, its signature checked by `ctx.cookies`):
    * its data when live (null when expired or refused), undefined when the value is an id.
    */
   #cookieModeData(value: string): Record<string, unknown> | null | undefined {
