@@ -370,3 +370,44 @@ describe('SessionRepository hooks for bindings', () => {
     expect(await repository.save(session)).toBe('skipped')
   })
 })
+
+describe('principals every store can index exactly', () => {
+  // A lone surrogate is stored as U+FFFD by Redis (and refused by DynamoDB), an empty string is
+  // "no owner" to some backends, and a GSI key holds 2048 bytes: such a principal could never
+  // be found again to revoke, so it is refused where the app sets it.
+  const refused: [string, unknown][] = [
+    ['a lone high surrogate', 'user\uD800'],
+    ['a lone low surrogate', '\uDC00user'],
+    ['an empty string', ''],
+    ['over 1024 UTF-8 bytes', 'é'.repeat(513)],
+    ['a number', 42],
+  ]
+  it.each(refused)(
+    'setPrincipal refuses %s with INVALID_PRINCIPAL, and so do the lookups',
+    async (_, bad) => {
+      const { repository } = setup()
+      const session = repository.create()
+      expect(() => session.setPrincipal(bad as string)).toThrow(
+        expect.objectContaining({ code: 'INVALID_PRINCIPAL' }),
+      )
+      expect(session.principal).toBeUndefined()
+      await expect(repository.destroyAllFor(bad as string)).rejects.toMatchObject({
+        code: 'INVALID_PRINCIPAL',
+      })
+      await expect(repository.findByPrincipal(bad as string)).rejects.toMatchObject({
+        code: 'INVALID_PRINCIPAL',
+      })
+    },
+  )
+
+  it('accepts well-formed principals up to 1024 bytes, astral characters included', async () => {
+    const { repository } = setup()
+    for (const good of ['alice', '😀 ü {x}', 'é'.repeat(512)]) {
+      const session = repository.create()
+      session.setPrincipal(good)
+      await repository.save(session)
+      expect((await repository.findByPrincipal(good)).map((s) => s.id)).toEqual([session.id])
+      expect(await repository.destroyAllFor(good)).toBe(1)
+    }
+  })
+})

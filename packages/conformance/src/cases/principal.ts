@@ -172,4 +172,21 @@ export const principalCases: readonly ConformanceCase[] = [
       )
     },
   },
+  {
+    id: 'principal/longest',
+    title: 'the longest principal core accepts (1024 UTF-8 bytes, astral characters) is found exactly',
+    requires: ['principalIndex'],
+    async run({ store }) {
+      // Core refuses principals that are empty, over 1024 bytes or not well-formed
+      // (INVALID_PRINCIPAL); every principal it lets through must round-trip byte for byte.
+      const tail = newPrincipal('')
+      const p = '\u{1F600}'.repeat((1024 - tail.length) / 4 - 1) + tail
+      const padded = p + 'é'.repeat((1024 - Buffer.byteLength(p)) >> 1)
+      assert.ok(Buffer.byteLength(padded) <= 1024 && Buffer.byteLength(padded) >= 1020)
+      const s = await create(store, { n: '1' }, freshMeta({ principal: padded }))
+      const found = await store.findByPrincipal!(padded)
+      assert.deepEqual(sortedIds(found), [s.id], 'a 1024-byte principal was not found')
+      assert.equal(found[0]?.principal, padded, 'the principal did not round-trip exactly')
+    },
+  },
 ]
