@@ -10,7 +10,7 @@ import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
 import { hasInvalidExpiry } from './cookie'
-import { type Config, resolverFor } from './options'
+import type { Config } from './options'
 import { deprecate } from './warnings'
 
 type Next = (err?: unknown) => void
@@ -48,7 +48,14 @@ export function createHandler(config: Config): Handler {
       next()
       return
     }
-    const resolver = config.resolver ?? (req.secret ? resolverFor(req.secret, config.name) : undefined)
+    let resolver: CookieIdResolver | undefined
+    try {
+      resolver = config.resolverFor(req)
+    } catch (err) {
+      // The app emptied its `secret` array: nothing can be signed (express-session fails too).
+      next(err)
+      return
+    }
     if (!resolver) {
       next(new Error('secret option required for sessions'))
       return

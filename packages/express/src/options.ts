@@ -8,9 +8,12 @@ import {
   type Secret,
   SessionManager,
   type SessionRepository,
+  SessionError,
   type SessionStore,
+  serializeCookie,
 } from '@sessionkit/core'
 import { type CookieOptions, settingsFromOptions } from './cookie'
+import { PerSecrets } from './secrets'
 import { connectStoreFor, MemoryStore, type Store } from './store'
 import { deprecate, MEMORY_STORE_WARNING } from './warnings'
 
@@ -63,8 +66,11 @@ export interface Config {
   cookieFor(req: any): CookieSettings
   name: string
   proxy: boolean | undefined
-  /** Undefined: fall back to `req.secret` per request. */
-  resolver: CookieIdResolver | undefined
+  /**
+   * The cookie resolver for this request: from the `secret` option as it is now (express-session
+   * reads it on every request), else from `req.secret` (deprecated); undefined without either.
+   */
+  resolverFor(req: { secret?: unknown }): CookieIdResolver | undefined
   unsetDestroy: boolean
   /**
    * An unmodified session is touched on every request, as express-session does: while the
@@ -97,6 +103,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
   if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
     throw new TypeError('unset option must be "destroy" or "keep"')
   }
+  const name = cookieName(opts)
   let secret = opts.secret
   if (Array.isArray(secret) && secret.length === 0) {
     throw new TypeError('secret option array must contain one or more strings')
@@ -152,9 +159,9 @@ export function resolveOptions(options: SessionOptions = {}): Config {
   return {
     cookieFor: (req) =>
       fixed ?? settingsFromOptions((typeof cookie === 'function' ? cookie(req) : cookie) ?? {}),
-    name: opts.name || opts.key || 'connect.sid',
+    name,
     proxy: opts.proxy,
-    resolver: secret === undefined ? undefined : resolverFor(secret, opts.name || opts.key || 'connect.sid'),
+    resolverFor: resolversFor(secret, name),
     unsetDestroy: opts.unset === 'destroy',
     touchEveryRequest: () =>
       storeTouches && opts.touchAfter === undefined && isConnectDriven(manager.repository.store),
@@ -164,7 +171,35 @@ export function resolveOptions(options: SessionOptions = {}): Config {
   }
 }
 
-/** Reads and writes `s:<id>.<hmac>`, express-session's cookie value. */
-export function resolverFor(secret: Secret | Secret[], name: string): CookieIdResolver {
-  return new CookieIdResolver({ name, secret: Array.isArray(secret) ? secret : [secret], prefix: 's:' })
+/**
+ * The cookie name, checked at setup against the rule the `cookie` package (and core's
+ * serializer) applies, an RFC 6265 token: express-session only finds out when it first sends
+ * the cookie, after the headers, so every response would go out without it.
+ */
+function cookieName(opts: SessionOptions): string {
+  const name = opts.name || opts.key || 'connect.sid'
+  try {
+    serializeCookie(name, '', {}, { secure: false })
+  } catch {
+    const option = opts.name ? 'name' : 'key'
+    throw new SessionError(
+      'INVALID_OPTIONS',
+      `${option} option is invalid: ${JSON.stringify(name)} is not a cookie name (RFC 6265 token characters only)`,
+    )
+  }
+  return name
+}
+
+/**
+ * Per request, the resolver for the `secret` option as the app's array holds it now, or for
+ * `req.secret` (cookie-parser's) when the option is unset. Built again only when the secrets
+ * changed, so a request costs a comparison of a few strings.
+ */
+function resolversFor(
+  secret: Secret | Secret[] | undefined,
+  name: string,
+): (req: { secret?: unknown }) => CookieIdResolver | undefined {
+  const resolvers = new PerSecrets((list) => new CookieIdResolver({ name, secret: list, prefix: 's:' }))
+  if (secret !== undefined) return () => resolvers.for(secret)
+  return (req) => (req.secret ? resolvers.for(req.secret as Secret) : undefined)
 }

@@ -14,6 +14,7 @@ import {
   record,
   seen,
   sidOf,
+  turns,
 } from './harness'
 
 describe('deliberate differences (README: Differences from express-session)', () => {
@@ -157,5 +158,20 @@ describe('deliberate differences (README: Differences from express-session)', ()
     }
     expect(await run(peer)).toBe(false)
     expect(await run(ours)).toBe(true)
+  })
+
+  it.each([
+    ['name', 'my session'],
+    ['name', 'sid;x'],
+    ['name', 'sïd'],
+    ['key', 'a=b'],
+  ])('an invalid cookie %s (%j) throws at setup; express-session answers 200 without the cookie and errors after', async (option, value) => {
+    const s = createServer(peer, { [option]: value }, counter())
+    const res = await get(s)
+    await turns()
+    expect([res.status, res.headers['set-cookie'], s.errors]).toEqual([200, undefined, ['argument name is invalid']])
+    expect(() => ours({ secret: 'x', [option]: value })).toThrow(
+      expect.objectContaining({ name: 'SessionError', code: 'INVALID_OPTIONS', message: expect.stringContaining(`${option} option is invalid`) }),
+    )
   })
 })
