@@ -1,4 +1,5 @@
-import { type CookieOptions, createSigner, SessionError, type Signer } from '@sessionkit/core'
+import { type CookieOptions, type Secret, SessionError, type Signer } from '@sessionkit/core'
+import { CurrentSigner } from './current-signer'
 import type { AnyContext, ResolvedOptions } from './options'
 import { readCookie } from './signed-cookie'
 
@@ -10,7 +11,7 @@ const EPOCH = new Date(0)
  * Fastify apps configured with the same name and secrets read and write too.
  */
 export class IdCarrier {
-  #signer: Signer | undefined
+  readonly #signer = new CurrentSigner()
 
   constructor(
     readonly options: ResolvedOptions,
@@ -40,8 +41,9 @@ export class IdCarrier {
     }
     if (!value.startsWith('s:')) return none
     const signed = value.slice(2)
-    const id = this.#sign().unsign(signed) || undefined
-    return { id, resign: id !== undefined && this.#sign().sign(id) !== signed }
+    const signer = this.#sign()
+    const id = signer.unsign(signed) || undefined
+    return { id, resign: id !== undefined && signer.sign(id) !== signed }
   }
 
   /** Sends the id with the attributes and expiry core decided for this session. */
@@ -71,13 +73,12 @@ export class IdCarrier {
     ctx.cookies.set(options.key, '', { ...options, signed, expires: EPOCH, maxAge: false })
   }
 
+  /** Read per request: `secret` or `app.keys` as they are now (replaced or mutated at run time). */
   #sign(): Signer {
-    if (this.#signer) return this.#signer
-    const secrets = this.options.secret ?? (this.app.keys as string[] | undefined)
+    const secrets = this.options.secret ?? (this.app.keys as Secret[] | undefined)
     if (!secrets || (Array.isArray(secrets) && secrets.length === 0)) {
       throw new SessionError('INVALID_OPTIONS', "cookieFormat 'express' needs `secret` or app.keys")
     }
-    this.#signer = createSigner(secrets)
-    return this.#signer
+    return this.#signer.for(secrets)
   }
 }
