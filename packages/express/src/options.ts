@@ -14,7 +14,7 @@ import {
 } from '@sessionkit/core'
 import { type CookieOptions, settingsFromOptions } from './cookie'
 import { PerSecrets } from './secrets'
-import { connectStoreFor, MemoryStore, type Store } from './store'
+import { connectStoreFor, drivenAsPeer, MemoryStore, type Store } from './store'
 import { deprecate, MEMORY_STORE_WARNING } from './warnings'
 
 /**
@@ -120,7 +120,7 @@ export function resolveOptions(options: SessionOptions = {}): Config {
   // As express-session, decided once: a connect store without `touch` is never touched.
   const storeTouches = typeof (store as { touch?: unknown }).touch === 'function'
   const manager = new SessionManager({
-    store,
+    store: isSessionStore(store) || !speaksConnect(store) ? store : drivenAsPeer(store as CallbackStore),
     // express-session's rules, as data: core applies them.
     rules: {
       saveUninitialized,
@@ -202,4 +202,14 @@ function resolversFor(
   const resolvers = new PerSecrets((list) => new CookieIdResolver({ name, secret: list, prefix: 's:' }))
   if (secret !== undefined) return () => resolvers.for(secret)
   return (req) => (req.secret ? resolvers.for(req.secret as Secret) : undefined)
+}
+
+/** Has the connect methods the middleware calls (else core rejects the store, with its message). */
+function speaksConnect(store: unknown): boolean {
+  const methods = store as Record<string, unknown> | null
+  return (
+    typeof methods === 'object' &&
+    methods !== null &&
+    ['get', 'set', 'destroy'].every((name) => typeof methods[name] === 'function')
+  )
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import {
+  type CallbackStore,
   connectFace,
   reportToConnectCallback,
   type SessionRecord,
@@ -215,4 +216,38 @@ export function connectStoreFor(store: SessionStore): Store {
   const facade = new (StoreBase as unknown as new () => Store)()
   Object.assign(facade, { get: face.get, set: face.set, destroy: face.destroy, touch: face.touch })
   return facade
+}
+
+/**
+ * A connect store as the middleware drives it: every call reaches the store's methods as they
+ * are at call time (an app may replace them on the instance), and a stored object without a
+ * `cookie` fails the request as express-session's `createSession` fails it (a TypeError to
+ * `next(err)`). Such an object can only come from a foreign writer: sessionkit always writes
+ * one. Its own `ttl` stays visible (the default idle timeout of browser-session cookies).
+ */
+export function drivenAsPeer(store: CallbackStore): CallbackStore {
+  return {
+    get: (sid, callback) =>
+      store.get(sid, (err?: unknown, session?: Record<string, unknown> | null) => {
+        if (err || !session) return callback(err, session)
+        try {
+          // The expression express-session's createSession evaluates first, with its error.
+          void (session.cookie as { expires?: unknown }).expires
+        } catch (error) {
+          return callback(error)
+        }
+        callback(null, session)
+      }),
+    set: (sid, session, callback) => store.set(sid, session, callback),
+    destroy: (sid, callback) => store.destroy(sid, callback),
+    get touch() {
+      return typeof store.touch === 'function'
+        ? (sid: string, session: Record<string, unknown>, callback: Callback) =>
+            store.touch!(sid, session, callback)
+        : undefined
+    },
+    get ttl() {
+      return (store as { ttl?: unknown }).ttl
+    },
+  } as CallbackStore
 }

@@ -1,0 +1,46 @@
+/**
+ * How a session loaded from the store becomes `req.session`, side by side with express-session:
+ * a stored object without `cookie`, `touch()`, a `Date` in `cookie.expires`, and the store's
+ * `createSession` / `regenerate` when the app overrides them.
+ */
+import { describe, expect, it } from 'vitest'
+import { cb, cookieOf, counter, createServer, get, IMPLEMENTATIONS, peer, seen, sidOf, turns } from './harness'
+
+/** A connect store keeping JSON strings (as connect-redis does), not a sessionkit store. */
+function jsonStore(impl: any) {
+  const sessions = new Map<string, string>()
+  return Object.assign(new impl.Store(), {
+    sessions,
+    get(sid: string, done: (err: unknown, s?: unknown) => void) {
+      const raw = sessions.get(sid)
+      setImmediate(done, null, raw === undefined ? null : JSON.parse(raw))
+    },
+    set(sid: string, session: unknown, done: () => void) {
+      sessions.set(sid, JSON.stringify(session))
+      setImmediate(done)
+    },
+    destroy(sid: string, done: () => void) {
+      sessions.delete(sid)
+      setImmediate(done)
+    },
+  })
+}
+
+describe('a loaded session, side by side', () => {
+  it('a connect store answering an object without cookie fails the request with the same error', async () => {
+    const run = async (impl: any) => {
+      const store = jsonStore(impl)
+      const s = createServer(impl, { store }, counter())
+      const first = await get(s)
+      store.sessions.set(sidOf(first), JSON.stringify({ foo: 'bar' }))
+      const second = await get(s, '/', cookieOf(first))
+      // With a cookie, the same object loads.
+      store.sessions.set(sidOf(first), JSON.stringify({ foo: 'bar', cookie: { originalMaxAge: null } }))
+      const third = await get(s, '/', cookieOf(first))
+      return [second.status, second.text, third.status]
+    }
+    const theirs = await run(peer)
+    expect(theirs).toEqual([500, expect.stringMatching(/Cannot read prop.*expires/), 200])
+    expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
+  })
+})
