@@ -61,6 +61,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     cookie: cookieDefaults(options.cookie),
     storeSuccess: isSessionStore(userStore) ? undefined : null,
     callbackStore: isSessionStore(userStore) ? undefined : (userStore as CallbackStore),
+    rolling: options.rolling ?? true,
   }
 
   fastify.decorate('sessionRepository', manager.repository)

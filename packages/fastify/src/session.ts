@@ -1,6 +1,7 @@
 import type {} from '@fastify/cookie'
 import {
   type CallbackStore,
+  type CommitOutcome,
   type CookieInstruction,
   type CookieSettings,
   settle as coreSettle,
@@ -21,6 +22,8 @@ export interface Context {
   cookie: CookieOptions
   /** The app's callback store (not a sessionkit one), for the calls the peer makes directly. */
   callbackStore: CallbackStore | undefined
+  /** The `rolling` option: the cookie goes out on every response, as the peer sends it. */
+  rolling: boolean
   /**
    * What `destroy` and `regenerate` call back with on success: the peer passes on the store's
    * own callback argument, `undefined` from its MemoryStore, usually `null` from a callback store.
@@ -249,15 +252,46 @@ export class FastifySession {
     } catch {
       return false // the commit reports it
     }
-    if (!outcome) return false
+    if (!outcome || this.#resendsUnconfirmed(outcome)) return false
     writeCookie(this.#ctx, reply, outcome.cookie)
     this.#committing = Promise.resolve()
     return true
   }
 
   [kCommit](reply: FastifyReply): Promise<void> {
-    this.#committing ??= this.#lifecycle.commit().then(({ cookie }) => writeCookie(this.#ctx, reply, cookie))
+    this.#committing ??= this.#lifecycle.commit().then(async (outcome) => {
+      const cookie = this.#resendsUnconfirmed(outcome) ? await this.#rollingCookie() : outcome.cookie
+      writeCookie(this.#ctx, reply, cookie)
+    })
     return this.#committing
+  }
+
+  /**
+   * A rolling session that needed no write (no change, no touch due) gets no confirmed cookie
+   * from core, yet the peer re-sends its cookie on every response and plugins built on it
+   * (CSRF, flash) compare it. Only sessionkit stores get here: with a callback store the
+   * peer's every-request `set` confirms the cookie.
+   */
+  #resendsUnconfirmed(outcome: CommitOutcome): boolean {
+    return this.#ctx.rolling && !this.#ctx.callbackStore && outcome.result === 'unchanged' && !outcome.cookie
+  }
+
+  /**
+   * The rolling cookie, once a read of the store shows the id still live: a slow request whose
+   * session another request rotated (`changeId`, `regenerate`) or destroyed meanwhile must
+   * never send the retired id back over the client's new cookie. A read, not a touch: the
+   * store's expiry still moves only with the throttled touch (`touchAfter`).
+   */
+  async #rollingCookie(): Promise<CookieInstruction | undefined> {
+    const cookie = this.#lifecycle.predictCookie()
+    if (cookie?.action !== 'set' || cookie.id !== this.#lifecycle.presentedId) return undefined
+    try {
+      return (await this.#ctx.manager.repository.load(cookie.id)) ? cookie : undefined
+    } catch {
+      // The store failed a read this response did not need: the session is intact, only the
+      // courtesy re-send is skipped (the cookie the client holds stays valid).
+      return undefined
+    }
   }
 
   /** Regenerate and reload replace `request.session` with a new object on the same lifecycle. */

@@ -106,6 +106,73 @@ describe.each([
   })
 })
 
+/**
+ * Routes for a read-only request that waits while another request of the same session
+ * rotates its id: `/slow?trial=n` loads the session, signals, waits for the trial's gate.
+ */
+function rotationRoutes(trials: Map<string, { entered: () => void; gate: Promise<void> }>) {
+  return (app: Running['app']) => {
+    app.get('/init', async (request) => {
+      request.session.views = 1
+      return { id: request.session.sessionId }
+    })
+    app.get('/slow', async (request) => {
+      const trial = trials.get((request.query as { trial: string }).trial)!
+      trial.entered()
+      await trial.gate
+      return { id: request.session.sessionId }
+    })
+    app.get('/login', async (request) => {
+      const { how } = request.query as { how: string }
+      if (how === 'regenerate') await request.session.regenerate(['views'])
+      else await request.session.changeId()
+      request.session.login = 'ann'
+      return { id: request.session.sessionId }
+    })
+    app.get('/read', async (request) => ({
+      id: request.session.sessionId,
+      login: request.session.login ?? null,
+    }))
+  }
+}
+
+describe.each([
+  ['MemoryStore (the default)', () => undefined],
+  ['RedisStore', () => new RedisStore({ client: redis, prefix: `fastify:rot:${Date.now()}:` })],
+] as const)('rolling cookie and a concurrent rotation on %s', (_name, makeStore) => {
+  it('a read-only request re-sends its cookie, but never an id rotated away while it ran', async () => {
+    const trials = new Map<string, { entered: () => void; gate: Promise<void> }>()
+    const store = makeStore()
+    running = await start(
+      { ...(store ? { store } : {}), cookie: { maxAge: 3_600_000 } },
+      rotationRoutes(trials),
+    )
+    for (let trial = 0; trial < 20; trial++) {
+      const how = trial % 2 === 0 ? 'changeId' : 'regenerate'
+      const client = new Client(running.url)
+      const first = await client.get('/init')
+      // Unmodified, no touch due: the peer's rolling re-send of the same cookie.
+      const again = await client.get('/read')
+      expect(again.setCookies).toEqual(
+        first.setCookies.map((line) => expect.stringContaining(line.split(';')[0]!)),
+      )
+
+      const entered = deferred()
+      const gate = deferred()
+      trials.set(String(trial), { entered: entered.resolve, gate: gate.promise })
+      const slow = client.get(`/slow?trial=${trial}`)
+      await entered.promise
+      const login = await client.get(`/login?how=${how}`)
+      expect(login.body.id).not.toBe(first.body.id)
+      gate.resolve()
+      const late = await slow
+      expect(late.body.id).toBe(first.body.id)
+      expect(late.setCookies).toEqual([])
+      expect(await client.get('/read')).toMatchObject({ body: { id: login.body.id, login: 'ann' } })
+    }
+  })
+})
+
 describe('the same scenarios on @fastify/session (documents what we fix)', () => {
   it('the peer loses one of two concurrent attribute writes', async () => {
     const body = await differentAttributesBothPersist({}, peer)

@@ -252,11 +252,10 @@ describe('side by side with @fastify/session over a callback store', () => {
 })
 
 describe('side by side with @fastify/session over the default in-process store', () => {
-  it('rolling re-sends the cookie with a touch (at most every touchAfter), not on every response', async () => {
+  it('rolling (the default) re-sends the same cookie on every response, as the peer', async () => {
     const steps = [s('/set?a=1'), s('/peek'), s('/set?b=2'), s('/nothing')]
     const [theirs, ours] = await sideBySide(insecure, sessionRoutes, steps)
-    theirs[1]!.setCookie = []
-    theirs[3]!.setCookie = []
+    expect(theirs[1]!.setCookie).toEqual(theirs[0]!.setCookie)
     expect(ours).toEqual(theirs)
     const [peer, everyRequest] = await sideBySide(
       () => ({ ...insecure, touchAfter: 0 }),
@@ -264,6 +263,17 @@ describe('side by side with @fastify/session over the default in-process store',
       steps,
     )
     expect(everyRequest).toEqual(peer)
+  })
+
+  it('on the default config (secure cookie over HTTPS, maxAge) the second response carries the first cookie again', async () => {
+    const https = { headers: { 'x-forwarded-proto': 'https' } }
+    const steps = [s('/set?a=1', https), s('/peek', https), s('/nothing', https)]
+    for (const options of [{}, { cookie: { maxAge: 86_400_000 } }]) {
+      const [theirs, ours] = await sideBySide(options, sessionRoutes, steps, undefined, { trustProxy: true })
+      expect(theirs[1]!.setCookie).toEqual(theirs[0]!.setCookie)
+      expect(theirs[2]!.setCookie).toEqual(theirs[0]!.setCookie)
+      expect(ours).toEqual(theirs)
+    }
   })
 
   it('callbacks: reload gives null; regenerate, destroy and save give no error argument', async () => {
