@@ -130,5 +130,13 @@ function extendContext(context: object, open: (ctx: AnyContext) => RequestSessio
 }
 
 export default createSession
-export type { ExternalKey, ExternalStore, ResolvedOptions, SessionOptions } from './options'
+export type { ExternalKey, ExternalStore, ResolvedOptions } from './options'
+export {
+  type ParsedSessionOptions,
+  type SafeParseResult,
+  SessionOptions,
+  type SessionOptionsSchema,
+} from './options-schema'
+/** koa-session 7's name for the options `session()` takes. */
+export type CreateSessionOptions = SessionOptions
 export { Session } from './session'

@@ -107,7 +107,7 @@ export type ResolvedOptions = SessionOptions & {
   decode: (value: string) => Record<string, unknown>
 }
 
-const DEFAULTS = {
+export const DEFAULTS = {
   key: 'koa.sess',
   autoCommit: true,
   overwrite: true,
@@ -147,8 +147,26 @@ export function resolveOptions(input: SessionOptions | undefined): ResolvedOptio
 }
 
 function check(options: Record<string, unknown>): void {
+  schemaIssues(options).throwIfAny()
+  const ContextStore = options.ContextStore as { prototype?: Record<string, unknown> } | undefined
+  if (ContextStore) {
+    if (!isClass(ContextStore)) throw optionsError('ContextStore must be a class')
+    for (const member of ['get', 'set', 'destroy']) {
+      if (typeof ContextStore.prototype?.[member] !== 'function') {
+        throw optionsError(`ContextStore.prototype.${member} must be function`)
+      }
+    }
+  }
+}
+
+/**
+ * What koa-session's zod schema (`SessionOptions`) checks, in its key order so the issues
+ * come out in its order; then sessionkit's options. An option with a default passes when
+ * undefined, as zod fills the default in.
+ */
+export function schemaIssues(options: Record<string, unknown>): OptionChecker {
   const checker = new OptionChecker()
-  checker.type(options.key, 'string', ['key'], false)
+  checker.type(options.key, 'string', ['key'], true)
   checker.maxAge(options.maxAge)
   for (const flag of ['autoCommit', 'overwrite', 'httpOnly', 'signed', 'rolling', 'renew', 'secure']) {
     checker.type(options[flag], 'boolean', [flag], true)
@@ -156,10 +174,9 @@ function check(options: Record<string, unknown>): void {
   checker.type(options.sameSite, 'string', ['sameSite'], true)
   checker.functions(options.externalKey, 'externalKey', ['get', 'set'])
   checker.functions(options.store, 'store', storeMembers(options.store))
-  for (const fn of ['encode', 'decode', 'genid', 'valid', 'beforeSave']) {
-    checker.type(options[fn], 'function', [fn], true)
-  }
+  for (const fn of ['encode', 'decode', 'genid']) checker.type(options[fn], 'function', [fn], true)
   checker.type(options.prefix, 'string', ['prefix'], true)
+  for (const fn of ['valid', 'beforeSave']) checker.type(options[fn], 'function', [fn], true)
   if (
     options.cookieFormat !== undefined &&
     options.cookieFormat !== 'koa' &&
@@ -174,17 +191,7 @@ function check(options: Record<string, unknown>): void {
   for (const ms of ['browserSessionTimeout', 'touchAfter', 'absoluteTimeout', 'maxSizeBytes']) {
     checker.type(options[ms], 'number', [ms], true)
   }
-  checker.throwIfAny()
-
-  const ContextStore = options.ContextStore as { prototype?: Record<string, unknown> } | undefined
-  if (ContextStore) {
-    if (!isClass(ContextStore)) throw optionsError('ContextStore must be a class')
-    for (const member of ['get', 'set', 'destroy']) {
-      if (typeof ContextStore.prototype?.[member] !== 'function') {
-        throw optionsError(`ContextStore.prototype.${member} must be function`)
-      }
-    }
-  }
+  return checker
 }
 
 /** A sessionkit store is recognised by its SPI; anything else must be a koa-session store. */

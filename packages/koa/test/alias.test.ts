@@ -70,32 +70,33 @@ describe('the npm alias "koa-session": "npm:@sessionkit/koa"', () => {
        const Koa = require('koa')
        const app = new Koa()
        app.use(session(app))
-       const extra = { self: session.default === session, named: typeof session.createSession }
+       const extra = { self: session.default === session, named: typeof session.createSession,
+         schema: typeof session.SessionOptions.parse }
        ${serve}`,
     )
     expect(result).toEqual({
       type: 'function',
       body: '1',
       cookies: ['koa.sess', 'koa.sess.sig'],
-      extra: { self: true, named: 'function' },
+      extra: { self: true, named: 'function', schema: 'function' },
     })
   })
 
   it('ES modules, as koa-session 7 apps write it', () => {
     const result = runApp(
       'app.mjs',
-      `import session, { createSession } from 'koa-session'
+      `import session, { createSession, SessionOptions } from 'koa-session'
        import Koa from 'koa'
        const app = new Koa()
        app.use(createSession({ maxAge: 1000 }, app))
-       const extra = { named: typeof createSession }
+       const extra = { named: typeof createSession, schema: SessionOptions.parse({}).key }
        ${serve}`,
     )
     expect(result).toEqual({
       type: 'function',
       body: '1',
       cookies: ['koa.sess', 'koa.sess.sig'],
-      extra: { named: 'function' },
+      extra: { named: 'function', schema: 'koa.sess' },
     })
   })
 

@@ -5,7 +5,7 @@
  * `@ts-expect-error` lines fail the typecheck if the typing loosens).
  */
 import Koa from 'koa'
-import session, { type SessionOptions } from 'koa-session'
+import session, { type CreateSessionOptions, SessionOptions } from 'koa-session'
 
 declare module 'koa-session' {
   interface SessionData {
@@ -31,6 +31,10 @@ export const app = new Koa()
 app.keys = ['some secret hurr']
 app.use(session(CONFIG, app))
 app.use(session(app, { key: 'other' }))
+// koa-session 7 exports its options schema under the type's name.
+const parsed: CreateSessionOptions = SessionOptions.parse({ maxAge: 'session' })
+const key: string = SessionOptions.parse(CONFIG).key
+void [parsed, key]
 app.use(async (ctx, next) => {
   ctx.session.views = (ctx.session.views ?? 0) + 1
   const id: string | undefined = ctx.session.userId
