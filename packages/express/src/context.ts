@@ -5,8 +5,9 @@ import {
   type RequestLifecycle,
   SessionError,
 } from '@sessionkit/core'
-import { Cookie, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
+import { Cookie, type CookieOptions, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
 import { addStored, CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
+import { overridden } from './store'
 
 /** The request as the middleware sees it: Node's, plus what Express and we add. */
 export type Req = IncomingMessage &
@@ -67,8 +68,41 @@ export class RequestContext implements SessionContext {
     // The data straight onto the session, after its cookie: one pass, no intermediate copy.
     const session = new Session(req, { cookie })
     addStored(session, lifecycle.data)
-    // express-session puts `reload` and `save` on each session it hands out as own,
-    // non-enumerable properties: an app that assigns its own keeps them out of the data.
+    this.#ownMethods(session)
+    req.session = session
+    if (!lifecycle.isNew) this.#createdByStore()
+  }
+
+  /**
+   * express-session builds a loaded (or reloaded) session with `store.createSession(req, sess)`:
+   * an app overriding it (to migrate stored shapes, add fields) is called the same way, with the
+   * session as a JSON store returns it. Whatever it puts in `req.session` becomes the session.
+   */
+  #createdByStore(): void {
+    const { req } = this
+    const createSession = overridden(req.sessionStore, 'createSession')
+    if (!createSession) return
+    const stored = JSON.parse(JSON.stringify(this.lifecycle.connectObject!()))
+    createSession.call(req.sessionStore, req, stored)
+    const made = req.session as Record<string, unknown> | null | undefined
+    if (made instanceof Session && made.cookie instanceof Cookie) return this.#ownMethods(made)
+    if (typeof made !== 'object' || made === null) return
+    // Another Store base class (express-session's) built its own objects: carry them over to ours.
+    const given = made.cookie as (Partial<Cookie> & { data?: object }) | undefined
+    const cookie = new Cookie((given?.data ?? given) as CookieOptions | undefined)
+    if (given?.expires !== undefined) cookie._expires = given.expires ? new Date(given.expires) : given.expires
+    if (given?.originalMaxAge !== undefined) cookie.originalMaxAge = given.originalMaxAge
+    const session = new Session(req, { cookie })
+    addStored(session, made)
+    this.#ownMethods(session)
+    req.session = session
+  }
+
+  /**
+   * express-session puts `reload` and `save` on each session it hands out as own,
+   * non-enumerable properties: an app that assigns its own keeps them out of the data.
+   */
+  #ownMethods(session: Session): void {
     for (const name of ['reload', 'save'] as const) {
       Object.defineProperty(session, name, {
         value: Session.prototype[name],
@@ -77,7 +111,6 @@ export class RequestContext implements SessionContext {
         enumerable: false,
       })
     }
-    req.session = session
   }
 
   #expiresAt(): number {

@@ -251,3 +251,23 @@ export function drivenAsPeer(store: CallbackStore): CallbackStore {
     },
   } as CallbackStore
 }
+
+const BASE_METHODS = ['regenerate', 'load', 'createSession'] as const
+
+/**
+ * The app's own `createSession` or `regenerate` on its store (on the instance or a subclass),
+ * which express-session calls where it builds or regenerates `req.session`; `undefined` for
+ * the base class's, ours or express-session's (a prototype holding all three base methods).
+ */
+export function overridden(
+  store: unknown,
+  name: 'regenerate' | 'createSession',
+): ((...args: any[]) => unknown) | undefined {
+  if (typeof store !== 'object' || store === null) return undefined
+  const fn = (store as Record<string, unknown>)[name]
+  if (typeof fn !== 'function' || fn === (proto as unknown as Record<string, unknown>)[name]) return undefined
+  let owner: object | null = store
+  while (owner && !Object.hasOwn(owner, name)) owner = Object.getPrototypeOf(owner)
+  if (owner && owner !== store && BASE_METHODS.every((base) => Object.hasOwn(owner!, base))) return undefined
+  return fn as (...args: any[]) => unknown
+}

@@ -112,7 +112,7 @@ describe('deliberate differences (README: Differences from express-session)', ()
     expect(await run(ours)).toBe('eve')
   })
 
-  it('a stored session without cookie loads with the configured cookie (express-session answers 500)', async () => {
+  it('a sessionkit store: a stored session without cookie loads with the configured cookie (express-session answers 500; with a connect store so does ours, see loaded-session.test.ts)', async () => {
     const run = async (impl: any) => {
       const store = new impl.MemoryStore()
       const s = createServer(impl, { store }, counter())

@@ -43,4 +43,36 @@ describe('a loaded session, side by side', () => {
     expect(theirs).toEqual([500, expect.stringMatching(/Cannot read prop.*expires/), 200])
     expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
   })
+
+  it.each([
+    ['a connect store', jsonStore],
+    ['session.MemoryStore', (impl: any) => new impl.MemoryStore()],
+  ])('%s whose createSession the app overrides is called on load and on reload', async (_label, make) => {
+    const run = async (impl: any) => {
+      const store = make(impl)
+      const calls: string[] = []
+      const base = store.createSession
+      store.createSession = function (this: unknown, req: any, sess: any) {
+        calls.push(`createSession ${typeof sess.cookie.expires} ${sess.legacy ?? '-'}`)
+        sess.migrated = sess.legacy ?? 'none' // a stored shape moved on load
+        return base.call(this, req, sess)
+      }
+      const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/login') {
+          req.session.legacy = 'v1'
+          return res.end('in')
+        }
+        const seenOnLoad = req.session.migrated
+        req.session.reload((err: unknown) =>
+          res.end(`${String(err ?? '')}${seenOnLoad}/${req.session.migrated}/${typeof req.session.save}`),
+        )
+      })
+      const login = await get(s, '/login')
+      const res = await get(s, '/', cookieOf(login))
+      return [res.status, res.text, calls]
+    }
+    const theirs = await run(peer)
+    expect(theirs).toEqual([200, 'v1/v1/function', ['createSession string v1', 'createSession string v1']])
+    expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
+  })
 })
