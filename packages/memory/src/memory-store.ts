@@ -12,6 +12,7 @@ import {
   type StoreCapabilities,
   touchedMeta,
 } from '@sessionkit/core'
+import { EvictionOrder, Tier } from './eviction'
 import { ExpiryHeap } from './heap'
 
 /**
@@ -24,9 +25,10 @@ import { ExpiryHeap } from './heap'
  */
 export interface MemoryStoreOptions {
   /**
-   * Records kept at most; beyond it one is evicted: the least recently used session without a
-   * principal, and only when every session has one, the least recently used of those.
-   * Default 10 000.
+   * Records kept at most; beyond it one is evicted, in this order: expired sessions; sessions no
+   * request used after the one that created them, those holding nothing but cookie settings
+   * first (what cookie-less requests leave with `saveUninitialized: true`); sessions a later
+   * request used, least recently used first; sessions with a principal last. Default 10 000.
    */
   maxSessions?: number
   /** How often expired records are dropped. Default 60 000 ms. */
@@ -43,7 +45,7 @@ export interface MemoryStoreOptions {
  */
 export interface EvictedSession {
   id: string
-  /** The owner, when the store had to evict a logged-in session (every kept session had one). */
+  /** The owner, when the store had to evict a session with a principal (every kept session had one). */
   principal: string | undefined
 }
 
@@ -58,13 +60,17 @@ interface Entry {
   meta: SessionMeta
   expiresAt: number
   heapIndex: number
+  tier: Tier
+  /** A request other than the creating one used it: loaded, saved or touched it since. */
+  returned: boolean
   /** A Map, not an object: attribute names like `__proto__` must stay plain data. */
   attributes: Map<string, string>
 }
 
 /**
- * The in-process session store: bounded (least recently used sessions are evicted, those
- * without a principal first, with an `evicted` event), expiring
+ * The in-process session store: bounded (sessions created by one request and never used again
+ * are evicted first, then the least recently used ones, those with a principal last, with an
+ * `evicted` event), expiring
  * (exactly, plus a periodic sweep that costs only what expired), with a principal index.
  * For one process only: sessions vanish on restart and are invisible to other processes.
  *
@@ -83,12 +89,11 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
 
   private readonly records = new Map<string, Entry>()
   /**
-   * Recency, in two queues: insertion order is recency order (an access moves the entry to
-   * the end). Sessions without a principal are evicted first, so a flood of cookie-less
-   * requests (saveUninitialized) cannot push out the users who logged in.
+   * Recency per eviction tier (./eviction.ts): a flood of cookie-less requests (the peers'
+   * default saveUninitialized) creates sessions no request uses again, and those evict each
+   * other, not the sessions of clients that came back, with or without a principal.
    */
-  private readonly anonymous = new Set<Entry>()
-  private readonly owned = new Set<Entry>()
+  private readonly order = new EvictionOrder<Entry>()
   private readonly byPrincipal = new Map<string, Set<string>>()
   private readonly expiry = new ExpiryHeap<Entry>()
   private readonly maxSessions: number
@@ -156,13 +161,14 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
       if (!previous) return 'gone'
       if (this.live(id)) return 'collision'
       this.drop(previous)
-      this.insert(change)
+      // A rotation moves a session some earlier request made: it keeps its standing.
+      this.insert(change, true)
       return 'saved'
     }
     const entry = this.live(id)
     if (change.isNew) {
       if (entry) return 'collision'
-      this.insert(change)
+      this.insert(change, false)
       return 'saved'
     }
     if (!entry) return 'gone'
@@ -225,8 +231,8 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
   }
 
   /**
-   * The ids of the live sessions (expired ones are dropped on the way), least recently used
-   * first within each recency queue. For admin pages and connect-style `all` / `length`.
+   * The ids of the live sessions (expired ones are dropped on the way), in the order they were
+   * created. For admin pages and connect-style `all` / `length`.
    *
    * @example
    * ```ts
@@ -251,8 +257,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
   async clear(): Promise<void> {
     this.assertOpen()
     this.records.clear()
-    this.anonymous.clear()
-    this.owned.clear()
+    this.order.clear()
     this.byPrincipal.clear()
     this.expiry.clear()
   }
@@ -270,8 +275,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
     clearInterval(this.timer)
     this.timer = undefined
     this.records.clear()
-    this.anonymous.clear()
-    this.owned.clear()
+    this.order.clear()
     this.byPrincipal.clear()
     this.expiry.clear()
   }
@@ -290,7 +294,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
     return entry
   }
 
-  private insert(change: SessionChange): void {
+  private insert(change: SessionChange, returned: boolean): void {
     this.makeRoom()
     const meta = createdMeta(change.meta)
     const entry: Entry = {
@@ -298,21 +302,24 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
       meta,
       expiresAt: meta.expiresAt,
       heapIndex: -1,
+      tier: Tier.Empty,
+      returned,
       attributes: new Map(Object.entries(change.set)),
     }
     for (const name of change.removed) entry.attributes.delete(name)
     this.records.set(entry.id, entry)
-    this.queueOf(entry).add(entry)
+    this.order.place(entry, tierOf(entry))
     this.expiry.push(entry)
     this.index(entry, entry.meta.principal)
   }
 
-  /** `meta` is a fresh object (merged or created), never one a caller still holds. */
+  /**
+   * `meta` is a fresh object (merged or created), never one a caller still holds. Every caller
+   * then marks the entry used, which files it under its new principal.
+   */
   private writeMeta(entry: Entry, meta: SessionMeta): void {
     const principal = entry.meta.principal
-    this.queueOf(entry).delete(entry)
     entry.meta = meta
-    this.queueOf(entry).add(entry)
     entry.expiresAt = meta.expiresAt
     this.expiry.update(entry)
     if (principal !== meta.principal) {
@@ -321,26 +328,20 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
     }
   }
 
-  private queueOf(entry: Entry): Set<Entry> {
-    return entry.meta.principal === undefined ? this.anonymous : this.owned
-  }
-
+  /** Every load, save and touch of a kept session comes from a request after the creating one. */
   private markUsed(entry: Entry): void {
-    const queue = this.queueOf(entry)
-    queue.delete(entry)
-    queue.add(entry)
+    entry.returned = true
+    this.order.place(entry, tierOf(entry))
   }
 
   /**
    * Expired records go first, so eviction only ever costs a live session when the store is
-   * full of them; then sessions without a principal, oldest first; a logged-in one only when
-   * every kept session has a principal.
+   * full of them; then by tier (./eviction.ts), least recently used first within one.
    */
   private makeRoom(): void {
     this.sweep()
     while (this.records.size >= this.maxSessions) {
-      const victim: Entry | undefined =
-        this.anonymous.values().next().value ?? this.owned.values().next().value
+      const victim = this.order.victim()
       if (!victim) return
       this.drop(victim)
       this.emit('evicted', { id: victim.id, principal: victim.meta.principal })
@@ -355,7 +356,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
 
   private drop(entry: Entry): void {
     this.records.delete(entry.id)
-    this.queueOf(entry).delete(entry)
+    this.order.remove(entry)
     this.expiry.remove(entry)
     this.unindex(entry.id, entry.meta.principal)
   }
@@ -374,6 +375,20 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
     ids.delete(id)
     if (ids.size === 0) this.byPrincipal.delete(principal)
   }
+}
+
+/**
+ * The attribute every binding writes with a session's cookie settings (docs/DESIGN.md, "Core
+ * behaviour"): a session holding only this holds no data of the app's.
+ */
+const COOKIE_SETTINGS = 'cookie'
+
+function tierOf(entry: Entry): Tier {
+  if (entry.meta.principal !== undefined) return Tier.Owned
+  if (entry.returned) return Tier.Returning
+  const { attributes } = entry
+  const holdsData = attributes.size > (attributes.has(COOKIE_SETTINGS) ? 1 : 0)
+  return holdsData ? Tier.OneRequest : Tier.Empty
 }
 
 const OWN = { enumerable: true, writable: true, configurable: true }
