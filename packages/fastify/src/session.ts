@@ -68,6 +68,11 @@ export class FastifySession {
   readonly #request: FastifyRequest
   readonly #lifecycle: RequestLifecycle
   #saved = false
+  /**
+   * The peer's cookie options of this session: the plugin's (or `decryptSession`'s), the
+   * stored cookie of a loaded session, and `options()` calls. `regenerate()` keeps them.
+   */
+  #cookieOptions: CookieSettings
   #committing: Promise<void> | undefined
   #signed: { id: string; value: string } | undefined
 
@@ -76,6 +81,7 @@ export class FastifySession {
     this.#request = request
     this.#lifecycle = lifecycle
     const expiresAt = lifecycle.isNew ? undefined : lifecycle.session.expiresAt
+    this.#cookieOptions = lifecycle.cookie
     this.cookie = cookieFromSettings(lifecycle.cookie, request, expiresAt)
     const data = lifecycle.data
     // Keys, not entries: no [key, value] pair allocated per attribute.
@@ -130,6 +136,7 @@ export class FastifySession {
     const { maxAge, ...rest } = options
     const next: CookieSettings = { ...current, ...(rest as Partial<CookieSettings>) }
     if (maxAge !== undefined) next.originalMaxAge = maxAge
+    this.#cookieOptions = next
     this.cookie = cookieFromSettings(next, this.#request, undefined)
   }
 
@@ -142,9 +149,13 @@ export class FastifySession {
       async () => {
         const unsaved = this.#lifecycle.isNew ? this.#lifecycle.id : undefined
         let next: FastifySession
+        const cookieOptions = this.#cookieOptions
+        const before = this.#lifecycle.id
         try {
           await this.#lifecycle.regenerate()
         } finally {
+          // As the peer's new Session made from this one's cookie options, not the plugin's.
+          if (this.#lifecycle.id !== before) this.#lifecycle.cookie = cookieOptions
           next = this.#replace()
           for (const [key, value] of keep) next.set(key, value)
         }

@@ -1,6 +1,7 @@
 import { sign } from '@fastify/cookie'
 import { describe, expect, it } from 'vitest'
-import { build, PLUGINS, recordingStore, SECRET } from './harness'
+import fastifySession from '../../src/index'
+import { build, PLUGINS, peer, recordingStore, SECRET } from './harness'
 
 const ID = 'Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN'
 
@@ -74,5 +75,116 @@ describe.each(PLUGINS)('decryptSession on %s', (name, plugin) => {
       }),
       failing: { err: 'get failed', id: 'none', data: null, maxAge: null, calls: ['get'] },
     })
+  })
+})
+
+/**
+ * What an app sees when it decrypts a session onto its own object (a WebSocket upgrade, a job
+ * carrying the cookie) and then uses it: cookie, id generator argument, `options()`,
+ * `regenerate()`, `save()`, `destroy()` and the store's calls.
+ */
+async function useOnCustomRequest(
+  plugin: unknown,
+  request: Record<string, any>,
+  setup: { plugin?: Record<string, unknown>; decrypt?: Record<string, unknown>; seed?: object },
+) {
+  const recording = recordingStore()
+  if (setup.seed) recording.sessions.set(ID, JSON.stringify(setup.seed))
+  const generatedFor: unknown[] = []
+  let n = 0
+  const idGenerator = (req: unknown) => {
+    generatedFor.push(req === request ? 'the custom request' : typeof req)
+    return `generated-id-number-${++n}`.padEnd(32, 'x')
+  }
+  const app = await build(
+    plugin,
+    { store: recording.store, idGenerator, cookie: { ...setup.plugin } },
+    () => {},
+  )
+  const decryptSession = (app as unknown as { decryptSession: Function }).decryptSession
+  const err = await new Promise<unknown>((resolve) =>
+    setup.decrypt
+      ? decryptSession(sign(ID, SECRET), request, { ...setup.decrypt }, resolve)
+      : decryptSession(sign(ID, SECRET), request, resolve),
+  )
+  const cookie = () => {
+    const json = { ...request.session.cookie.toJSON() }
+    // Seconds from now, so both runs compare.
+    json.expires = json.expires
+      ? Math.round((new Date(json.expires).getTime() - Date.now()) / 1000)
+      : json.expires
+    json.originalExpires = json.originalExpires ? 'a date' : json.originalExpires
+    return json
+  }
+  const seen: Record<string, unknown> = {
+    err: String(err),
+    loaded: request.session.sessionId === ID,
+    cookie: cookie(),
+  }
+  request.session.options({ sameSite: 'strict' })
+  request.session.x = 1
+  await request.session.regenerate(['x'])
+  seen.regenerated = { id: request.session.sessionId, x: request.session.x, cookie: cookie() }
+  await request.session.save()
+  seen.saved = request.session.isSaved()
+  await request.session.destroy()
+  seen.afterDestroy = request.session
+  seen.generatedFor = generatedFor
+  seen.calls = recording.calls.map((call) => call.replace(ID, 'the id'))
+  await app.close()
+  return seen
+}
+
+describe('decryptSession onto a custom request object, side by side with @fastify/session', () => {
+  const later = (ms: number) => new Date(Date.now() + ms)
+  it.each([
+    ['a bare object, secure: auto', {}, { plugin: { secure: 'auto' } }],
+    ['an HTTPS-looking object, secure: auto', { protocol: 'https' }, { plugin: { secure: 'auto' } }],
+    [
+      'custom cookie options',
+      { protocol: 'https' },
+      { plugin: { secure: 'auto', maxAge: 9000 }, decrypt: { maxAge: 5000, domain: 'example.com' } },
+    ],
+    [
+      'a stored session: its own maxAge wins and survives regenerate()',
+      {},
+      {
+        plugin: { maxAge: 9000 },
+        decrypt: { maxAge: 5000 },
+        seed: { a: 1, cookie: { originalMaxAge: 2000, expires: later(2000) } },
+      },
+    ],
+  ])('%s', async (_title, request, setup) => {
+    const theirs = await useOnCustomRequest(peer, { ...request }, setup)
+    const ours = await useOnCustomRequest(fastifySession, { ...request }, setup)
+    expect(theirs.afterDestroy).toBeNull()
+    if (setup.seed) {
+      // The peer's regenerated cookie inherits the old session's stored expiry as
+      // `originalExpires` (informational: its Expires is the fresh one); ours has none.
+      const regenerated = theirs.regenerated as { cookie: { originalExpires?: string } }
+      expect(regenerated.cookie.originalExpires).toBe('a date')
+      regenerated.cookie.originalExpires = undefined
+    }
+    expect(ours).toEqual(theirs)
+  })
+
+  it('a fixed expires among the cookie options: the same Expires; ours reads originalMaxAge as the time left (README)', async () => {
+    const setup = { decrypt: { expires: later(100_000) } }
+    const theirs = await useOnCustomRequest(peer, {}, setup)
+    const ours = await useOnCustomRequest(fastifySession, {}, setup)
+    for (const seen of [theirs, ours]) {
+      const { cookie, regenerated } = seen as { cookie: Cookie; regenerated: { cookie: Cookie } }
+      expect([cookie.expires, regenerated.cookie.expires]).toEqual([100, 100])
+    }
+    type Cookie = { expires: number; originalMaxAge: number | null; originalExpires?: string }
+    const adjust = (seen: Record<string, any>) => {
+      for (const cookie of [seen.cookie, seen.regenerated.cookie]) {
+        expect(cookie.originalMaxAge).toBeGreaterThan(99_000)
+        cookie.originalMaxAge = null
+        cookie.originalExpires = 'a date'
+      }
+      return seen
+    }
+    expect(adjust(ours)).toEqual(theirs)
   })
 })

@@ -93,6 +93,12 @@ export function sessionRoutes(app: FastifyInstance): void {
     if (x !== undefined) request.session.set('x', x)
     return describeSession(request)
   })
+  app.get('/options-regen', async (request) => {
+    const { maxAge, ...rest } = request.query as Query
+    request.session.options({ ...(maxAge === undefined ? {} : { maxAge: Number(maxAge) }), ...rest })
+    await request.session.regenerate()
+    return describeSession(request)
+  })
   app.get('/maxage', async (request) => {
     request.session.cookie.maxAge = Number((request.query as Query).ms)
     return describeSession(request)

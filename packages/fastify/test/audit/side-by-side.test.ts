@@ -139,6 +139,24 @@ const scenarios: Scenario[] = [
   ],
   ['options({ maxAge })', insecure, [s('/set?a=1'), s('/options?maxAge=60000'), s('/peek')], {}],
   [
+    'options() then regenerate() later: the new session keeps the cookie options',
+    insecure,
+    [s('/set?a=1'), s('/options?maxAge=60000&domain=example.com&sameSite=strict'), s('/regen'), s('/peek')],
+    {},
+  ],
+  [
+    'options() and regenerate() in one request',
+    insecure,
+    [s('/set?a=1'), s('/options-regen?maxAge=60000&path=/&domain=example.com'), s('/peek')],
+    {},
+  ],
+  [
+    'regenerate() keeps a stored maxAge over the plugin maxAge',
+    { cookie: { secure: false, maxAge: 120_000 } },
+    [s('/set?a=1'), s('/options?maxAge=60000'), s('/regen-cb'), s('/peek')],
+    {},
+  ],
+  [
     'options({ maxAge }) alone, saveUninitialized: false',
     { ...insecure, saveUninitialized: false },
     [s('/options?maxAge=60000'), s('/peek')],
@@ -252,6 +270,14 @@ describe('side by side with @fastify/session over a callback store', () => {
 })
 
 describe('side by side with @fastify/session over the default in-process store', () => {
+  it.each([
+    [[s('/set?a=1'), s('/options?maxAge=60000&domain=example.com'), s('/regen?keep=a'), s('/peek')]],
+    [[s('/set?a=1'), s('/options-regen?maxAge=60000&sameSite=strict'), s('/peek')]],
+  ])('per-request cookie options survive regenerate() (%#)', async (steps) => {
+    const [theirs, ours] = await sideBySide(insecure, sessionRoutes, steps)
+    expect(ours).toEqual(theirs)
+  })
+
   it('rolling (the default) re-sends the same cookie on every response, as the peer', async () => {
     const steps = [s('/set?a=1'), s('/peek'), s('/set?b=2'), s('/nothing')]
     const [theirs, ours] = await sideBySide(insecure, sessionRoutes, steps)
