@@ -133,6 +133,48 @@ export class RequestContext implements SessionContext {
   }
 
   async regenerate(): Promise<void> {
+    const custom = overridden(this.req.sessionStore, 'regenerate')
+    if (custom) return this.#regenerateThroughStore(custom)
+    return this.#regenerateHere()
+  }
+
+  /** What `store.generate(req)` started during an overriding `store.regenerate`. */
+  #generated: Session | undefined
+
+  /**
+   * express-session's `regenerate` is `store.regenerate(req, cb)`: an app overriding it is
+   * called the same way. Its `this.generate(req)` gives `req.session` a new, empty session at
+   * once (the app may fill it before calling back); the new id is made and the old record
+   * deleted (again: a delete of a missing id does nothing) once it has called back, and what
+   * it put in `req.session` is kept.
+   */
+  async #regenerateThroughStore(custom: (...args: any[]) => unknown): Promise<void> {
+    const { req } = this
+    this.#generated = undefined
+    await new Promise<void>((resolve, reject) =>
+      custom.call(req.sessionStore, req, (err?: unknown) => (err ? reject(err) : resolve())),
+    )
+    const placeholder = this.#generated
+    this.#generated = undefined
+    if (!placeholder) return
+    await this.#regenerateHere()
+    const fresh = req.session as Session
+    for (const key of Object.keys(placeholder))
+      if (key !== 'cookie') (fresh as unknown as Record<string, unknown>)[key] = (placeholder as any)[key]
+  }
+
+  /** `store.generate(req)`: a new, empty session in `req.session` now (see {@link regenerate}). */
+  generate(): void {
+    const { defaults, secure } = this.lifecycle
+    const cookie = cookieFromSettings(defaults, Date.now() + (defaults.originalMaxAge ?? 0), secure)
+    const session = new Session(this.req, { cookie })
+    this.#ownMethods(session)
+    this.#generated = session
+    this.req.session = session
+  }
+
+  /** The lifecycle's regenerate, `req.session` rebuilt from it. */
+  async #regenerateHere(): Promise<void> {
     try {
       await this.lifecycle.regenerate()
     } finally {

@@ -9,6 +9,7 @@ import {
 import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
+import { CONTEXT } from './session'
 import { hasInvalidExpiry } from './cookie'
 import type { Config } from './options'
 import { deprecate } from './warnings'
@@ -31,6 +32,20 @@ export function createHandler(config: Config): Handler {
       storeReady = true
     })
   }
+
+  // As express-session: `store.generate(req)`, which `Store#regenerate` (and an app's own
+  // `regenerate`) calls to put a new session in `req.session`. A store shared with another
+  // middleware (express-session's, which sets its own) keeps that one for its requests.
+  const previous = (config.store as { generate?: (req: Req) => void }).generate
+  Object.defineProperty(config.store, 'generate', {
+    value(this: unknown, req: Req) {
+      const ctx = req[CONTEXT] as RequestContext | undefined
+      return ctx ? ctx.generate() : previous?.call(this, req)
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  })
 
   return function session(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) {

@@ -75,4 +75,42 @@ describe('a loaded session, side by side', () => {
     expect(theirs).toEqual([200, 'v1/v1/function', ['createSession string v1', 'createSession string v1']])
     expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
   })
+
+  it.each([
+    ['a connect store', jsonStore],
+    ['session.MemoryStore', (impl: any) => new impl.MemoryStore()],
+  ])('%s whose regenerate the app overrides (to keep data) is what req.session.regenerate calls', async (_label, make) => {
+    const run = async (impl: any) => {
+      const store = make(impl)
+      const calls: string[] = []
+      store.regenerate = function (this: any, req: any, done: (err?: unknown) => void) {
+        calls.push('regenerate')
+        const user = req.session.user
+        this.destroy(req.sessionID, (err: unknown) => {
+          this.generate(req)
+          req.session.user = user
+          done(err)
+        })
+      }
+      const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/login') {
+          req.session.user = 'ann'
+          return res.end('in')
+        }
+        if (req.url === '/me') return res.end(String(req.session.user))
+        const before = req.sessionID
+        req.session.regenerate((err: unknown) =>
+          res.end(`${String(err ?? '')}${req.session.user} ${req.sessionID !== before} ${req.session.id === req.sessionID}`),
+        )
+      })
+      const login = await get(s, '/login')
+      const regen = await get(s, '/regen', cookieOf(login))
+      const old = await get(s, '/me', cookieOf(login))
+      const now = await get(s, '/me', cookieOf(regen))
+      return [regen.text, old.text, now.text, calls]
+    }
+    const theirs = await run(peer)
+    expect(theirs).toEqual(['ann true true', 'undefined', 'ann', ['regenerate']])
+    expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
+  })
 })
