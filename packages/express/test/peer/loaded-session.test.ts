@@ -4,7 +4,7 @@
  * `createSession` / `regenerate` when the app overrides them.
  */
 import { describe, expect, it } from 'vitest'
-import { cb, cookieOf, counter, createServer, get, IMPLEMENTATIONS, peer, seen, sidOf, turns } from './harness'
+import { cookieOf, counter, createServer, get, IMPLEMENTATIONS, peer, sideBySide, sidOf } from './harness'
 
 /** A connect store keeping JSON strings (as connect-redis does), not a sessionkit store. */
 function jsonStore(impl: any) {
@@ -112,5 +112,68 @@ describe('a loaded session, side by side', () => {
     const theirs = await run(peer)
     expect(theirs).toEqual(['ann true true', 'undefined', 'ann', ['regenerate']])
     expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
+  })
+})
+
+/** Expires minus the response's Date header, in whole seconds; `null` without a cookie. */
+const expiresIn = (res: any): number | null => {
+  const line = res.headers['set-cookie']?.[0] as string | undefined
+  const expires = line?.match(/Expires=([^;]+)/)?.[1]
+  return expires ? Math.round((Date.parse(expires) - Date.parse(res.headers.date)) / 1000) : null
+}
+const STORES: [string, (impl: any) => any][] = [
+  ['session.MemoryStore', (impl) => new impl.MemoryStore()],
+  ['a connect store', jsonStore],
+]
+
+describe.each(STORES)('touch() and cookie.expires, side by side (%s)', (_label, make) => {
+  sideBySide({
+    'touch() after a shorter maxAge: the cookie and the stored session expire at the new lifetime': async (impl) => {
+      const store = make(impl)
+      const s = createServer(impl, { store, cookie: { maxAge: 3_600_000 }, resave: false }, (req, res) => {
+        if (req.url === '/short') {
+          req.session.cookie.maxAge = 60_000
+          req.session.touch()
+          req.session.short = true
+        } else req.session.n = (req.session.n ?? 0) + 1
+        res.end(String(Math.round(req.session.cookie.maxAge / 1000)))
+      })
+      const first = await get(s)
+      const short = await get(s, '/short', cookieOf(first))
+      const later = await get(s, '/', cookieOf(first))
+      return [expiresIn(first), short.text, expiresIn(short), later.text, expiresIn(later)]
+    },
+    'touch() resets the expiry to originalMaxAge from now': async (impl) => {
+      const store = make(impl)
+      const s = createServer(impl, { store, resave: false }, (req, res) => {
+        req.session.cookie.originalMaxAge = 120_000
+        req.session.touch()
+        req.session.hit = true
+        res.end(`${Math.round(req.session.cookie.maxAge / 1000)} ${req.session.cookie.originalMaxAge}`)
+      })
+      const res = await get(s)
+      return [res.text, expiresIn(res)]
+    },
+    'a Date in the cookie option gives that absolute Expires, and counts down on a loaded session': async (impl) => {
+      const store = make(impl)
+      const at = new Date(Date.now() + 7_200_000)
+      const s = createServer(impl, { store, cookie: { expires: at }, resave: false }, (req, res) => {
+        req.session.n = (req.session.n ?? 0) + 1
+        res.end(String(Math.round(req.session.cookie.maxAge / 1000)))
+      })
+      const first = await get(s)
+      const second = await get(s, '/', cookieOf(first))
+      return [first.text, expiresIn(first), second.text, expiresIn(second)]
+    },
+    'a Date set on req.session.cookie.expires gives that absolute Expires': async (impl) => {
+      const store = make(impl)
+      const s = createServer(impl, { store, resave: false }, (req, res) => {
+        req.session.cookie.expires = new Date(Date.now() + 3 * 86_400_000)
+        req.session.n = 1
+        res.end()
+      })
+      const first = await get(s)
+      return [expiresIn(first), expiresIn(await get(s, '/', cookieOf(first)))]
+    },
   })
 })
