@@ -85,12 +85,16 @@ export class RequestContext implements SessionContext {
     const stored = JSON.parse(JSON.stringify(this.lifecycle.connectObject!()))
     createSession.call(req.sessionStore, req, stored)
     const made = req.session as Record<string, unknown> | null | undefined
-    if (made instanceof Session && made.cookie instanceof Cookie) return this.#ownMethods(made)
+    if (made instanceof Session && made.cookie instanceof Cookie) {
+      this.#ownMethods(made)
+      return
+    }
     if (typeof made !== 'object' || made === null) return
     // Another Store base class (express-session's) built its own objects: carry them over to ours.
     const given = made.cookie as (Partial<Cookie> & { data?: object }) | undefined
     const cookie = new Cookie((given?.data ?? given) as CookieOptions | undefined)
-    if (given?.expires !== undefined) cookie._expires = given.expires ? new Date(given.expires) : given.expires
+    if (given?.expires !== undefined)
+      cookie._expires = given.expires ? new Date(given.expires) : given.expires
     if (given?.originalMaxAge !== undefined) cookie.originalMaxAge = given.originalMaxAge
     const session = new Session(req, { cookie })
     addStored(session, made)

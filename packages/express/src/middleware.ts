@@ -9,9 +9,9 @@ import {
 import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
-import { CONTEXT } from './session'
 import { hasInvalidExpiry } from './cookie'
 import type { Config } from './options'
+import { CONTEXT } from './session'
 import { deprecate } from './warnings'
 
 type Next = (err?: unknown) => void

@@ -6,9 +6,9 @@ import {
   isConnectDriven,
   isSessionStore,
   type Secret,
+  SessionError,
   SessionManager,
   type SessionRepository,
-  SessionError,
   type SessionStore,
   serializeCookie,
 } from '@sessionkit/core'

@@ -165,13 +165,24 @@ describe('deliberate differences (README: Differences from express-session)', ()
     ['name', 'sid;x'],
     ['name', 'sïd'],
     ['key', 'a=b'],
-  ])('an invalid cookie %s (%j) throws at setup; express-session answers 200 without the cookie and errors after', async (option, value) => {
-    const s = createServer(peer, { [option]: value }, counter())
-    const res = await get(s)
-    await turns()
-    expect([res.status, res.headers['set-cookie'], s.errors]).toEqual([200, undefined, ['argument name is invalid']])
-    expect(() => ours({ secret: 'x', [option]: value })).toThrow(
-      expect.objectContaining({ name: 'SessionError', code: 'INVALID_OPTIONS', message: expect.stringContaining(`${option} option is invalid`) }),
-    )
-  })
+  ])(
+    'an invalid cookie %s (%j) throws at setup; express-session answers 200 without the cookie and errors after',
+    async (option, value) => {
+      const s = createServer(peer, { [option]: value }, counter())
+      const res = await get(s)
+      await turns()
+      expect([res.status, res.headers['set-cookie'], s.errors]).toEqual([
+        200,
+        undefined,
+        ['argument name is invalid'],
+      ])
+      expect(() => ours({ secret: 'x', [option]: value })).toThrow(
+        expect.objectContaining({
+          name: 'SessionError',
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining(`${option} option is invalid`),
+        }),
+      )
+    },
+  )
 })

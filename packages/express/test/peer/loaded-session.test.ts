@@ -47,6 +47,8 @@ describe('a loaded session, side by side', () => {
   it.each([
     ['a connect store', jsonStore],
     ['session.MemoryStore', (impl: any) => new impl.MemoryStore()],
+    // connect-redis and others extend express-session's own Store, also under our middleware.
+    ["a connect store on express-session's Store", () => jsonStore(peer)],
   ])('%s whose createSession the app overrides is called on load and on reload', async (_label, make) => {
     const run = async (impl: any) => {
       const store = make(impl)
@@ -79,40 +81,46 @@ describe('a loaded session, side by side', () => {
   it.each([
     ['a connect store', jsonStore],
     ['session.MemoryStore', (impl: any) => new impl.MemoryStore()],
-  ])('%s whose regenerate the app overrides (to keep data) is what req.session.regenerate calls', async (_label, make) => {
-    const run = async (impl: any) => {
-      const store = make(impl)
-      const calls: string[] = []
-      store.regenerate = function (this: any, req: any, done: (err?: unknown) => void) {
-        calls.push('regenerate')
-        const user = req.session.user
-        this.destroy(req.sessionID, (err: unknown) => {
-          this.generate(req)
-          req.session.user = user
-          done(err)
-        })
-      }
-      const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
-        if (req.url === '/login') {
-          req.session.user = 'ann'
-          return res.end('in')
+    ["a connect store on express-session's Store", () => jsonStore(peer)],
+  ])(
+    '%s whose regenerate the app overrides (to keep data) is what req.session.regenerate calls',
+    async (_label, make) => {
+      const run = async (impl: any) => {
+        const store = make(impl)
+        const calls: string[] = []
+        store.regenerate = function (this: any, req: any, done: (err?: unknown) => void) {
+          calls.push('regenerate')
+          const user = req.session.user
+          this.destroy(req.sessionID, (err: unknown) => {
+            this.generate(req)
+            req.session.user = user
+            done(err)
+          })
         }
-        if (req.url === '/me') return res.end(String(req.session.user))
-        const before = req.sessionID
-        req.session.regenerate((err: unknown) =>
-          res.end(`${String(err ?? '')}${req.session.user} ${req.sessionID !== before} ${req.session.id === req.sessionID}`),
-        )
-      })
-      const login = await get(s, '/login')
-      const regen = await get(s, '/regen', cookieOf(login))
-      const old = await get(s, '/me', cookieOf(login))
-      const now = await get(s, '/me', cookieOf(regen))
-      return [regen.text, old.text, now.text, calls]
-    }
-    const theirs = await run(peer)
-    expect(theirs).toEqual(['ann true true', 'undefined', 'ann', ['regenerate']])
-    expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
-  })
+        const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+          if (req.url === '/login') {
+            req.session.user = 'ann'
+            return res.end('in')
+          }
+          if (req.url === '/me') return res.end(String(req.session.user))
+          const before = req.sessionID
+          req.session.regenerate((err: unknown) =>
+            res.end(
+              `${String(err ?? '')}${req.session.user} ${req.sessionID !== before} ${req.session.id === req.sessionID}`,
+            ),
+          )
+        })
+        const login = await get(s, '/login')
+        const regen = await get(s, '/regen', cookieOf(login))
+        const old = await get(s, '/me', cookieOf(login))
+        const now = await get(s, '/me', cookieOf(regen))
+        return [regen.text, old.text, now.text, calls]
+      }
+      const theirs = await run(peer)
+      expect(theirs).toEqual(['ann true true', 'undefined', 'ann', ['regenerate']])
+      expect(await run(IMPLEMENTATIONS[1]![1])).toEqual(theirs)
+    },
+  )
 })
 
 /** Expires minus the response's Date header, in whole seconds; `null` without a cookie. */
@@ -128,7 +136,9 @@ const STORES: [string, (impl: any) => any][] = [
 
 describe.each(STORES)('touch() and cookie.expires, side by side (%s)', (_label, make) => {
   sideBySide({
-    'touch() after a shorter maxAge: the cookie and the stored session expire at the new lifetime': async (impl) => {
+    'touch() after a shorter maxAge: the cookie and the stored session expire at the new lifetime': async (
+      impl,
+    ) => {
       const store = make(impl)
       const s = createServer(impl, { store, cookie: { maxAge: 3_600_000 }, resave: false }, (req, res) => {
         if (req.url === '/short') {
@@ -154,7 +164,9 @@ describe.each(STORES)('touch() and cookie.expires, side by side (%s)', (_label, 
       const res = await get(s)
       return [res.text, expiresIn(res)]
     },
-    'a Date in the cookie option gives that absolute Expires, and counts down on a loaded session': async (impl) => {
+    'a Date in the cookie option gives that absolute Expires, and counts down on a loaded session': async (
+      impl,
+    ) => {
       const store = make(impl)
       const at = new Date(Date.now() + 7_200_000)
       const s = createServer(impl, { store, cookie: { expires: at }, resave: false }, (req, res) => {
