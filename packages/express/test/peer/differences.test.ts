@@ -185,4 +185,30 @@ describe('deliberate differences (README: Differences from express-session)', ()
       )
     },
   )
+
+  it("an app's own store.regenerate that destroys and generates: the old id is destroyed a second time (express-session: once)", async () => {
+    const run = async (impl: any) => {
+      const store = new impl.MemoryStore()
+      store.regenerate = function (this: any, req: any, done: (err?: unknown) => void) {
+        const user = req.session.user
+        this.destroy(req.sessionID, (err: unknown) => {
+          this.generate(req)
+          req.session.user = user
+          done(err)
+        })
+      }
+      const s = createServer(impl, { store, resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/login') req.session.user = 'ann'
+        if (req.url === '/login') return res.end()
+        req.session.regenerate(() => res.end(String(req.session.user)))
+      })
+      const login = await get(s, '/login')
+      const calls: string[] = []
+      record(store, calls)
+      const res = await get(s, '/regen', cookieOf(login))
+      return [res.text, calls]
+    }
+    expect(await run(peer)).toEqual(['ann', ['get', 'destroy', 'set']])
+    expect(await run(ours)).toEqual(['ann', ['get', 'destroy', 'destroy', 'set']])
+  })
 })
