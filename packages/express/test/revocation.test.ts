@@ -26,7 +26,10 @@ describe('revokeAll racing a login rotation on another device', () => {
       const a = sessionCookie(await request(app).post('/login'))!
       const b = sessionCookie(await request(app).post('/login'))!
       const held = holdNextCall(store, 'findByPrincipal')
-      const revoking = request(app).post('/revoke').set('Cookie', b).then((r) => r)
+      const revoking = request(app)
+        .post('/revoke')
+        .set('Cookie', b)
+        .then((r) => r)
       await held.reached
       const relogin = await request(app).post('/login').set('Cookie', a)
       const rotated = sessionCookie(relogin)!
