@@ -2,7 +2,8 @@ import type { CookieSettings } from '@sessionkit/core'
 import type { FastifyRequest } from 'fastify'
 import type { CookieOptions } from './cookie'
 import { settingsFromOptions } from './cookie'
-import { type Context, FastifySession } from './session'
+import { fixedExpiryOf } from './fixed-expiry'
+import { type Context, FastifySession, kExpiredOnLoad } from './session'
 
 // Settings of cookie options without a fixed `expires` (which counts down) are the same for
 // every request: made once per options object, not per request.
@@ -41,5 +42,11 @@ export async function openSession(
     resign: id !== undefined && ctx.signer.sign(id) !== signedValue,
     presented: signedValue !== undefined,
   })
-  return new FastifySession(ctx, request, lifecycle)
+  const fixedDate = fixedExpiryOf(cookieOptions)
+  const session = new FastifySession(ctx, request, lifecycle, fixedDate)
+  if (!session[kExpiredOnLoad]) return session
+  // The peer regenerates a session past its fixed `expires` on load: the old record goes,
+  // the request gets a new session (the store keeps lifetimes, so its expiry may be later).
+  await lifecycle.regenerate()
+  return new FastifySession(ctx, request, lifecycle, fixedDate)
 }

@@ -11,6 +11,7 @@ import {
 } from '@sessionkit/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type CookieOptions, cookieFromSettings, settingsOf } from './cookie'
+import { FixedExpiry } from './fixed-expiry'
 
 /** Per-plugin settings every session of one registration shares. */
 export interface Context {
@@ -43,6 +44,8 @@ export type SessionCallback<T = void> = (err?: any, value?: T) => void
 
 /** Called by the onSend hook. */
 export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
+/** A loaded session whose fixed `expires` has passed (see {@link FixedExpiry}). */
+export const kExpiredOnLoad: unique symbol = Symbol('sessionkit.fastify.expiredOnLoad')
 /** Commits at once when that needs no store call; answers whether it did (see core's `prepareEnd`). */
 export const kCommitNow: unique symbol = Symbol('sessionkit.fastify.commitNow')
 
@@ -73,16 +76,22 @@ export class FastifySession {
    * stored cookie of a loaded session, and `options()` calls. `regenerate()` keeps them.
    */
   #cookieOptions: CookieSettings
+  /** The plugin's (or `decryptSession`'s) fixed `expires`, and its hold on this session. */
+  readonly #fixedDate: number | undefined
+  readonly #fixed: FixedExpiry | undefined
   #committing: Promise<void> | undefined
   #signed: { id: string; value: string } | undefined
 
-  constructor(ctx: Context, request: FastifyRequest, lifecycle: RequestLifecycle) {
+  constructor(ctx: Context, request: FastifyRequest, lifecycle: RequestLifecycle, fixedDate?: number) {
     this.#ctx = ctx
     this.#request = request
     this.#lifecycle = lifecycle
     const expiresAt = lifecycle.isNew ? undefined : lifecycle.session.expiresAt
     this.#cookieOptions = lifecycle.cookie
     this.cookie = cookieFromSettings(lifecycle.cookie, request, expiresAt)
+    this.#fixedDate = fixedDate
+    this.#fixed = FixedExpiry.of(fixedDate, lifecycle)
+    this.#fixed?.hold(this.cookie)
     const data = lifecycle.data
     // Keys, not entries: no [key, value] pair allocated per attribute.
     for (const key of Object.keys(data)) {
@@ -124,6 +133,7 @@ export class FastifySession {
   /** Moves the cookie's expiry to now + maxAge; a sessionkit store's expiry follows at commit. */
   touch(): void {
     if (this.cookie.originalMaxAge) this.cookie.expires = new Date(Date.now() + this.cookie.originalMaxAge)
+    this.#fixed?.hold(this.cookie)
     // A callback store gets the peer's calls (none for a touch); a sessionkit store's expiry
     // is extended at commit too.
     if (!this.#ctx.callbackStore) this.#lifecycle.touch()
@@ -138,6 +148,7 @@ export class FastifySession {
     if (maxAge !== undefined) next.originalMaxAge = maxAge
     this.#cookieOptions = next
     this.cookie = cookieFromSettings(next, this.#request, undefined)
+    this.#fixed?.hold(this.cookie)
   }
 
   /** New id and empty data, keeping the listed keys; the old session is deleted now. */
@@ -209,6 +220,7 @@ export class FastifySession {
           this.#saved = true
           if (this.cookie.originalMaxAge != null)
             this.cookie.expires = new Date(this.#lifecycle.session.expiresAt)
+          this.#fixed?.hold(this.cookie)
         }
       },
       callback,
@@ -264,7 +276,7 @@ export class FastifySession {
       return false // the commit reports it
     }
     if (!outcome || this.#resendsUnconfirmed(outcome)) return false
-    writeCookie(this.#ctx, reply, outcome.cookie)
+    writeCookie(this.#ctx, reply, this.#capped(outcome.cookie))
     this.#committing = Promise.resolve()
     return true
   }
@@ -272,9 +284,18 @@ export class FastifySession {
   [kCommit](reply: FastifyReply): Promise<void> {
     this.#committing ??= this.#lifecycle.commit().then(async (outcome) => {
       const cookie = this.#resendsUnconfirmed(outcome) ? await this.#rollingCookie() : outcome.cookie
-      writeCookie(this.#ctx, reply, cookie)
+      writeCookie(this.#ctx, reply, this.#capped(cookie))
     })
     return this.#committing
+  }
+
+  #capped(cookie: CookieInstruction | undefined): CookieInstruction | undefined {
+    return this.#fixed ? this.#fixed.cap(cookie, this.cookie) : cookie
+  }
+
+  /** Past its fixed `expires`: the peer regenerates such a session when it loads it. */
+  get [kExpiredOnLoad](): boolean {
+    return this.#fixed?.passed(this.#lifecycle) ?? false
   }
 
   /**
@@ -307,7 +328,7 @@ export class FastifySession {
 
   /** Regenerate and reload replace `request.session` with a new object on the same lifecycle. */
   #replace(): FastifySession {
-    const next = new FastifySession(this.#ctx, this.#request, this.#lifecycle)
+    const next = new FastifySession(this.#ctx, this.#request, this.#lifecycle, this.#fixedDate)
     ;(this.#request as unknown as { session: unknown }).session = next
     return next
   }
