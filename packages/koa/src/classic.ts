@@ -33,20 +33,27 @@ export class ClassicSession implements RequestSession, SessionHost {
   /** JSON of the data as loaded; undefined for a new session. */
   #loaded: string | undefined
 
+  /** Cookie mode whatever `options.store` holds; `'fresh'`: the cookie's value is not read either. */
+  readonly #cookie: 'read' | 'fresh' | undefined
+
   constructor(
     readonly ctx: AnyContext,
     options: ResolvedOptions,
+    cookieMode?: 'read' | 'fresh',
   ) {
     this.options = { ...options }
-    this.store = options.ContextStore
-      ? new options.ContextStore(ctx)
-      : (options.store as ExternalStore | undefined)
+    this.#cookie = cookieMode
+    this.store = cookieMode
+      ? undefined
+      : options.ContextStore
+        ? new options.ContextStore(ctx)
+        : (options.store as ExternalStore | undefined)
   }
 
   get(): Session | null {
     if (this.session) return this.session
     if (this.session === false) return null
-    return this.store ? this.#create() : this.#readCookie()
+    return this.store || this.#cookie === 'fresh' ? this.#create() : this.#readCookie()
   }
 
   set(value: unknown): void {

@@ -34,6 +34,7 @@ const SESSIONKIT_KEYS = [
   'absoluteTimeout',
   'maxSizeBytes',
   'codec',
+  'migrate',
 ] as const
 
 type Defaulted = keyof typeof DEFAULTS

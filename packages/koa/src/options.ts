@@ -93,6 +93,13 @@ export interface SessionOptions {
   maxSizeBytes?: number
   /** Attribute codec of the store. Default: JSON. */
   codec?: Codec
+  /**
+   * Moving from koa-session's cookie mode while koa-session servers still run: sessions that
+   * live in the cookie stay there and new ones start there (koa-session's bytes), sessions
+   * already in the store are served from it. Remove it to finish: sessions then move into the
+   * store. Needs the koa cookie signed with `app.keys` (see the README). Default: false.
+   */
+  migrate?: boolean
 }
 
 /** The options after defaults: what `ctx.sessionOptions` shows (a per-request copy). */
@@ -148,6 +155,7 @@ export function resolveOptions(input: SessionOptions | undefined): ResolvedOptio
 
 function check(options: Record<string, unknown>): void {
   schemaIssues(options).throwIfAny()
+  if (options.migrate) checkMigrate(options)
   const ContextStore = options.ContextStore as { prototype?: Record<string, unknown> } | undefined
   if (ContextStore) {
     if (!isClass(ContextStore)) throw optionsError('ContextStore must be a class')
@@ -191,10 +199,29 @@ export function schemaIssues(options: Record<string, unknown>): OptionChecker {
   for (const ms of ['browserSessionTimeout', 'touchAfter', 'absoluteTimeout', 'maxSizeBytes']) {
     checker.type(options[ms], 'number', [ms], true)
   }
+  checker.type(options.migrate, 'boolean', ['migrate'], true)
   return checker
 }
 
 /** A sessionkit store is recognised by its SPI; anything else must be a koa-session store. */
 function storeMembers(store: unknown): string[] {
   return isSessionStore(store) ? ['load', 'save', 'touch', 'delete'] : ['get', 'set', 'destroy']
+}
+
+/**
+ * `migrate` keeps sessions in koa-session's cookie, so it needs what makes that cookie safe to
+ * read as data: a sessionkit store to move to, and a value whose `.sig` `app.keys` verified
+ * (an unsigned value, or one carried elsewhere, is anyone's to write).
+ */
+function checkMigrate(options: Record<string, unknown>): void {
+  const why = !isSessionStore(options.store)
+    ? 'a sessionkit store (`store`) to move the sessions to'
+    : options.signed === false
+      ? 'the signed cookie (`signed: true`): an unsigned value is never read as session data'
+      : options.externalKey
+        ? 'the cookie: with `externalKey` the session never lived in the cookie'
+        : options.cookieFormat === 'express'
+          ? "koa-session's cookie (`cookieFormat: 'koa'`)"
+          : undefined
+  if (why) throw optionsError(`migrate: true needs ${why}`)
 }

@@ -6,6 +6,7 @@ import {
 } from '@sessionkit/core'
 import type { RequestSession } from './classic'
 import { IdCarrier } from './id-cookie'
+import { MigratingSession } from './migrating'
 import { type AnyContext, DAY, originalMaxAge, type ResolvedOptions } from './options'
 import { SessionkitSession } from './sessionkit'
 
@@ -74,6 +75,6 @@ export class SessionkitMode {
   }
 
   open(ctx: AnyContext): RequestSession {
-    return new SessionkitSession(ctx, this)
+    return this.options.migrate ? new MigratingSession(ctx, this) : new SessionkitSession(ctx, this)
   }
 }

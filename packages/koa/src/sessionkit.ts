@@ -1,6 +1,6 @@
 import { isSecure, RequestLifecycle } from '@sessionkit/core'
 import type { RequestSession } from './classic'
-import { decode } from './codec'
+import { cookieModeData } from './codec'
 import { type AnyContext, DAY, originalMaxAge, type ResolvedOptions } from './options'
 import { type CommitRequest, Session, type SessionHost, type SessionkitFeatures } from './session'
 import type { SessionkitMode } from './sessionkit-mode'
@@ -134,18 +134,9 @@ export class SessionkitSession implements RequestSession, SessionHost {
    * its data when live (null when expired or refused), undefined when the value is an id.
    */
   #cookieModeData(value: string): Record<string, unknown> | null | undefined {
-    // koa-session's own encoding of what it saves (never an empty object: `_expire` and
-    // `_maxAge` at least) is base64 of `{"…`, which starts with `eyJ`; no UUID does (one in 16
-    // starts with `e`, and would otherwise throw in a decode on every request).
-    if (this.options.decode === decode && !value.startsWith('eyJ')) return undefined
-    let data: unknown
-    try {
-      data = this.options.decode(value)
-    } catch {
-      return undefined
-    }
-    if (!data || typeof data !== 'object' || Array.isArray(data)) return undefined
-    return this.#accept(data as Record<string, unknown>) ? (data as Record<string, unknown>) : null
+    const data = cookieModeData(value, this.options.decode)
+    if (data === undefined) return undefined
+    return this.#accept(data) ? data : null
   }
 
   #accept(data: Record<string, unknown>, key?: string): boolean {
