@@ -16,6 +16,8 @@ export class SessionkitSession implements RequestSession, SessionHost {
   lifecycle: RequestLifecycle | undefined
   /** The key `ctx.session.externalKey` reports: the one it was made with, until `changeId()`. */
   reportedKey: string | undefined
+  /** A koa-session cookie-mode session as read: it stays in the cookie until a request changes it. */
+  #inCookie: { data: string; id: string } | undefined
 
   constructor(
     readonly ctx: AnyContext,
@@ -60,7 +62,10 @@ export class SessionkitSession implements RequestSession, SessionHost {
       // Moving from cookie mode: the data comes along into a new stored session (new id) at commit.
       this.#fresh()
       const session = this.#create(cookieData ?? undefined)
-      if (cookieData) session._expire = cookieData._expire as number | undefined
+      if (cookieData) {
+        session._expire = cookieData._expire as number | undefined
+        this.#inCookie = { data: JSON.stringify(session.toJSON()), id: this.lifecycle!.id }
+      }
       return
     }
     const lifecycle = id ? await this.#begin(id, resign) : this.#fresh()
@@ -168,6 +173,23 @@ export class SessionkitSession implements RequestSession, SessionHost {
     return session
   }
 
+  /**
+   * A cookie-mode session that this request only read stays in the cookie, as koa-session
+   * would leave it (no Set-Cookie): moving it on a read would replace the cookie under a
+   * concurrent request that writes, and that write would be lost.
+   */
+  #staysInCookie(session: Session): boolean {
+    const before = this.#inCookie
+    if (!before || this.lifecycle!.id !== before.id || this.lifecycle!.session.principal !== undefined)
+      return false
+    const { rolling, renew, maxAge } = this.options
+    if (rolling) return false
+    const expire = session._expire
+    if (renew && expire && typeof maxAge === 'number' && maxAge && expire - Date.now() < maxAge / 2)
+      return false
+    return JSON.stringify(session.toJSON()) === before.data
+  }
+
   async commit({ save = false, regenerate = false }: CommitRequest = {}): Promise<void> {
     const { ctx, options, mode } = this
     const session = this.session
@@ -187,6 +209,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
       lifecycle.changeId()
     }
     const forced = save || regenerate || session._requireSave
+    if (!forced && this.#staysInCookie(session)) return
     // koa-session calls `beforeSave` only when it is about to save.
     if (options.beforeSave && (forced || lifecycle.writeReason())) options.beforeSave(ctx, session)
     if (forced) await lifecycle.save()

@@ -19,9 +19,10 @@ class Browser {
   readonly jar = new Map<string, string>()
   cleared = 0
 
-  async get(app: Koa, path: string) {
+  /** `sent`: the cookies the browser held when it sent this request (a concurrent request). */
+  async get(app: Koa, path: string, sent: Map<string, string> = this.jar) {
     const req = request(app.callback()).get(path)
-    if (this.jar.size) req.set('Cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '))
+    if (sent.size) req.set('Cookie', [...sent].map(([k, v]) => `${k}=${v}`).join('; '))
     const res = await req
     for (const line of (res.headers['set-cookie'] as unknown as string[] | undefined) ?? []) {
       const [pair, ...attrs] = line.split(';')
@@ -100,6 +101,20 @@ describe('migrate: koa-session cookie-mode servers and ours in one fleet', () =>
     expect(browser.cleared).toBe(0)
     expect(browser.holdsData).toBe(false)
     expect(store.size).toBe(1)
+  })
+
+  it('a read on a server past the switch leaves the cookie alone, so a concurrent write elsewhere is kept', async () => {
+    const store = memory()
+    const old = makeApp(peer, {})
+    const finished = makeApp(ours, { store })
+    const browser = new Browser()
+    await browser.get(old, '/set?user=ada')
+    // Two concurrent requests with the same cookies; the read's response arrives last.
+    const sent = new Map(browser.jar)
+    expect((await browser.get(old, '/inc', sent)).json?.views).toBe(1)
+    expect((await browser.get(finished, '/get', sent)).json).toEqual({ user: 'ada' })
+    expect((await browser.get(finished, '/get')).json).toEqual({ user: 'ada', views: 1 })
+    expect(store.size).toBe(0)
   })
 
   it('rolled back from the switch: a stored session stays in the store, a logout there holds', async () => {
