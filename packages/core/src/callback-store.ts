@@ -10,10 +10,12 @@ import type { SaveResult, SessionChange, SessionMeta, SessionStore, SessionTouch
  * their MemoryStores, …): whole session objects through callbacks.
  */
 export interface CallbackStore {
-  get(sid: string, callback: Callback<Record<string, unknown> | null | undefined>): unknown
-  set(sid: string, session: Record<string, unknown>, callback: Callback): unknown
+  // `object`, not a record type: express-session's `SessionData` (connect-redis, memorystore,
+  // session-file-store are typed with it) is an interface, which no index signature accepts.
+  get(sid: string, callback: Callback<object | null | undefined>): unknown
+  set(sid: string, session: object, callback: Callback): unknown
   destroy(sid: string, callback: Callback): unknown
-  touch?(sid: string, session: Record<string, unknown>, callback: Callback): unknown
+  touch?(sid: string, session: object, callback: Callback): unknown
 }
 
 /**
@@ -35,34 +37,68 @@ export function isSessionStore(value: unknown): value is SessionStore {
   )
 }
 
+/** Options of {@link fromCallbackStore}. */
+export interface CallbackStoreOptions {
+  /** Turns attribute text into the values a peer app reads and back; JSON by default (the bindings' codec). */
+  codec?: Codec
+  /** How a binding's peer drives the store; set by the bindings, not by apps. */
+  peer?: ConnectProtocol
+  /**
+   * Whether every app instance reaches the same sessions through this store (connect-redis,
+   * connect-mongo): declare it for a networked store. Default `false`: memorystore,
+   * session-file-store and express-session's MemoryStore keep sessions in one process or on
+   * one machine's disk.
+   */
+  shared?: boolean
+  /**
+   * Where a session's expiry comes from. `'data'`: the session object's `cookie.expires`, exact
+   * (a session past it is never returned, and the adapter's own touch rewrites the object so it
+   * stays exact). `'store'`: a session the store still returns is live, for a store shared with
+   * peer servers whose `touch` extends the TTL without rewriting the object (express-session
+   * over connect-redis). Default `'data'`, `'store'` when a binding drives the store as its peer.
+   */
+  expiry?: 'data' | 'store'
+}
+
 /**
  * Adapts a callback store so sessions move between apps on the peers and apps on sessionkit.
  * The session object keeps the peers' shape (`cookie` plus data keys, `cookie.expires` as the
  * server-side expiry that connect stores derive their TTL from) with sessionkit's metadata
- * under one extra key. Such a store writes whole objects, so a save is a read plus a write:
- * the existence checks hold, but not atomically. Use a sessionkit store for the guarantees.
+ * under one extra key, `__sessionkit`. Attribute values are stored decoded, as a peer app
+ * reads them; a value whose text would not survive decoding and re-encoding is stored as the
+ * text itself. Such a store writes whole objects, so a save is a read plus a write: the
+ * existence checks hold, but not atomically. Use a sessionkit store for the guarantees.
  *
  * @example
  * ```ts
  * import { RedisStore } from 'connect-redis'
- * const store = fromCallbackStore(new RedisStore({ client }))
+ * const store = fromCallbackStore(new RedisStore({ client }), { shared: true })
  * ```
  */
-export function fromCallbackStore(
-  legacy: CallbackStore,
-  options: { codec?: Codec; peer?: ConnectProtocol } = {},
-): SessionStore {
+export function fromCallbackStore(legacy: CallbackStore, options: CallbackStoreOptions = {}): SessionStore {
   const codec = options.codec ?? jsonCodec
   const peer = options.peer
+  const name = storeName(legacy)
+  const trustStore = (options.expiry ?? (peer ? 'store' : 'data')) === 'store'
+  // A store that cannot parse what it holds answers a SyntaxError: a corrupt record, which the
+  // repository treats as absent. A binding's peer passes the store's error to the app instead.
+  const corruptOnParseError = peer === undefined
 
   const get = (id: string) =>
-    callConnect<Record<string, unknown> | null | undefined>((cb) => legacy.get(id, cb), true)
+    callConnect<unknown>((cb) => legacy.get(id, cb), {
+      what: `${name}.get`,
+      notFoundOk: true,
+      corruptOnParseError,
+    })
+
+  const recordOf = (id: string, object: unknown) => {
+    const record = toRecord(id, object, codec, trustStore, name)
+    return record.expiresAt > Date.now() ? record : undefined
+  }
 
   const live = async (id: string) => {
     const object = await get(id)
-    if (!object) return undefined
-    const record = toRecord(id, object, codec, typeof legacy.touch === 'function')
-    return record.expiresAt > Date.now() ? record : undefined
+    return object ? recordOf(id, object) : undefined
   }
 
   // The peer's load: one `get`; a session past its cookie's expiry is destroyed when the peer does.
@@ -70,25 +106,30 @@ export function fromCallbackStore(
     const object = await get(id)
     if (!object) return undefined
     if (peer?.destroyExpiredOnLoad) {
-      const expires = (object.cookie as { expires?: string | Date | null } | undefined)?.expires
+      const expires = (object as { cookie?: { expires?: string | Date | null } }).cookie?.expires
       if (expires && new Date(expires).getTime() <= Date.now()) {
-        await callConnect((cb) => legacy.destroy(id, cb))
+        await destroy(id)
         return undefined
       }
     }
-    const record = toRecord(id, object, codec, typeof legacy.touch === 'function')
-    return record.expiresAt > Date.now() ? record : undefined
+    return recordOf(id, object)
   }
+
+  const destroy = (id: string) => callConnect((cb) => legacy.destroy(id, cb), { what: `${name}.destroy` })
+  const set = (id: string, object: Record<string, unknown>) =>
+    callConnect((cb) => legacy.set(id, object, cb), { what: `${name}.set` })
+  const touchStore = (id: string, object: Record<string, unknown>) =>
+    callConnect((cb) => legacy.touch!(id, object, cb), { what: `${name}.touch` })
 
   // Within a binding's request: exactly the peer's calls, with exactly the peer's object.
   const asPeer = () => (peer ? peerWrites.getStore() : undefined)
-  const setWhole = (id: string, write: PeerWrite) => callConnect((cb) => legacy.set(id, write.object(), cb))
+  const setWhole = (id: string, write: PeerWrite) => set(id, write.object())
 
   const write = (id: string, attributes: Record<string, string>, meta: SessionMeta) =>
-    callConnect((cb) => legacy.set(id, toObject(attributes, meta, codec), cb))
+    set(id, toObject(attributes, meta, codec))
 
   const store: SessionStore = {
-    capabilities: { principalIndex: false, shared: true },
+    capabilities: { principalIndex: false, shared: options.shared ?? false },
     load,
     async save(change: SessionChange): Promise<SaveResult> {
       const asked = asPeer()
@@ -96,13 +137,13 @@ export function fromCallbackStore(
         if (peer?.cookieChangeIsTouch && !asked.explicit && !asked.resave && onlyCookie(change)) {
           if (legacy.touch) {
             const object = asked.object()
-            await callConnect((cb) => legacy.touch!(change.id, object, cb))
+            await touchStore(change.id, object)
           }
           return 'saved'
         }
         // The peer's upsert: no `get` first (some stores never call back for a missing id).
         await setWhole(change.id, asked)
-        if (change.previousId !== undefined) await callConnect((cb) => legacy.destroy(change.previousId!, cb))
+        if (change.previousId !== undefined) await destroy(change.previousId)
         return 'saved'
       }
       if (change.isNew) {
@@ -114,7 +155,7 @@ export function fromCallbackStore(
         if (!(await live(change.previousId))) return 'gone'
         if (await live(change.id)) return 'collision'
         await write(change.id, change.set, createdMeta(change.meta))
-        await callConnect((cb) => legacy.destroy(change.previousId!, cb))
+        await destroy(change.previousId)
         return 'saved'
       }
       const current = await live(change.id)
@@ -130,25 +171,26 @@ export function fromCallbackStore(
         if (asked.explicit || asked.resave || peer.keepAlive === 'set') await setWhole(id, asked)
         else if (legacy.touch) {
           const object = asked.object()
-          await callConnect((cb) => legacy.touch!(id, object, cb))
+          await touchStore(id, object)
         }
         return true
       }
       const current = await live(id)
       if (!current) return false
-      const meta = touchedMeta(current, touch)
-      if (legacy.touch) {
-        const cookie = current.attributes.cookie
-        const object = toObject(cookie === undefined ? {} : { cookie }, meta, codec)
-        await callConnect((cb) => legacy.touch!(id, object, cb))
-      } else {
-        await write(id, current.attributes, meta)
-      }
+      // Rewritten whole, not through the store's `touch`: a `touch` that only extends a TTL
+      // (connect-redis's EXPIRE) would leave `cookie.expires`, and so the expiry, behind.
+      await write(id, current.attributes, touchedMeta(current, touch))
       return true
     },
     async delete(id: string): Promise<void> {
-      await callConnect((cb) => legacy.destroy(id, cb))
+      await destroy(id)
     },
   }
   return withPeerReads(store, () => peer !== undefined)
+}
+
+/** The store's class name for error messages, as the app constructed it (`RedisStore`, `FileStore`). */
+function storeName(legacy: CallbackStore): string {
+  const name = (legacy as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'connect store'
 }

@@ -1,4 +1,5 @@
 import { SessionError } from './errors'
+import { isNetworkError } from './store-errors'
 
 /** A connect store's node-style callback. */
 export type Callback<T = void> = (err?: unknown, value?: T) => void
@@ -19,22 +20,51 @@ export function storeErrorForApp(err: unknown): unknown {
   return typeof err === 'object' && err !== null && fromConnectStore.has(err) ? (err as Error).cause : err
 }
 
+// Errors of a connect store's client that mean its server is out of reach, where they carry no
+// socket error code: node-redis (connect-redis) while disconnected, closed or timed out.
+const CLIENT_OUTAGE_ERRORS: ReadonlySet<string> = new Set([
+  'ClientClosedError',
+  'ClientOfflineError',
+  'ConnectionTimeoutError',
+  'SocketClosedUnexpectedlyError',
+  'SocketTimeoutError',
+  'ReconnectStrategyError',
+])
+
+function isOutage(err: unknown): boolean {
+  if (isNetworkError(err)) return true
+  const name = (err as { constructor?: { name?: unknown } } | null)?.constructor?.name
+  return typeof name === 'string' && CLIENT_OUTAGE_ERRORS.has(name)
+}
+
+/** What one connect store call is, for its errors. */
+export interface ConnectCall {
+  /** The call as the error names it: `RedisStore.get`. */
+  what: string
+  /** ENOENT answers `undefined` (session-file-store's missing file). */
+  notFoundOk?: boolean
+  /** A SyntaxError (the store's JSON.parse of bytes it holds) is CORRUPT_RECORD. */
+  corruptOnParseError?: boolean
+}
+
 /**
- * One connect store call as a promise: its error wrapped as a `STORE_ERROR` that remembers the
- * store's own error for {@link storeErrorForApp}; with `notFoundOk`, ENOENT answers `undefined`.
+ * One connect store call as a promise. Its error is wrapped as a `SessionError` naming the
+ * call and the store's message, that remembers the store's own error for
+ * {@link storeErrorForApp}: STORE_UNAVAILABLE for a socket failure, CORRUPT_RECORD for a parse
+ * failure when asked, STORE_ERROR otherwise.
  */
-export function callConnect<T>(op: (cb: Callback<T>) => unknown, notFoundOk = false): Promise<T | undefined> {
+export function callConnect<T>(op: (cb: Callback<T>) => unknown, call: ConnectCall): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
     const done: Callback<T> = (err, value) => {
       if (!err) return resolve(value)
-      if (notFoundOk && (err as { code?: string }).code === 'ENOENT') return resolve(undefined)
-      const error = new SessionError(
-        'STORE_ERROR',
-        `session store failed: ${(err as Error).message ?? err}`,
-        {
-          cause: err,
-        },
-      )
+      if (call.notFoundOk && (err as { code?: string }).code === 'ENOENT') return resolve(undefined)
+      const code = isOutage(err)
+        ? 'STORE_UNAVAILABLE'
+        : call.corruptOnParseError && err instanceof SyntaxError
+          ? 'CORRUPT_RECORD'
+          : 'STORE_ERROR'
+      const cause = err instanceof Error ? err.message : String(err)
+      const error = new SessionError(code, `${call.what} failed: ${cause}`, { cause: err })
       fromConnectStore.add(error)
       reject(error)
     }

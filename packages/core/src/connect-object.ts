@@ -1,45 +1,76 @@
 import type { Codec } from './codec'
+import { SessionError } from './errors'
 import type { SessionMeta, SessionRecord } from './types'
 
 // Where sessionkit keeps its own metadata inside a whole-object session.
 const META = '__sessionkit'
 const DAY = 86_400_000
+// Keys a connect store adds to the objects it keeps, no attribute of the session:
+// session-file-store's time of the last write.
+const STORE_KEYS: ReadonlySet<string> = new Set(['__lastAccess'])
 
 /** What sessionkit keeps under META: metadata the peers' shape has no place for. */
 type OwnMeta = Partial<SessionMeta> & {
   /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
   cookieAdded?: true
+  /**
+   * Attributes kept as their encoded text, because decoding and re-encoding it would not give
+   * the same text back (a value that is no JSON, or JSON the codec would rewrite).
+   */
+  raw?: string[]
+  /** A `cookie` attribute whose text is no JSON object, kept here as is. */
+  rawCookie?: string
 }
 
+type Cookie = { originalMaxAge?: number | null; expires?: string | Date | null }
+
 /**
- * A connect store's session object as a record. `storeTouches`: the store has `touch`, which
- * moves its expiry without rewriting the object.
+ * A connect store's session object as a record. `trustStore`: a session the store still
+ * returns is live, whatever its `cookie.expires` says (see `fromCallbackStore`'s `expiry`).
  */
 export function toRecord(
   id: string,
-  object: Record<string, unknown>,
+  object: unknown,
   codec: Codec,
-  storeTouches: boolean,
+  trustStore: boolean,
+  storeName: string,
 ): SessionRecord {
-  const own = (object[META] ?? {}) as OwnMeta
-  const cookie = (object.cookie ?? {}) as { originalMaxAge?: number | null; expires?: string | Date | null }
-  const maxInactiveMs = own.maxInactiveMs ?? cookie.originalMaxAge ?? DAY
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    throw new SessionError(
+      'CORRUPT_RECORD',
+      `${storeName}.get answered ${Array.isArray(object) ? 'an array' : typeof object} for session ${id.slice(0, 6)}…, not a session object`,
+    )
+  }
+  const session = object as Record<string, unknown>
+  const own = (isObject(session[META]) ? session[META] : {}) as OwnMeta
+  const cookie = (isObject(session.cookie) ? session.cookie : {}) as Cookie
+  const maxInactiveMs = own.maxInactiveMs ?? positive(cookie.originalMaxAge) ?? DAY
   const now = Date.now()
-  let expiresAt = cookie.expires ? new Date(cookie.expires).getTime() : now + maxInactiveMs
-  // A store with `touch` extends a session's life without rewriting it (connect-redis's
-  // EXPIRE), so the stored expiry is stale after a touch and the store is the authority, as
-  // express-session trusts it: a session it still returns is live. Its last access is then
-  // unknown; it counts as half a lifetime ago, so the next request touches it again.
-  if (!(expiresAt > now) && storeTouches) expiresAt = now + maxInactiveMs / 2
+  const written = cookie.expires ? new Date(cookie.expires).getTime() : Number.NaN
+  // A cookie without `expires` (a browser-session cookie of a peer) lives as long as the store keeps it.
+  let expiresAt = Number.isFinite(written) ? written : now + maxInactiveMs
+  // A store whose `touch` extends its TTL without rewriting the object (connect-redis's
+  // EXPIRE) leaves `cookie.expires` stale, so with `trustStore` a session it still returns is
+  // live, as express-session trusts it. Its last access is then unknown; it counts as half a
+  // lifetime ago, so the next request touches it again.
+  if (!(expiresAt > now) && trustStore) expiresAt = now + maxInactiveMs / 2
+  const raw = new Set(Array.isArray(own.raw) ? own.raw : [])
   // null prototype: an attribute may be called `__proto__`
   const attributes: Record<string, string> = Object.create(null)
-  for (const [name, value] of Object.entries(object)) {
-    if (name === META) continue
-    // A cookie the adapter added for the connect store's TTL is no attribute of the session.
-    if (name === 'cookie' && own.cookieAdded) continue
-    // `expires` moves on every touch; keeping it out keeps the attribute stable.
-    const plain = name === 'cookie' && value && typeof value === 'object' ? withoutExpires(value) : value
-    const text = codec.encode(plain)
+  for (const [name, value] of Object.entries(session)) {
+    if (name === META || STORE_KEYS.has(name)) continue
+    if (name === 'cookie') {
+      if (typeof own.rawCookie === 'string') attributes.cookie = own.rawCookie
+      // A cookie the adapter added for the connect store's TTL is no attribute of the session.
+      else if (!own.cookieAdded && isObject(value)) {
+        // `expires` moves on every touch; keeping it out keeps the attribute stable.
+        const text = codec.encode(withoutExpires(value))
+        if (text !== undefined) attributes.cookie = text
+      }
+      continue
+    }
+    // A peer may have replaced a raw attribute with a value of its own: that value is encoded.
+    const text = raw.has(name) && typeof value === 'string' ? value : codec.encode(value)
     if (text !== undefined) attributes[name] = text
   }
   const record: SessionRecord = {
@@ -57,33 +88,48 @@ export function toRecord(
     expiresAt,
     attributes,
   }
-  if (own.principal !== undefined) record.principal = own.principal
+  if (typeof own.principal === 'string') record.principal = own.principal
   return record
 }
 
-/** A record's attributes and metadata as the connect store's session object (the peers' shape). */
+/**
+ * A record's attributes and metadata as the connect store's session object (the peers'
+ * shape): each attribute decoded into the value a peer app reads, unless its text would not
+ * survive decoding and re-encoding (then it is kept as the string itself and listed in the
+ * metadata); `cookie.expires` is the record's `expiresAt`, from which connect stores derive their TTL.
+ */
 export function toObject(
   attributes: Record<string, string>,
   meta: SessionMeta,
   codec: Codec,
 ): Record<string, unknown> {
   const object: Record<string, unknown> = {}
+  const raw: string[] = []
+  let given: Record<string, unknown> | undefined
+  let rawCookie: string | undefined
   for (const [name, text] of Object.entries(attributes)) {
+    const decoded = decodeExactly(codec, text)
+    if (name === 'cookie') {
+      if (decoded.exact && isObject(decoded.value)) given = decoded.value as Record<string, unknown>
+      else rawCookie = text
+      continue
+    }
     // defineProperty: an attribute called `__proto__` stays a key, never the object's prototype.
     Object.defineProperty(object, name, {
-      value: codec.decode(text),
+      value: decoded.exact ? decoded.value : text,
       enumerable: true,
       writable: true,
       configurable: true,
     })
+    if (!decoded.exact) raw.push(name)
   }
-  const cookieAdded = !Object.hasOwn(attributes, 'cookie')
-  const given = object.cookie
-  object.cookie = {
-    originalMaxAge: null,
-    ...(typeof given === 'object' && given !== null ? given : {}),
-    expires: new Date(meta.expiresAt).toISOString(),
-  }
+  const cookieAdded = given === undefined
+  object.cookie = connectCookie(
+    // The idle timeout as the cookie's lifetime when the session has no cookie settings:
+    // stores that time sessions by it (session-file-store) then keep it as long.
+    { originalMaxAge: cookieAdded ? meta.maxInactiveMs : null, ...given },
+    meta.expiresAt,
+  )
   const own: OwnMeta = {
     createdAt: meta.createdAt,
     lastAccessedAt: meta.lastAccessedAt,
@@ -92,8 +138,37 @@ export function toObject(
   }
   if (meta.principal !== undefined) own.principal = meta.principal
   if (cookieAdded) own.cookieAdded = true
+  if (rawCookie !== undefined) own.rawCookie = rawCookie
+  if (raw.length > 0) own.raw = raw
   object[META] = own
   return object
+}
+
+/**
+ * The cookie as express-session's `Cookie` hands it to a store: `expires` written, and a
+ * `maxAge` getter (the milliseconds left, what memorystore takes as TTL) that JSON leaves out.
+ */
+function connectCookie(settings: Record<string, unknown>, expiresAt: number): Record<string, unknown> {
+  const cookie: Record<string, unknown> = { ...settings, expires: new Date(expiresAt).toISOString() }
+  Object.defineProperty(cookie, 'maxAge', { get: () => expiresAt - Date.now(), enumerable: false })
+  return cookie
+}
+
+function decodeExactly(codec: Codec, text: string): { exact: boolean; value?: unknown } {
+  try {
+    const value = codec.decode(text)
+    return codec.encode(value) === text ? { exact: true, value } : { exact: false }
+  } catch {
+    return { exact: false }
+  }
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && value > 0 ? value : undefined
 }
 
 function withoutExpires(cookie: object): object {

@@ -1,5 +1,10 @@
 export { adaptStore, isConnectDriven } from './adapt-store'
-export { type CallbackStore, fromCallbackStore, isSessionStore } from './callback-store'
+export {
+  type CallbackStore,
+  type CallbackStoreOptions,
+  fromCallbackStore,
+  isSessionStore,
+} from './callback-store'
 export { type Codec, jsonCodec } from './codec'
 export { storeErrorForApp } from './connect-call'
 export {
