@@ -5,7 +5,9 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 
 interface SpecOptions {
   /** Wait for this many replicas after every write (Redis): acknowledged writes survive a failover. */
-  waitForReplicas?: { replicas: number; timeoutMs: number }
+  waitForReplicas?: { replicas: number; timeoutMs: number; onShortfall?: 'error' | 'accept' }
+  /** ioredis' `enableAutoPipelining`, which the Redis README recommends (off unless given). */
+  enableAutoPipelining?: boolean
   /** Every store call settles within this bound (Redis `commandTimeoutMs`). */
   commandTimeoutMs?: number
 }
@@ -38,17 +40,21 @@ const resilient: RedisOptions = {
 /** Opens the store a spec names. `memory` is one MemoryStore per call: per instance, never shared. */
 export async function openStore(spec: StoreSpec): Promise<OpenStore> {
   const redisOptions = { commandTimeoutMs: spec.commandTimeoutMs, waitForReplicas: spec.waitForReplicas }
+  const pipelining = spec.enableAutoPipelining ? { enableAutoPipelining: true } : {}
   switch (spec.kind) {
     case 'memory': {
       const store = new MemoryStore()
       return { store, close: () => store.close() }
     }
     case 'redis':
-      return redisStore(new Redis(spec.url, resilient), redisOptions)
+      return redisStore(new Redis(spec.url, { ...resilient, ...pipelining }), redisOptions)
     case 'sentinel':
-      return redisStore(new Redis({ ...resilient, sentinels: spec.sentinels, name: spec.name }), redisOptions)
+      return redisStore(
+        new Redis({ ...resilient, ...pipelining, sentinels: spec.sentinels, name: spec.name }),
+        redisOptions,
+      )
     case 'cluster':
-      return redisStore(new Cluster(spec.nodes, { redisOptions: resilient }), redisOptions)
+      return redisStore(new Cluster(spec.nodes, { redisOptions: resilient, ...pipelining }), redisOptions)
     case 'dynamodb':
       return openDynamoDB(spec)
   }
