@@ -3,6 +3,7 @@ import {
   type CommitOutcome,
   type CookieIdResolver,
   type CookieInstruction,
+  isConnectDriven,
   isSecure,
   serializeCookie,
 } from '@sessionkit/core'
@@ -10,6 +11,7 @@ import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { type Req, RequestContext } from './context'
 import { hasInvalidExpiry } from './cookie'
+import { freezeHeaders, gateHeaders } from './held-headers'
 import type { Config } from './options'
 import { CONTEXT } from './session'
 import { deprecate } from './warnings'
@@ -95,7 +97,13 @@ export function createHandler(config: Config): Handler {
         config.touchEveryRequest(),
         hasInvalidExpiry(options),
       )
-      hold(res, ctx, resolver, config.name, config.manager.customIds, config.manager.rules.rolling, next)
+      hold(res, ctx, resolver, next, {
+        name: config.name,
+        customIds: config.manager.customIds,
+        rolling: config.manager.rules.rolling,
+        // A connect store keeps express-session's timing exactly (see hold).
+        confirmCookies: !isConnectDriven(config.manager.repository.store),
+      })
       next()
     }, next)
   }
@@ -117,6 +125,15 @@ function readId(req: Req, resolver: CookieIdResolver, name: string): string | un
   return parsed || undefined
 }
 
+/** How {@link hold} treats one request's response. */
+interface HoldOptions {
+  name: string
+  customIds: boolean
+  rolling: boolean
+  /** Every Set-Cookie waits for the store's word (a sessionkit store), not only the exceptions below. */
+  confirmCookies: boolean
+}
+
 /**
  * express-session's response timing: at `res.end` the headers (with Set-Cookie, through
  * `on-headers`) and all of the body but its last byte go out at once, and the last byte once
@@ -124,20 +141,24 @@ function readId(req: Req, resolver: CookieIdResolver, name: string): string | un
  * while `res.headersSent` is true right after `res.end()`, as with the peer. What fails before
  * any store call (a session too large, an unencodable value, an invalid `cookie.maxAge`)
  * replaces the response with the error handler's. A store failure after that goes to
- * `next(err)` once the response is complete, as the peer does. One exception: a response that
- * would re-send the id the request presented waits with its headers for the store's word, so
- * a session deleted or rotated meanwhile never gets its old cookie back; so does a new session
- * with an app-made id, which the store may find taken (a new id is then cookied instead).
+ * `next(err)` once the response is complete, as the peer does.
+ *
+ * Except where the response sets the cookie: with a sessionkit store, such a response (a new
+ * session, an id changed at login, a rolling re-send) waits with its headers for the store's
+ * word, so a failed save is the store's error (503) from the error handler and the client keeps
+ * the cookie it had; a streamed one saves before its first write (see gateHeaders). With a
+ * connect store only a response re-sending the presented id (a session deleted or rotated
+ * meanwhile never gets its old cookie back) and a new session with an app-made id (which the
+ * store may find taken: a new id is then cookied) wait.
  */
 function hold(
   res: ServerResponse,
   ctx: RequestContext,
   resolver: CookieIdResolver,
-  name: string,
-  customIds: boolean,
-  rolling: boolean,
   next: Next,
+  options: HoldOptions,
 ): void {
+  const { name, customIds, rolling, confirmCookies } = options
   const realEnd = res.end
   const realWrite = res.write
   let outcome: CommitOutcome | undefined
@@ -147,7 +168,7 @@ function hold(
     if (failed) return
     // Headers before `res.end` (a `res.write`): as express-session, no cookie for a session the
     // app removed (`req.session = null`) or a `req.sessionID` it overwrote with a non-string.
-    if (!outcome && (ctx.req.session == null || typeof ctx.req.sessionID !== 'string')) return
+    if (!outcome && !presentsSession(ctx)) return
     try {
       const cookie = outcome ? outcome.cookie : ctx.lifecycle.predictCookie()
       // express-session's serialize error (an invalid expiry): no cookie, the error to next(err),
@@ -160,8 +181,35 @@ function hold(
     }
   })
 
+  /** The error handler answers instead: nothing of the app's response was sent. */
+  const answerWithError = (err: unknown) => {
+    failed = true
+    res.end = function end(this: ServerResponse, ...args: any[]) {
+      // The app's own `res.end` after the error handler's answer goes nowhere.
+      if (res.writableEnded) return this
+      return (realEnd as Function).apply(this, args)
+    } as ServerResponse['end']
+    next(err)
+  }
+
+  const gate = confirmCookies
+    ? gateHeaders(
+        res,
+        () =>
+          !ctx.ended && !failed && presentsSession(ctx) && cookiesUnsaved(ctx, ctx.lifecycle.predictCookie()),
+        () => ctx.save(),
+        answerWithError,
+      )
+    : undefined
+
   res.end = function end(this: ServerResponse, ...args: any[]) {
     if (ctx.ended) return false as unknown as ServerResponse
+    if (gate?.waiting) {
+      // A streamed response whose session is being saved before its headers: end after them
+      // (through this function: a patch the app put on top of it already ran).
+      gate.defer(() => end.apply(this, args))
+      return this
+    }
     ctx.ended = true
     let [chunk, encoding, callback] = args
     if (typeof chunk === 'function') [callback, chunk, encoding] = [chunk, undefined, undefined]
@@ -172,6 +220,7 @@ function hold(
         : (realEnd as Function).call(res, rest, encoding, callback)
 
     let rest = chunk
+    let thaw: (() => void) | undefined
     if (!res.headersSent) {
       let end: ReturnType<RequestContext['prepareEnd']>
       try {
@@ -192,16 +241,21 @@ function hold(
       const predicted = end.predicted
       const waitForStore =
         predicted?.action === 'set' &&
-        // The presented id again (it may be gone by now), or an app-made id (it may be taken).
-        (predicted.id === ctx.lifecycle.presentedId || (ctx.lifecycle.isNew && customIds))
-      if (!waitForStore) rest = writeAllButLast(res, realWrite, chunk, encoding)
+        (confirmCookies ||
+          // The presented id again (it may be gone by now), or an app-made id (it may be taken).
+          predicted.id === ctx.lifecycle.presentedId ||
+          (ctx.lifecycle.isNew && customIds))
+      if (waitForStore) thaw = freezeHeaders(res)
+      else rest = writeAllButLast(res, realWrite, chunk, encoding)
     }
     ctx.finish().then(
       (result) => {
         outcome = result
+        thaw?.()
         finish(rest)
       },
       (err: unknown) => {
+        thaw?.()
         if (res.headersSent) {
           finish(rest)
           setImmediate(next, err)
@@ -214,6 +268,16 @@ function hold(
     )
     return this
   } as ServerResponse['end']
+}
+
+/** The request still has the session it began with (express-session cookies nothing else). */
+function presentsSession(ctx: RequestContext): boolean {
+  return ctx.req.session != null && typeof ctx.req.sessionID === 'string'
+}
+
+/** The cookie would name a session the store does not hold yet: new, or under a changed id. */
+function cookiesUnsaved(ctx: RequestContext, cookie: CookieInstruction | undefined): boolean {
+  return cookie?.action === 'set' && cookie.id !== ctx.lifecycle.session.storedId
 }
 
 /** Sends the headers and all of `chunk` but its last byte (when the length is known); answers what is left. */

@@ -228,7 +228,8 @@ export function connectStoreFor(store: SessionStore): Store {
 export function drivenAsPeer(store: CallbackStore): CallbackStore {
   return {
     get: (sid, callback) =>
-      store.get(sid, (err?: unknown, session?: Record<string, unknown> | null) => {
+      store.get(sid, (err?: unknown, found?: object | null) => {
+        const session = found as Record<string, unknown> | null | undefined
         if (err || !session) return callback(err, session)
         try {
           // The expression express-session's createSession evaluates first, with its error.

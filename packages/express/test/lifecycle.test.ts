@@ -84,7 +84,7 @@ describe('store failures reach the error handler (no silent logout)', () => {
     expect((await request(app).get('/read').set('Cookie', cookie)).text).toBe('alice')
   })
 
-  it("on save: the handler's response completes, then the error reaches next(err), as with express-session", async () => {
+  it('on save of a session the cookie would name for the first time: the error handler answers, nothing was sent', async () => {
     const store = new FlakyStore()
     const errors: unknown[] = []
     const app = makeApp({ store }, (app) => {
@@ -96,10 +96,33 @@ describe('store failures reach the error handler (no silent logout)', () => {
       app.use((err: any, _req: any, res: any, next: any) => {
         errors.push(err)
         if (res.headersSent) return next(err)
-        res.status(500).send('too late')
+        res.status(err.statusCode).send('try again')
       })
     })
     const res = await request(app).post('/login')
+    expect([res.status, res.text, res.headers['set-cookie']]).toEqual([503, 'try again', undefined])
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+  })
+
+  it("on save of a session the client already holds: the handler's response completes, then the error reaches next(err), as with express-session", async () => {
+    const store = new FlakyStore()
+    const errors: unknown[] = []
+    const app = makeApp({ store }, (app) => {
+      routes(app)
+      app.post('/cart', (req: any, res: any) => {
+        req.session.cart = ['apple']
+        store.down = true
+        res.send('ok')
+      })
+      app.use((err: any, _req: any, res: any, next: any) => {
+        errors.push(err)
+        if (res.headersSent) return next(err)
+        res.status(500).send('too late')
+      })
+    })
+    const cookie = sessionCookie(await request(app).post('/login'))!
+    const res = await request(app).post('/cart').set('Cookie', cookie)
     expect(res.status).toBe(200)
     expect(res.text).toBe('ok')
     await new Promise((resolve) => setImmediate(resolve))
