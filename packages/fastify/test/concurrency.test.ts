@@ -136,10 +136,10 @@ function rotationRoutes(trials: Map<string, { entered: () => void; gate: Promise
   }
 }
 
-describe.each([
+describe.each<[string, () => SessionStore | undefined]>([
   ['MemoryStore (the default)', () => undefined],
   ['RedisStore', () => new RedisStore({ client: redis, prefix: `fastify:rot:${Date.now()}:` })],
-] as const)('rolling cookie and a concurrent rotation on %s', (_name, makeStore) => {
+])('rolling cookie and a concurrent rotation on %s', (_name, makeStore) => {
   it('a read-only request re-sends its cookie, but never an id rotated away while it ran', async () => {
     const trials = new Map<string, { entered: () => void; gate: Promise<void> }>()
     const store = makeStore()

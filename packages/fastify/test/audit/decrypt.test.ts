@@ -158,7 +158,7 @@ describe('decryptSession onto a custom request object, side by side with @fastif
     const theirs = await useOnCustomRequest(peer, { ...request }, setup)
     const ours = await useOnCustomRequest(fastifySession, { ...request }, setup)
     expect(theirs.afterDestroy).toBeNull()
-    if (setup.seed) {
+    if ('seed' in setup) {
       // The peer's regenerated cookie inherits the old session's stored expiry as
       // `originalExpires` (informational: its Expires is the fresh one); ours has none.
       const regenerated = theirs.regenerated as { cookie: { originalExpires?: string } }
