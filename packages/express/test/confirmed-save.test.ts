@@ -181,3 +181,91 @@ describe('a real Redis paused (SIGSTOP) during the login', () => {
     })
   })
 })
+
+/** A real MemoryStore that records, at each save, how many bytes the response had sent by then. */
+class WatchingStore extends SaveOutageStore {
+  response: any
+  sentAtSave: number[] = []
+  override async save(change: SessionChange) {
+    this.sentAtSave.push(this.response.socket.bytesWritten)
+    return super.save(change)
+  }
+}
+
+/** Ways an app sends a response, each ending with the body `abc`. */
+const RESPONSES: Record<string, (res: any) => Promise<void> | void> = {
+  'res.send': (res) => res.send('abc'),
+  'res.write then res.end': (res) => {
+    res.write('a')
+    res.end('bc')
+  },
+  'res.writeHead then res.end': (res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end('abc')
+  },
+  'res.flushHeaders then writes': (res) => {
+    res.flushHeaders()
+    res.write('ab')
+    res.end('c')
+  },
+  'writes on later turns': async (res) => {
+    res.write('a')
+    await new Promise((resolve) => setImmediate(resolve))
+    res.write('b')
+    await new Promise((resolve) => setImmediate(resolve))
+    res.end('c')
+  },
+}
+
+describe.each(Object.keys(RESPONSES))('responding with %s', (how) => {
+  const setup = () => {
+    const store = new WatchingStore()
+    const app = makeApp({ store }, (app) => {
+      app.post('/login', async (req: any, res: any) => {
+        store.response = res
+        req.session.user = 'ann'
+        await RESPONSES[how]!(res)
+      })
+      app.post('/cart', async (req: any, res: any) => {
+        store.response = res
+        req.session.cart = ['apple']
+        await RESPONSES[how]!(res)
+      })
+      app.get('/me', (req: any, res: any) => res.send(`${req.session.user}:${req.session.cart}`))
+    })
+    return { store, app }
+  }
+
+  it('a new session: nothing of the response has left when the store saves it; then the cookie and the body', async () => {
+    const { store, app } = setup()
+    const res = await request(app).post('/login')
+    expect([res.status, res.text]).toEqual([200, 'abc'])
+    expect(store.sentAtSave).toEqual([0])
+    expect((await request(app).get('/me').set('Cookie', sessionCookie(res)!)).text).toBe('ann:undefined')
+  })
+
+  it('a new session whose save fails: 503 from the error handler, no cookie, the rest of the body dropped', async () => {
+    const { store, app } = setup()
+    store.down = true
+    const res = await request(app).post('/login')
+    expect([res.status, res.text, res.headers['set-cookie']]).toEqual([
+      503,
+      'error: store is down',
+      undefined,
+    ])
+    store.down = false
+    expect(store.ids()).toEqual([])
+  })
+
+  it('a session the client holds, no new cookie: the save happens after the headers left, as with express-session', async () => {
+    const { store, app } = setup()
+    const cookie = sessionCookie(await request(app).post('/login'))!
+    store.sentAtSave = []
+    const res = await request(app).post('/cart').set('Cookie', cookie)
+    expect([res.status, res.text, res.headers['set-cookie']]).toEqual([200, 'abc', undefined])
+    expect(store.sentAtSave).toHaveLength(1)
+    // After an explicit writeHead the headers go out with the body, once the store answered.
+    if (how !== 'res.writeHead then res.end') expect(store.sentAtSave[0]).toBeGreaterThan(0)
+    expect((await request(app).get('/me').set('Cookie', cookie)).text).toBe('ann:apple')
+  })
+})
