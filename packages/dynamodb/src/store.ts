@@ -31,7 +31,8 @@ import {
   valueSize,
 } from './item'
 import { findByPrincipal } from './principal'
-import { rotate } from './rotation'
+import { Resolutions } from './resolutions'
+import { RESOLVE_MS, type RotationContext, rotate } from './rotation'
 import { createTableInput, ensureTable } from './table'
 import { attributeOps, type MetaUpdate, updateRecord } from './update'
 
@@ -85,6 +86,8 @@ export class DynamoDBStore implements SessionStore {
   private readonly timeoutMs: number
   private readonly consistentReads: boolean
   private closed = false
+  private readonly resolutions = new Resolutions()
+  private readonly rotation: RotationContext
 
   constructor(options: DynamoDBStoreOptions) {
     if (!options?.client || typeof (options.client as { send?: unknown }).send !== 'function') {
@@ -107,6 +110,12 @@ export class DynamoDBStore implements SessionStore {
     this.tableName = options.tableName
     this.timeoutMs = timeout
     this.consistentReads = options.consistentReads ?? true
+    this.rotation = {
+      client: this.client,
+      tableName: this.tableName,
+      resolutions: this.resolutions,
+      attemptMs: timeout,
+    }
   }
 
   /** The CreateTable input for this store's table: on-demand, GSI on `principal`. */
@@ -122,6 +131,8 @@ export class DynamoDBStore implements SessionStore {
   async load(id: string): Promise<SessionRecord | undefined> {
     return this.run('load', id, async (signal) => {
       if (!isStorableId(id)) return undefined
+      // The new id of a rotation this store answered but is still replaying (rotation.ts).
+      await this.resolutions.before(id)
       const { Item } = await this.client.send(
         new GetItemCommand({
           TableName: this.tableName,
@@ -140,12 +151,14 @@ export class DynamoDBStore implements SessionStore {
     const meta: SessionMetaChange = { ...change.meta }
     const set = { ...change.set }
     const removed = [...change.removed]
+    // A rotation answers a little before the bound, so its answer is never the bound's error.
+    const deadline = performance.now() + this.timeoutMs - Math.min(50, this.timeoutMs / 10)
     return this.run('save', id, async (signal) => {
       if (!isStorableId(id)) throw new SessionError('INVALID_ID', 'session id is empty or over 2048 bytes')
       const attrs = await encodeAttributes(set)
       if (previousId !== undefined && previousId !== id) {
         if (!isStorableId(previousId)) return 'gone'
-        return rotate(this.client, this.tableName, previousId, this.fullItem(id, meta, attrs), signal)
+        return rotate(this.rotation, previousId, this.fullItem(id, meta, attrs), deadline)
       }
       if (change.isNew) return this.create(this.fullItem(id, meta, attrs), signal)
       let size = 0
@@ -183,6 +196,15 @@ export class DynamoDBStore implements SessionStore {
     return this.run('findByPrincipal', '', (signal) =>
       findByPrincipal(this.client, this.tableName, principal, this.consistentReads, signal),
     )
+  }
+
+  /**
+   * Resolves once every rotation this store answered without knowing its outcome has been
+   * replayed until DynamoDB told it (at most {@link RESOLVE_MS}; see the README, "Rotation").
+   * Meant for tests and graceful shutdown; requests never need it.
+   */
+  settled(): Promise<void> {
+    return this.resolutions.settled()
   }
 
   /** Later operations reject with STORE_UNAVAILABLE. The client stays open: it is yours. */

@@ -12,27 +12,39 @@ export type Reply = [string | number, ...string[]]
 export interface Scripts {
   sessionkitSave(key: string, args: (string | number)[]): Promise<Reply>
   sessionkitTouch(key: string, args: (string | number)[]): Promise<Reply>
-  sessionkitTake(key: string, mode: string, now: number): Promise<string[] | null>
+  sessionkitTake(
+    key: string,
+    marker: string,
+    newId: string,
+    now: number,
+    keepMs: number,
+  ): Promise<[string, string]>
   sessionkitDelete(key: string): Promise<string | null>
-  sessionkitTakeLegacy(key: string): Promise<[string, number] | null>
+  sessionkitTakeLegacy(
+    key: string,
+    marker: string,
+    newId: string,
+    keepMs: number,
+  ): Promise<[string, number] | ['moved'] | null>
   sessionkitIndex(key: string, id: string, expiresAt: number, now: number): Promise<number | Reply>
 }
 
 export type Client = (Redis | Cluster) & Scripts
 
-const SCRIPTS = {
-  sessionkitSave: SAVE_LUA,
-  sessionkitTouch: TOUCH_LUA,
-  sessionkitTake: TAKE_LUA,
-  sessionkitDelete: DELETE_LUA,
-  sessionkitTakeLegacy: TAKE_LEGACY_LUA,
-  sessionkitIndex: INDEX_LUA,
+/** Script and the number of keys it is given (the takes also write a marker in the key's slot). */
+const SCRIPTS: Record<string, [string, number]> = {
+  sessionkitSave: [SAVE_LUA, 1],
+  sessionkitTouch: [TOUCH_LUA, 1],
+  sessionkitTake: [TAKE_LUA, 2],
+  sessionkitDelete: [DELETE_LUA, 1],
+  sessionkitTakeLegacy: [TAKE_LEGACY_LUA, 2],
+  sessionkitIndex: [INDEX_LUA, 1],
 }
 
 /** Defines the scripts once per client (several stores may share one client). */
 export function withScripts(client: Redis | Cluster): Client {
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
+  for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
   }
   return client as Client
 }

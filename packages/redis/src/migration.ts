@@ -11,6 +11,7 @@ import { isWrongType } from './errors'
 import { fromLegacy } from './legacy'
 import type { PrincipalIndex } from './principal-index'
 import { checked, createArgs, updateArgs } from './record'
+import { MARKER_MS } from './rotation-marker'
 
 /** One write to move into the new layout: a save's delta, or a touch (no attribute change). */
 export interface PendingChange {
@@ -54,18 +55,37 @@ export class LegacyRecords {
 
   /** Reads and deletes the legacy record atomically, so one writer wins. */
   async take(id: string, now: number): Promise<SessionRecord | undefined> {
+    const reply = await this.takeRaw(id, '')
+    return reply?.length === 2 ? this.liveRecord(id, reply, now) : undefined
+  }
+
+  /**
+   * A rotation's take: as {@link take}, leaving a marker that names `newId`, so that a copy of
+   * this take sent again (the first one's answer was lost) answers `moved` instead of `gone`.
+   */
+  async takeFor(id: string, newId: string, now: number): Promise<'taken' | 'moved' | 'gone'> {
+    const reply = await this.takeRaw(id, newId)
+    if (!reply) return 'gone'
+    if (reply.length === 1) return 'moved'
+    return this.liveRecord(id, reply, now) ? 'taken' : 'gone'
+  }
+
+  private async takeRaw(id: string, newId: string) {
     const key = this.legacyKey(id)
-    const reply = await this.writes
+    const marker = legacyMarkerKey(key)
+    return this.writes
       .send(
         key,
-        (c) => c.sessionkitTakeLegacy(key),
+        (c) => c.sessionkitTakeLegacy(key, marker, newId, MARKER_MS),
         (r) => r !== null,
       )
       .catch((err: unknown) => {
         if (isWrongType(err)) return null
         throw err
       })
-    if (!reply) return undefined
+  }
+
+  private liveRecord(id: string, reply: [string, number], now: number): SessionRecord | undefined {
     try {
       const record = fromLegacy(id, reply[0], Number(reply[1]), now)
       return record.expiresAt > now ? record : undefined
@@ -116,4 +136,12 @@ export class LegacyRecords {
     if (again[0] === 'saved') await this.index.follow(id, again[1]!, again[2]!, Number(again[3]))
     return again[0] as SaveResult
   }
+}
+
+/**
+ * The marker a rotation's take leaves next to a legacy key, in the key's Cluster slot: a
+ * connect-redis key has no hash tag, so the marker's tag is the whole key (unless it has one).
+ */
+export function legacyMarkerKey(key: string): string {
+  return /^[^{]*\{[^}]+\}/.test(key) ? `${key}:moved` : `{${key}}:moved`
 }

@@ -40,13 +40,6 @@ export function parseRecord(
   return record
 }
 
-/** A flat HGETALL reply (field, value, ...) as an object that takes any field name. */
-export function pairsToHash(pairs: string[]): Record<string, string> {
-  const hash: Record<string, string> = Object.create(null)
-  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]!] = pairs[i + 1]!
-  return hash
-}
-
 /** SAVE_LUA arguments for a new record: exactly `meta` and `attributes`. */
 export function createArgs(
   now: number,

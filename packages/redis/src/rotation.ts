@@ -3,8 +3,9 @@ import type { Client } from './commands'
 import type { Writes } from './durability'
 import type { LegacyRecords } from './migration'
 import type { PrincipalIndex } from './principal-index'
-import { checked, createArgs, pairsToHash } from './record'
-import { META } from './scripts'
+import { checked, createArgs } from './record'
+import { answerOf, type Resolutions } from './resolutions'
+import { MARKER_MS, markerKey, RESOLVE_MS } from './rotation-marker'
 
 /** What a rotation needs from its store. */
 export interface RotationContext {
@@ -12,6 +13,7 @@ export interface RotationContext {
   writes: Writes
   index: PrincipalIndex
   legacy: LegacyRecords | undefined
+  resolutions: Resolutions
   key(id: string): string
 }
 
@@ -21,19 +23,29 @@ export interface RotationContext {
  *
  * 1. Create the new record (only if the id is free: else `collision`, nothing else done).
  * 2. Index it under its principal (the record exists, so the entry is true).
- * 3. Take the old record: read and delete it in one script. This is the commit point: of two
- *    concurrent rotations exactly one takes it; the other deletes what it wrote in 1 and 2
- *    and answers `gone`.
+ * 3. Take the old record: delete it in one script that leaves a marker naming the new id in
+ *    the old record's slot. This is the commit point: of two concurrent rotations exactly one
+ *    takes it; the other deletes what it wrote in 1 and 2 and answers `gone`.
  * 4. Drop the old id's index entry (best effort: a stale entry points at nothing and is
  *    pruned at its expiry).
  *
  * Failures: before 3, the old record is untouched, so the client keeps an id that still
  * loads; what 1 and 2 wrote is deleted again (the delete is queued behind the create on the
- * same connection, so it also removes a create that runs late). If 3 fails or does not answer
- * in time, the new record is known to exist, so the answer is `saved` and the client gets the
- * new id; the old record is then either gone or left to expire with its own data (never the
- * new session's). The reverse order (take old, then create new) loses the session when the
- * second step fails, and leaves a record under an id no client holds when it runs late.
+ * same connection, so it also removes a create that runs late; if the delete fails too it is
+ * sent again in the background until it answers).
+ *
+ * The take is safe to repeat: a copy that finds no record but the marker naming this new id
+ * answers `moved` (an earlier copy took it), so a take whose answer is lost (connection
+ * closed, server paused) is sent again until one copy answers, and every answer is the truth.
+ * If none answers before the caller's deadline, the answer is `saved`: the new record is known
+ * to exist, so the new id is the one that can still work. The take then goes on in the
+ * background ({@link RESOLVE_MS}): once a copy answers `taken` or `moved` the answer was true
+ * and the old record is gone; if it answers `gone` (a logout deleted the old id, or a
+ * concurrent rotation won), the new record is deleted, as the loser of a race deletes its own.
+ * So, once settled, exactly one of the two ids loads, or neither after a logout. Answering
+ * STORE_UNAVAILABLE instead would need the take undone, which needs the old record's data
+ * back; and the reverse order (take old, then create new) loses the session when the second
+ * step fails and leaves a record under an id no client holds when it runs late.
  *
  * @param deadline `performance.now()` past which the caller has given up (answered
  *   STORE_UNAVAILABLE): a rotation that gets there before its commit undoes itself.
@@ -46,15 +58,18 @@ export async function rotate(
   const previousId = change.previousId!
   const key = ctx.key(change.id)
   const principal = typeof change.meta.principal === 'string' ? change.meta.principal : undefined
-  const now = Date.now()
   const undo = async () => {
     await Promise.all([
-      ctx.writes.send(key, (c) => c.del(key)),
+      ctx.writes.send(key, (c) => c.sessionkitDelete(key)),
       principal === undefined ? undefined : ctx.index.remove(principal, change.id),
     ])
   }
+  // What 1 and 2 wrote must not outlive a rotation that did not commit.
+  const withdraw = async () => {
+    await answerOf(undo, performance.now() + RESOLVE_MS)
+  }
 
-  const args = createArgs(now, change.meta, change.set)
+  const args = createArgs(Date.now(), change.meta, change.set)
   try {
     const [created] = checked(
       await ctx.writes.send(
@@ -67,61 +82,58 @@ export async function rotate(
     if (created === 'collision') return 'collision'
     if (principal !== undefined) await ctx.index.add(principal, change.id, change.meta.expiresAt)
   } catch (err) {
-    await undo().catch(() => {})
+    await withdraw()
     throw err
   }
   if (performance.now() >= deadline) {
     // Too late to commit: the caller answers (or has answered) STORE_UNAVAILABLE and the
     // client keeps the old id, which still loads. Never `gone`: that would log the user out.
-    await undo()
+    await withdraw()
     throw new SessionError(
       'STORE_UNAVAILABLE',
       'redis rotation did not reach its commit in time; nothing changed',
     )
   }
 
-  let taken: Taken
-  try {
-    taken = await withinDeadline(take(ctx, previousId, now), deadline)
-  } catch {
-    // The new record exists and the client is about to be told its id: that is the session now.
+  const attempt = () => take(ctx, previousId, change.id)
+  const settle = async (taken: Taken): Promise<SaveResult> => {
+    if (taken.result === 'gone') {
+      await withdraw()
+      return 'gone'
+    }
+    // Committed: the answer must not wait for this best-effort cleanup (a server that stops
+    // now would turn a committed rotation into a STORE_UNAVAILABLE with the old id dead).
+    if (taken.principal) ctx.resolutions.track(ctx.index.remove(taken.principal, previousId).catch(() => {}))
     return 'saved'
   }
-  if (taken === undefined) {
-    await undo()
-    return 'gone'
-  }
-  if (taken.principal) await ctx.index.remove(taken.principal, previousId).catch(() => {})
+  const answer = await answerOf(attempt, deadline)
+  if (answer.answered) return settle(answer.value)
+  // The new record exists and the client is about to be told its id: that is the session now.
+  // The take goes on until a copy answers, which makes the answer true (see above).
+  ctx.resolutions.track(
+    answerOf(attempt, performance.now() + RESOLVE_MS, answer.pending).then((late) =>
+      late.answered ? settle(late.value) : undefined,
+    ),
+  )
   return 'saved'
 }
 
-type Taken = { principal: string | undefined } | undefined
-
-async function take(ctx: RotationContext, id: string, now: number): Promise<Taken> {
-  const key = ctx.key(id)
-  const pairs = await ctx.writes.send(
-    key,
-    (c) => c.sessionkitTake(key, '', now),
-    (r) => r !== null,
-  )
-  if (pairs) {
-    return { principal: pairsToHash(pairs)[META.principal] || undefined }
-  }
-  if (ctx.legacy && (await ctx.legacy.take(id, now))) return { principal: undefined }
-  return undefined
+interface Taken {
+  result: 'taken' | 'moved' | 'gone'
+  principal: string
 }
 
-async function withinDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error('past the deadline')),
-      Math.max(0, deadline - performance.now()),
-    )
-  })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
+async function take(ctx: RotationContext, id: string, newId: string): Promise<Taken> {
+  const key = ctx.key(id)
+  const now = Date.now()
+  const [result, principal] = await ctx.writes.send(
+    key,
+    (c) => c.sessionkitTake(key, markerKey(key), newId, now, MARKER_MS),
+    (r) => r[0] !== 'gone',
+  )
+  if (result !== 'taken' && result !== 'moved' && result !== 'gone') {
+    throw new SessionError('STORE_ERROR', `redis rotation take refused its arguments (${principal})`)
   }
+  if (result !== 'gone' || !ctx.legacy) return { result, principal: principal ?? '' }
+  return { result: await ctx.legacy.takeFor(id, newId, now), principal: '' }
 }

@@ -143,14 +143,29 @@ return {1, redis.call('HGET', key, 'principal') or '', expText}
 `
 
 /**
- * take: atomically reads and deletes a live record, so of two concurrent rotations of one
- * id exactly one gets the record and the other gets nil. ARGV = unused, now.
+ * take: atomically deletes a live record and leaves a marker saying where it went, so of two
+ * concurrent rotations of one id exactly one takes it, and a rotation that sends its take again
+ * (the first one's answer was lost) can tell its own take from someone else's.
+ * KEYS = record, marker (same slot: the marker key carries the record's hash tag).
+ * ARGV = new id, now, marker lifetime in ms.
+ * Returns { 'taken', principal or '' } when this call took it; { 'moved', principal or '' } when
+ * the marker names this new id (an earlier copy of this take took it); else { 'gone', '' }
+ * (deleted, expired, or taken by another rotation).
  */
 export const TAKE_LUA = `${PRELUDE}
-if not live() then return false end
-local h = redis.call('HGETALL', key)
-redis.call('DEL', key)
-return h
+local marker, to, keep = KEYS[2], ARGV[1], int(ARGV[3])
+if to == nil or to == '' or keep == nil or keep == 0 then return {'invalid', 'marker'} end
+if live() then
+  local p = redis.call('HGET', key, 'principal') or ''
+  redis.call('DEL', key, marker)
+  redis.call('HSET', marker, 'to', to, 'principal', p)
+  redis.call('PEXPIRE', marker, keep)
+  return {'taken', p}
+end
+if redis.pcall('HGET', marker, 'to') == to then
+  return {'moved', redis.call('HGET', marker, 'principal') or ''}
+end
+return {'gone', ''}
 `
 
 /** delete: returns the principal the record had, so its index entry can be removed. */
@@ -161,13 +176,27 @@ if type(p) ~= 'string' then return false end
 return p
 `
 
-/** takeLegacy: GET + PTTL + DEL of a connect-redis string key, atomically. */
+/**
+ * takeLegacy: GET + PTTL + DEL of a connect-redis string key, atomically. KEYS = legacy key,
+ * marker; ARGV = new id ('' = no marker: a migration in place), marker lifetime in ms. With a
+ * new id it leaves a marker as TAKE_LUA does, and answers { 'moved' } when an earlier copy of
+ * this take already took the record for that id.
+ */
 export const TAKE_LEGACY_LUA = `
 local v = redis.call('GET', KEYS[1])
-if not v then return false end
-local ttl = redis.call('PTTL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return {v, ttl}
+local to, keep = ARGV[1], tonumber(ARGV[2])
+if v then
+  local ttl = redis.call('PTTL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  if to ~= '' and keep ~= nil and keep > 0 then
+    redis.call('DEL', KEYS[2])
+    redis.call('HSET', KEYS[2], 'to', to, 'principal', '')
+    redis.call('PEXPIRE', KEYS[2], math.floor(keep))
+  end
+  return {v, ttl}
+end
+if to ~= '' and redis.pcall('HGET', KEYS[2], 'to') == to then return {'moved'} end
+return false
 `
 
 /**

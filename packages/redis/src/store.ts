@@ -15,6 +15,7 @@ import { isWrongType } from './errors'
 import { LegacyRecords } from './migration'
 import { PrincipalIndex } from './principal-index'
 import { checked, createArgs, parseRecord, touchArgs, updateArgs } from './record'
+import { Resolutions } from './resolutions'
 import { type RotationContext, rotate } from './rotation'
 
 /**
@@ -85,6 +86,7 @@ export class RedisStore implements SessionStore {
   private readonly index: PrincipalIndex
   private readonly legacy: LegacyRecords | undefined
   private readonly rotation: RotationContext
+  private readonly resolutions = new Resolutions()
 
   constructor(options: RedisStoreOptions) {
     if (!options?.client || typeof options.client.defineCommand !== 'function') {
@@ -116,6 +118,7 @@ export class RedisStore implements SessionStore {
       writes: this.writes,
       index: this.index,
       legacy: this.legacy,
+      resolutions: this.resolutions,
       key: (id) => this.key(id),
     }
   }
@@ -148,7 +151,8 @@ export class RedisStore implements SessionStore {
     const deadline = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
     return this.deadlines.run('save', async () => {
       if (change.previousId !== undefined && change.previousId !== change.id) {
-        return rotate(this.rotation, change, deadline)
+        // Tracked: a rotation goes on past its answer until its outcome is known (rotation.ts).
+        return this.resolutions.track(rotate(this.rotation, change, deadline))
       }
       const now = Date.now()
       const key = this.key(change.id)
@@ -208,6 +212,16 @@ export class RedisStore implements SessionStore {
       ])
       if (principal) await this.index.remove(principal, id)
     })
+  }
+
+  /**
+   * Resolves once every rotation this store answered has finished its work in the background:
+   * a take whose answer was lost is sent again until one copy answers (at most a minute), and
+   * what a rotation that did not commit wrote is deleted. Meant for tests and graceful
+   * shutdown; requests never need it.
+   */
+  settled(): Promise<void> {
+    return this.resolutions.settled()
   }
 
   async findByPrincipal(principal: string): Promise<SessionRecord[]> {

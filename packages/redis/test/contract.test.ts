@@ -203,7 +203,7 @@ describe('rotation: a failure midway never logs the user out, never leaves an or
     expect(await shared.exists(store.key(next))).toBe(0)
   })
 
-  it('taking the old record fails or hangs after the new one exists: saved, the client gets the new id', async () => {
+  it('taking the old record fails or hangs after the new one exists: saved, the client gets the new id, the old one goes', async () => {
     for (const failure of ['rejects', 'hangs'] as const) {
       const c = client()
       const store = new RedisStore({ client: c, prefix: `rot3${failure}:`, commandTimeoutMs: 500 })
@@ -225,6 +225,13 @@ describe('rotation: a failure midway never logs the user out, never leaves an or
       target.sessionkitTake = original
       expect(result, failure).toBe('saved')
       expect((await store.load(next))?.attributes, failure).toEqual({ a: 'A' })
+      if (failure === 'rejects') {
+        // The take is sent again in the background until it answers: the old id does not
+        // stay alive with the pre-rotation data (issue 18, item 4).
+        await store.settled()
+        expect(await store.load(old), failure).toBeUndefined()
+        expect(await shared.hget(`${store.key(old)}:moved`, 'to'), failure).toBe(next)
+      }
       expect(
         (await store.findByPrincipal('bob')).map((r) => r.id),
         failure,
