@@ -51,20 +51,21 @@ export class FixedExpiry {
     return !lifecycle.isNew && this.date <= Date.now()
   }
 
-  #holds(cookie: SessionCookie): boolean {
+  /** True while the cookie's lifetime is the one that stands for the date. */
+  holds(cookie: SessionCookie): boolean {
     return cookie.originalMaxAge === this.#maxAge
   }
 
   /** Puts the date on the session's cookie, as the peer's `Cookie` built from `expires`. */
   hold(cookie: SessionCookie): void {
-    if (!this.#holds(cookie)) return
+    if (!this.holds(cookie)) return
     cookie.expires = new Date(this.date)
     cookie.originalExpires = new Date(this.date)
   }
 
   /** The Set-Cookie with the date as its Expires, unless the app gave the session another lifetime. */
   cap(instruction: CookieInstruction | undefined, cookie: SessionCookie): CookieInstruction | undefined {
-    if (instruction?.action !== 'set' || !instruction.expires || !this.#holds(cookie)) return instruction
+    if (instruction?.action !== 'set' || !instruction.expires || !this.holds(cookie)) return instruction
     return { ...instruction, expires: new Date(this.date), maxAgeMs: Math.max(0, this.date - Date.now()) }
   }
 }

@@ -143,9 +143,15 @@ export class FastifySession {
   options(options: CookieOptions): void {
     if (Object.keys(options).length === 0) return
     const current = settingsOf(this.cookie, this.#lifecycle.defaults, this.#lifecycle.secure)
-    const { maxAge, ...rest } = options
+    const { maxAge, expires, ...rest } = options
     const next: CookieSettings = { ...current, ...(rest as Partial<CookieSettings>) }
     if (maxAge !== undefined) next.originalMaxAge = maxAge
+    else if (expires && (current.originalMaxAge === null || this.#fixed?.holds(this.cookie))) {
+      // As the peer's, a date counts where the session has no maxAge of its own; core keeps
+      // lifetimes, so it becomes the time left until then (README).
+      const date = new Date(expires).getTime()
+      if (!Number.isNaN(date)) next.originalMaxAge = Math.max(1, date - Date.now())
+    }
     this.#cookieOptions = next
     this.cookie = cookieFromSettings(next, this.#request, undefined)
     this.#fixed?.hold(this.cookie)

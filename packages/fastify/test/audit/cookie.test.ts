@@ -121,6 +121,7 @@ describe('a fixed cookie expires, side by side over time (a frozen clock moved b
     plugin: unknown,
     callbackStore: boolean,
     steps: readonly (readonly [number, string])[] = timeline,
+    cookieOptions: Record<string, unknown> = { secure: false, expires: new Date(T0 + 60 * MINUTE) },
   ) {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(T0)
@@ -129,7 +130,7 @@ describe('a fixed cookie expires, side by side over time (a frozen clock moved b
       plugin,
       {
         secret: SECRET,
-        cookie: { secure: false, expires: new Date(T0 + 60 * MINUTE) },
+        cookie: cookieOptions,
         ...(callbackStore ? { store: recording.store } : {}),
       },
       sessionRoutes,
@@ -184,5 +185,21 @@ describe('a fixed cookie expires, side by side over time (a frozen clock moved b
     const theirs = await observe(peer, false, steps)
     expect(theirs.map((step) => step.expires)).toEqual([60, 20, 25, 30])
     expect(await observe(fastifySession, false, steps)).toEqual(theirs)
+  })
+
+  it('options({ expires }): this response carries the date; later ones renew it as a maxAge (README)', async () => {
+    const date = new Date(T0 + 60 * MINUTE).toISOString()
+    const steps = [
+      [0, '/set?a=1'],
+      [10, `/options?expires=${date}`],
+      [12, '/peek'],
+      [30, '/peek'],
+    ] as const
+    const theirs = await observe(peer, false, steps, { secure: false })
+    const ours = await observe(fastifySession, false, steps, { secure: false })
+    expect(theirs.map((step) => step.expires)).toEqual([null, 60, 60, 60])
+    // Ours holds the date as the 50 minutes left when it was given, renewed by rolling.
+    expect(ours.map((step) => step.expires)).toEqual([null, 60, 62, 80])
+    expect(ours.map((step) => step.data)).toEqual(theirs.map((step) => step.data))
   })
 })

@@ -139,6 +139,26 @@ const scenarios: Scenario[] = [
   ],
   ['options({ maxAge })', insecure, [s('/set?a=1'), s('/options?maxAge=60000'), s('/peek')], {}],
   [
+    'options({ expires }) on a session without maxAge, then regenerate()',
+    insecure,
+    [
+      s('/set?a=1'),
+      s(`/options?expires=${new Date(Date.now() + 7_200_000).toISOString()}`),
+      s('/peek'),
+      s('/regen'),
+    ],
+    {},
+    // Ours holds the date as the time left until it (README).
+    (theirs, ours) => {
+      for (const step of theirs.slice(1)) expect((step.body as CookieBody).cookie.originalMaxAge).toBeNull()
+      for (const step of ours.slice(1)) {
+        const cookie = (step.body as CookieBody).cookie
+        expect(cookie.originalMaxAge).toBeGreaterThan(7_000_000)
+        cookie.originalMaxAge = null
+      }
+    },
+  ],
+  [
     'options() then regenerate() later: the new session keeps the cookie options',
     insecure,
     [s('/set?a=1'), s('/options?maxAge=60000&domain=example.com&sameSite=strict'), s('/regen'), s('/peek')],
