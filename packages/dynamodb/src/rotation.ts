@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   type AttributeValue,
   type DynamoDBClient,
+  GetItemCommand,
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb'
@@ -81,6 +82,7 @@ export async function rotate(
       failure = err
       return 'unknown' as const
     })
+    if (verdict === 'gone' && delivery.uncertain) return (await exists(ctx, item)) ? 'saved' : 'gone'
     if (verdict !== 'retry' && verdict !== 'unknown') return verdict
     // Refused before running, and no earlier copy in doubt: nothing happened; fail fast.
     if (verdict === 'unknown' && !delivery.uncertain && !mayHaveRun(failure)) throw failure
@@ -100,6 +102,28 @@ export async function rotate(
   }
   ctx.resolutions.track(replay(ctx, input), item[FIELD.id]!.S)
   return 'saved'
+}
+
+/**
+ * After a copy in doubt, `gone` from a later copy means "not committed" only while DynamoDB
+ * remembers the token; a server that forgot it (DynamoDB Local restarted) runs the copy afresh
+ * and finds the old id gone because the first copy committed. The new id is random, so an item
+ * under it can only be this rotation's. A failed read trusts the verdict.
+ */
+async function exists(ctx: RotationContext, item: Record<string, AttributeValue>): Promise<boolean> {
+  const { Item } = await ctx.client
+    .send(
+      new GetItemCommand({
+        TableName: ctx.tableName,
+        Key: { [FIELD.id]: item[FIELD.id]! },
+        ConsistentRead: true,
+        ProjectionExpression: '#id',
+        ExpressionAttributeNames: { '#id': FIELD.id },
+      }),
+      { abortSignal: AbortSignal.timeout(Math.ceil(ctx.attemptMs)) },
+    )
+    .catch(() => ({ Item: undefined }))
+  return Item !== undefined
 }
 
 /** Sends the identical transaction until a copy tells whether it committed, or gives up. */

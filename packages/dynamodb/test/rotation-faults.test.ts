@@ -158,3 +158,34 @@ it('a transaction lost with the server (paused, then killed) races a second rota
     expect(b, `trial ${trial}: the rival answered ${rivalAnswer}`).toBe(rivalAnswer === 'saved')
   }
 }, 180_000)
+
+it('the answer is lost after DynamoDB committed: the copy sent again tells, and the answer is saved', async () => {
+  const c = client()
+  const store = storeOn(c, { operationTimeoutMs: BOUND_MS })
+  for (const losses of [1, 2]) {
+    const old = newId()
+    const next = newId()
+    expect(
+      await store.save({ id: old, isNew: true, meta: meta(), set: { user: '"anon"' }, removed: [] }),
+    ).toBe('saved')
+    // The transaction runs on the real server; its answer, retries included, never reaches the store.
+    let left = losses
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'TransactWriteItemsCommand' && left > 0) {
+          left--
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+        }
+        return result
+      },
+      { step: 'initialize', name: 'loseAnswer' },
+    )
+    const answer = await outcome(store.save(rotation(old, next)))
+    c.middlewareStack.remove('loseAnswer')
+    await store.settled()
+    expect(answer, `${losses} lost`).toBe('saved')
+    expect((await loads(next))?.attributes, `${losses} lost`).toEqual({ user: '"alice"' })
+    expect(await loads(old), `${losses} lost`).toBeUndefined()
+  }
+})

@@ -239,6 +239,33 @@ describe('rotation: a failure midway never logs the user out, never leaves an or
     }
   })
 
+  it('the take ran but its answer was lost: the copy sent again says moved; saved, old id and its index entry gone', async () => {
+    const c = client()
+    const store = new RedisStore({ client: c, prefix: 'rot4:', commandTimeoutMs: 500 })
+    const old = await create(store, { a: 'A' }, 'erin')
+    const next = newId()
+    const target = c as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const original = target.sessionkitTake!
+    target.sessionkitTake = async function lost(this: unknown, ...args: unknown[]) {
+      target.sessionkitTake = original
+      await original.apply(this, args)
+      throw new Error('Connection is closed.')
+    }
+    const change: SessionChange = {
+      id: next,
+      previousId: old,
+      isNew: false,
+      meta: whole(600_000, 'erin'),
+      set: { a: 'A' },
+      removed: [],
+    }
+    expect(await store.save(change)).toBe('saved')
+    await store.settled()
+    expect(await store.load(old)).toBeUndefined()
+    expect((await store.load(next))?.attributes).toEqual({ a: 'A' })
+    expect(await shared.zrange(store.principalKey('erin'), '0', '-1')).toEqual([next])
+  })
+
   it('rotation onto a taken id: collision, both records as they were, nothing indexed', async () => {
     const store = new RedisStore({ client: client(), prefix: 'rot4:' })
     const old = await create(store, { a: 'mine' })

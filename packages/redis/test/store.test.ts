@@ -225,6 +225,35 @@ describe('connect-redis records', () => {
     expect(await shared.exists(`sess:${id}`)).toBe(0)
     expect((await store.load(next))!.attributes.user).toBe('"carol"')
   })
+
+  it('a legacy rotation whose take ran but whose answer was lost: the copy sent again says moved', async () => {
+    const client = new Redis(server.url)
+    const store = new RedisStore({ client, legacy: {} })
+    const id = newId()
+    const next = newId()
+    await writeLikeConnectRedis(id, { cookie: cookie(60_000), user: 'dave' } as never)
+    const set = { ...(await store.load(id))!.attributes }
+    const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const original = target.sessionkitTakeLegacy!
+    target.sessionkitTakeLegacy = async function lost(this: unknown, ...args: unknown[]) {
+      target.sessionkitTakeLegacy = original
+      await original.apply(this, args)
+      throw new Error('Connection is closed.')
+    }
+    const result = await store.save({
+      id: next,
+      previousId: id,
+      isNew: false,
+      meta: meta(),
+      set,
+      removed: [],
+    })
+    await store.settled()
+    expect(result).toBe('saved')
+    expect(await shared.exists(`sess:${id}`)).toBe(0)
+    expect((await store.load(next))!.attributes.user).toBe('"dave"')
+    client.disconnect()
+  })
 })
 
 describe('bad bytes', () => {
