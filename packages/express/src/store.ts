@@ -123,6 +123,11 @@ export const Store = StoreBase as unknown as StoreConstructor
  */
 export class MemoryStore extends SessionkitMemoryStore {
   readonly #face = connectFace(spiOf(this))
+  /** Reads that are no use of the session (`all`): the eviction order stays as requests left it. */
+  readonly #peekFace = connectFace({
+    ...spiOf(this),
+    load: (id) => SessionkitMemoryStore.prototype.peek.call(this, id),
+  })
 
   get(sid: string, callback?: Callback<any>): Promise<Record<string, unknown> | null> {
     return this.#face.get(sid, callback)
@@ -160,7 +165,7 @@ export class MemoryStore extends SessionkitMemoryStore {
     const work = (async () => {
       const out: Record<string, Record<string, unknown>> = {}
       for (const id of this.ids()) {
-        const session = await this.#face.get(id)
+        const session = await this.#peekFace.get(id)
         if (session) out[id] = session
       }
       return out
@@ -168,12 +173,9 @@ export class MemoryStore extends SessionkitMemoryStore {
     return reportToConnectCallback(work, callback)
   }
 
-  /** How many live sessions there are. */
+  /** How many live sessions there are (counted without reading them). */
   length(callback?: Callback<number>): Promise<number> {
-    return reportToConnectCallback(
-      this.all().then((all) => Object.keys(all).length),
-      callback,
-    )
+    return reportToConnectCallback((async () => this.ids().length)(), callback)
   }
 
   /** Deletes every session. */

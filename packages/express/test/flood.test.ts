@@ -73,3 +73,23 @@ describe('a flood of cookie-less requests (express-session defaults, no setPrinc
     }
   })
 })
+
+describe('enumerating the MemoryStore (express-session’s all and length)', () => {
+  it('is no visit: the sessions it reads are still evicted before a user who came back', async () => {
+    const store = new MemoryStore({ maxSessions: 20 })
+    const server = dropInApp(store)
+    await new Promise((resolve) => server.once('listening', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const cookie = sessionCookie(await request(base).get('/'))!
+    await request(base).post('/login?user=ada').set('Cookie', cookie).expect(200)
+    for (let n = 0; n < 19; n++) await request(base).get('/').expect(200)
+
+    // An admin page listing the sessions, both ways an app may ask.
+    expect(Object.keys(await store.all())).toHaveLength(20)
+    expect(await store.length()).toBe(20)
+    expect(await new Promise((resolve) => store.length((_err, n) => resolve(n)))).toBe(20)
+
+    for (let n = 0; n < 20; n++) await request(base).get('/').expect(200)
+    expect((await request(base).get('/me').set('Cookie', cookie)).text).toBe('ada')
+  })
+})

@@ -145,6 +145,22 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
   }
 
   /**
+   * The live record, a copy, or `undefined`, like {@link load}, without counting as a use of
+   * the session: the eviction order stays as requests left it. For admin reads and
+   * enumeration (a connect store's `all`), which must not make every session look visited.
+   *
+   * @example
+   * ```ts
+   * for (const id of store.ids()) report(await store.peek(id))
+   * ```
+   */
+  async peek(id: string): Promise<SessionRecord | undefined> {
+    this.assertOpen()
+    const entry = this.live(id)
+    return entry && toRecord(entry)
+  }
+
+  /**
    * Applies one request's change: create, merge, or rotate.
    *
    * @example
@@ -236,7 +252,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
    *
    * @example
    * ```ts
-   * for (const id of store.ids()) console.log(id, await store.load(id))
+   * for (const id of store.ids()) console.log(id, await store.peek(id))
    * ```
    */
   ids(): string[] {

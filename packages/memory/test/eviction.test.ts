@@ -131,3 +131,29 @@ describe('eviction order without any principal', () => {
     expect(evicted).not.toContain(id)
   })
 })
+
+describe('reads that are not a use', () => {
+  it('peek answers the live record without changing the eviction order; load does change it', async () => {
+    const store = open(3)
+    const used = await cookieless(store)
+    await store.load(used)
+    const [first, second] = [await cookieless(store), await withData(store)]
+    for (const id of [used, first, second]) expect((await store.peek(id))?.id).toBe(id)
+    expect(await store.peek(newId())).toBeUndefined()
+    const evicted = recordEvictions(store)
+    await withData(store)
+    await withData(store)
+    // Peeked, they are still single-request sessions, given up before the one that came back.
+    expect(evicted).toEqual([first, second])
+    expect(await store.peek(used)).toMatchObject({ id: used, attributes: COOKIE })
+  })
+
+  it('peek never answers an expired record', async () => {
+    const store = open(3)
+    const id = newId()
+    const past = { ...meta(), expiresAt: Date.now() - 1 }
+    await store.save({ id, isNew: true, meta: past, set: { ...COOKIE }, removed: [] })
+    expect(await store.peek(id)).toBeUndefined()
+    expect(store.size).toBe(0)
+  })
+})
