@@ -28,6 +28,15 @@ interface Server {
   stop(): Promise<void>
 }
 
+/** `middleware.migration` of @sessionkit/koa with a store (null on the other phases). */
+type MigrationCounts = { cookieSessions: number; storeSessions: number; moved: number } | null
+
+/** A server's counts, read from its admin route before it stops. */
+async function countsOf(server: Server): Promise<MigrationCounts> {
+  const body = (await (await fetch(`${server.url}/migration`)).json()) as { migration: MigrationCounts }
+  return body.migration
+}
+
 let redis: RedisServer
 /** Servers that exited without being stopped, with their last output. */
 const crashes: string[] = []
@@ -90,6 +99,8 @@ async function startServer(name: string, phase: Phase): Promise<Server> {
 class Fleet {
   servers: Server[] = []
   readonly steps: string[] = []
+  /** Summed counts of the stopped servers, per phase. */
+  readonly counts: Record<string, { cookieSessions: number; storeSessions: number; moved: number }> = {}
 
   constructor(readonly balancer: Balancer) {}
 
@@ -113,7 +124,7 @@ class Fleet {
     this.servers[index] = await startServer(old.name, phase)
     this.#route()
     await drained()
-    await old.stop()
+    await this.#retire(old)
     this.steps.push(`${old.name}: ${old.phase} → ${phase}`)
   }
 
@@ -121,8 +132,19 @@ class Fleet {
     this.balancer.setBackends(this.servers.map((s) => ({ name: `${s.name}:${s.phase}`, url: s.url })))
   }
 
+  async #retire(server: Server) {
+    const counts = await countsOf(server)
+    await server.stop()
+    if (!counts) return
+    const sum = this.counts[server.phase] ?? { cookieSessions: 0, storeSessions: 0, moved: 0 }
+    this.counts[server.phase] = sum
+    sum.cookieSessions += counts.cookieSessions
+    sum.storeSessions += counts.storeSessions
+    sum.moved += counts.moved
+  }
+
   async stop() {
-    await Promise.all(this.servers.map((s) => s.stop()))
+    await Promise.all(this.servers.map((s) => this.#retire(s)))
     await this.balancer.close()
   }
 }
@@ -283,6 +305,7 @@ function report(title: string, fleet: Fleet, f: Figures, ms: number) {
     [
       `${title} (${USERS} users, ${(ms / 1000).toFixed(1)} s)`,
       `  steps: ${fleet.steps.join('; ')}`,
+      `  middleware.migration summed per phase: ${JSON.stringify(fleet.counts)}`,
       `  requests ${f.requests}, acknowledged writes ${f.acknowledgedWrites}, served by ${JSON.stringify(f.servedBy)}`,
       `  logouts ${f.logouts}, lost writes ${f.lostWrites}, cleared cookies ${f.clearedCookies}, 5xx ${f.serverErrors}, other errors ${f.otherErrors}`,
       ...f.problems.slice(0, 20).map((p) => `  ! ${p}`),
@@ -309,8 +332,9 @@ async function underLoad(
 ) {
   const fleet = await Fleet.start(initial)
   const started = performance.now()
+  let load: Awaited<ReturnType<typeof startLoad>>
   try {
-    const load = await startLoad(fleet.balancer.url)
+    load = await startLoad(fleet.balancer.url)
     try {
       await load.rounds(ROUNDS)
       await deploy(fleet, load.rounds)
@@ -319,14 +343,14 @@ async function underLoad(
       throw err
     }
     await load.stop()
-    report(title, fleet, load.figures, performance.now() - started)
-    expect(crashes).toEqual([])
-    expectZeros(load.figures)
-    expect(load.figures.acknowledgedWrites).toBeGreaterThan(USERS * ROUNDS)
-    return load
   } finally {
     await fleet.stop()
   }
+  report(title, fleet, load.figures, performance.now() - started)
+  expect(crashes).toEqual([])
+  expectZeros(load.figures)
+  expect(load.figures.acknowledgedWrites).toBeGreaterThan(USERS * ROUNDS)
+  return { load, counts: fleet.counts }
 }
 
 /** Replaces every server, one after the other, with one running `phase`. */
@@ -339,7 +363,7 @@ async function rollTo(fleet: Fleet, phase: Phase, rounds: (n: number) => Promise
 
 describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION.md)', () => {
   it('rolling deploy: koa-session cookie mode → sessionkit', { timeout: 300_000 }, async () => {
-    const load = await underLoad(
+    const { load, counts } = await underLoad(
       'rolling deploy: koa-session cookie mode → sessionkit',
       'koa-session',
       async (fleet, rounds) => {
@@ -353,11 +377,14 @@ describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION
     // Every user wrote after the finish: every session now lives in Redis, the cookie holds its key.
     for (const user of load.users) expect(user.client.jar.get('koa.sess')).toMatch(/^[0-9a-f-]{36}$/)
     expect(await sessionKeysInRedis()).toBeGreaterThanOrEqual(USERS)
+    // Each session moved once, by its first write on a finished server; migrate servers moved none.
+    expect(counts.store?.moved).toBe(USERS)
+    expect(counts.migrate?.moved).toBe(0)
   })
 
   it('rollback: sessionkit → koa-session cookie mode', { timeout: 300_000 }, async () => {
     const keysBefore = await sessionKeysInRedis()
-    await underLoad(
+    const { counts } = await underLoad(
       'rollback: sessionkit → koa-session cookie mode',
       'koa-session',
       async (fleet, rounds) => {
@@ -366,15 +393,24 @@ describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION
       },
     )
     expect(await sessionKeysInRedis()).toBe(keysBefore)
+    // What tells the operator the rollback was safe: no session was ever served from the store.
+    expect(counts.migrate).toMatchObject({ storeSessions: 0, moved: 0 })
+    expect(counts.migrate?.cookieSessions).toBeGreaterThan(0)
   })
 
   it('rollback: sessionkit finish → sessionkit migrate', { timeout: 300_000 }, async () => {
     const keysBefore = await sessionKeysInRedis()
-    await underLoad('rollback: sessionkit finish → sessionkit migrate', 'migrate', async (fleet, rounds) => {
-      await rollTo(fleet, 'store', rounds, [0, 1])
-      await rollTo(fleet, 'migrate', rounds, [0, 1])
-    })
+    const { counts } = await underLoad(
+      'rollback: sessionkit finish → sessionkit migrate',
+      'migrate',
+      async (fleet, rounds) => {
+        await rollTo(fleet, 'store', rounds, [0, 1])
+        await rollTo(fleet, 'migrate', rounds, [0, 1])
+      },
+    )
     // Sessions moved during the finish stay in the store and are served from it by migrate servers.
     expect(await sessionKeysInRedis()).toBeGreaterThan(keysBefore)
+    expect(counts.store?.moved).toBeGreaterThan(0)
+    expect(counts.migrate?.storeSessions).toBeGreaterThan(0)
   })
 })

@@ -3,7 +3,7 @@ import type {} from 'koa'
 import { ClassicSession, type RequestSession } from './classic'
 import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
 import type { Session } from './session'
-import { SessionkitMode } from './sessionkit-mode'
+import { type MigrationCounts, SessionkitMode } from './sessionkit-mode'
 
 /**
  * Your session data: merge your fields in to type `ctx.session`. Without any, `ctx.session`
@@ -39,6 +39,11 @@ export interface SessionMiddleware {
   (ctx: AnyContext, next: () => Promise<unknown>): Promise<void>
   /** With a sessionkit store: its repository, e.g. `repository.destroyAllFor(userId)` from admin code. */
   readonly repository?: SessionRepository
+  /**
+   * With a sessionkit store: where the sessions this process served lived since it started
+   * (a copy), to follow a move from koa-session's cookie mode (docs/MIGRATION.md).
+   */
+  readonly migration?: MigrationCounts
 }
 
 interface KoaApp {
@@ -91,7 +96,10 @@ export function createSession(first: unknown, second?: unknown): SessionMiddlewa
       if (options.autoCommit) await state.commit()
     }
   }
-  if (sessionkit) Object.defineProperty(middleware, 'repository', { value: sessionkit.repository })
+  if (sessionkit) {
+    Object.defineProperty(middleware, 'repository', { value: sessionkit.repository })
+    Object.defineProperty(middleware, 'migration', { get: () => ({ ...sessionkit.counts }) })
+  }
   return middleware
 }
 
@@ -140,3 +148,4 @@ export {
 /** koa-session 7's name for the options `session()` takes. */
 export type CreateSessionOptions = SessionOptions
 export { Session } from './session'
+export type { MigrationCounts } from './sessionkit-mode'

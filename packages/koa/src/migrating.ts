@@ -56,7 +56,9 @@ export class MigratingSession implements RequestSession {
     if (this.#target) return this.#target
     const { ctx, mode } = this
     const value = readCookie(ctx, mode.options.key, mode.options)
-    const storeKey = Boolean(value) && cookieModeData(value!, mode.options.decode) === undefined
+    const cookieMode = value ? cookieModeData(value, mode.options.decode) !== undefined : false
+    if (cookieMode) mode.counts.cookieSessions++
+    const storeKey = Boolean(value) && !cookieMode
     this.#target = storeKey ? new SessionkitSession(ctx, mode) : new ClassicSession(ctx, mode.options, 'read')
     return this.#target
   }

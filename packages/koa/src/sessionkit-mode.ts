@@ -32,11 +32,25 @@ function koaRules(options: ResolvedOptions): Partial<CommitRules> {
   }
 }
 
+/**
+ * Where the sessions this process served lived, since it started: what an operator reads to
+ * follow a move from koa-session's cookie mode (docs/MIGRATION.md).
+ */
+export interface MigrationCounts {
+  /** Requests that carried a koa-session cookie-mode cookie whose signature verified. */
+  cookieSessions: number
+  /** Requests whose cookie named a session found in the store. */
+  storeSessions: number
+  /** Cookie-mode sessions written into the store (never with `migrate: true`). */
+  moved: number
+}
+
 /** What every request of one middleware shares in store mode on a sessionkit store. */
 export class SessionkitMode {
   readonly manager: SessionManager
   readonly carrier: IdCarrier
   readonly defaults: CookieSettings
+  readonly counts: MigrationCounts = { cookieSessions: 0, storeSessions: 0, moved: 0 }
 
   constructor(
     readonly options: ResolvedOptions,

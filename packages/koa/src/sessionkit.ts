@@ -59,6 +59,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
     const verified = options.signed && !mode.carrier.expressForm && !options.externalKey
     const cookieData = id && verified ? this.#cookieModeData(id) : undefined
     if (cookieData !== undefined) {
+      mode.counts.cookieSessions++
       // Moving from cookie mode: the data comes along into a new stored session (new id) at commit.
       this.#fresh()
       const session = this.#create(cookieData ?? undefined)
@@ -92,6 +93,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
       // What the session was stored with as koa-session reads it: not a change to write.
       lifecycle.assumeStoredCookie({ ...lifecycle.cookie, originalMaxAge: DAY })
     }
+    mode.counts.storeSessions++
     const session = this.#create(data)
     session._expire = lifecycle.session.expiresAt
   }
@@ -216,6 +218,8 @@ export class SessionkitSession implements RequestSession, SessionHost {
     // Settled at once when the commit needs no store call (a read-only request, mostly).
     const { cookie } = (!forced && lifecycle.prepareEnd().outcome) || (await lifecycle.commit())
     if (cookie?.action === 'set') {
+      if (this.#inCookie) mode.counts.moved++
+      this.#inCookie = undefined
       mode.carrier.write(ctx, options, cookie.id, cookie.attributes, cookie.expires)
       // koa-session forgets a browser-session lifetime once saved (`ctx.session.maxAge` reads undefined).
       if (options.maxAge === 'session') options.maxAge = undefined

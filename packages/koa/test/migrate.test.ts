@@ -1,10 +1,10 @@
 import { SessionError } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
-import type Koa from 'koa'
+import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, describe, expect, it } from 'vitest'
 import ours, { SessionOptions } from '../src/index'
-import { makeApp, peer } from './harness'
+import { KEYS, makeApp, peer, routes } from './harness'
 
 const stores: MemoryStore[] = []
 afterAll(() => Promise.all(stores.map((s) => s.close())))
@@ -155,6 +155,46 @@ describe('migrate: koa-session cookie-mode servers and ours in one fleet', () =>
     await genuine.get(makeApp(peer, {}), '/set?user=eve')
     genuine.jar.set('koa.sess', forged)
     expect((await genuine.get(mine, '/get')).json).toEqual({})
+  })
+})
+
+describe('middleware.migration: where the sessions served lived', () => {
+  function counted(options: object) {
+    const app = new Koa()
+    app.keys = [...KEYS]
+    app.silent = true
+    const middleware = ours(options as never, app)
+    app.use(middleware)
+    routes(app)
+    return { app, counts: () => middleware.migration }
+  }
+
+  it('migrate: cookie-mode requests counted, store hits counted, nothing moved', async () => {
+    const store = memory()
+    const { app, counts } = counted({ store, migrate: true })
+    const inCookie = new Browser()
+    await inCookie.get(makeApp(peer, {}), '/set?user=ada')
+    await inCookie.get(app, '/inc')
+    await inCookie.get(app, '/get')
+    const inStore = new Browser()
+    await inStore.get(makeApp(ours, { store }), '/set?user=bob')
+    await inStore.get(app, '/inc')
+    await new Browser().get(app, '/get')
+    expect(counts()).toEqual({ cookieSessions: 2, storeSessions: 1, moved: 0 })
+  })
+
+  it('finished: a cookie-mode session is moved by its first write, then served from the store', async () => {
+    const { app, counts } = counted({ store: memory() })
+    const browser = new Browser()
+    await browser.get(makeApp(peer, {}), '/set?user=ada')
+    await browser.get(app, '/get')
+    await browser.get(app, '/inc')
+    await browser.get(app, '/get')
+    expect(counts()).toEqual({ cookieSessions: 2, storeSessions: 1, moved: 1 })
+  })
+
+  it('absent in cookie mode and with koa-session stores', () => {
+    expect(counted({}).counts()).toBeUndefined()
   })
 })
 
