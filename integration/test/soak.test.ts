@@ -147,7 +147,12 @@ async function soak(
   const lasting = [...load.counts.loggedOut, ...final.gone]
   const samples = load.samples
   const errors = samples.filter((s) => s.status !== 200)
-  const before = reads(samples, 0, times.faultAt)
+  // Reads answered before the fault: one in flight at the fault belongs to the fault.
+  const before = reads(
+    samples.filter((s) => s.end < times.faultAt),
+    0,
+    times.faultAt,
+  )
   const errorStarts = errors.map((s) => s.start)
   const outage = times.replicaOutage && {
     ...reads(samples, ...times.replicaOutage),
@@ -173,7 +178,10 @@ async function soak(
         ? `${ms(Math.min(...errorStarts) - times.faultAt)} to ${ms(Math.max(...errorStarts) - times.faultAt)} (requests' starts)`
         : 'none',
     ],
-    ['reads p50 / p99 before the fault', `${ms(before.p50)} / ${ms(before.p99)}`],
+    [
+      'reads p50 / p99 before the fault',
+      `${ms(before.p50)} / ${ms(before.p99)} (${before.failed} of ${before.n} failed)`,
+    ],
     ...(outage
       ? ([
           ['reads p50 / p99 during the replica outage', `${ms(outage.p50)} / ${ms(outage.p99)}`],
@@ -229,6 +237,117 @@ async function soak(
   return { load, times, firstAck, firstAckAfterRepair, outage, withoutWrites }
 }
 
+/** 20 writers per session, all with the session loaded before any saves, each its own attribute. */
+async function parallelWriters(scenario: string, apps: Apps) {
+  const SESSIONS = 10
+  const ROUNDS = 3
+  const WRITERS = 20
+  let acked = 0
+  let failed = 0
+  let lost = 0
+  const details: string[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    await Promise.all(
+      Array.from({ length: SESSIONS }, async (_, s) => {
+        const client = new Client(apps.lb.url, REQUEST_BOUND_MS)
+        const user = `par${round}_${s}_${Date.now().toString(36)}`
+        expect((await client.post(`/api/login?user=${user}`)).status).toBe(200)
+        // Every writer has loaded the session before any of them saves.
+        const barrier = await startBarrier(WRITERS)
+        const answers = await Promise.all(
+          Array.from({ length: WRITERS }, (_, w) =>
+            client.post(`/api/set?name=w${w}&value=v${w}&barrier=${encodeURIComponent(barrier.url)}`),
+          ),
+        )
+        await barrier.close()
+        const ok = answers.flatMap((a, w) => (a.status === 200 ? [w] : []))
+        acked += ok.length
+        failed += WRITERS - ok.length
+        for (const instance of apps.fleet.instances) {
+          const r = await client.get('/api/me', instance.url)
+          const missing = ok.filter((w) => r.body.attrs?.[`w${w}`] !== `v${w}`)
+          lost += missing.length
+          if (missing.length)
+            details.push(`${user} on ${instance.name}: missing ${missing.map((w) => `w${w}`)}`)
+        }
+      }),
+    )
+  }
+  const rows: [string, string | number][] = [
+    ['writers (acknowledged / failed)', `${acked} / ${failed}`],
+    ['acknowledged attributes lost (per instance read)', lost],
+  ]
+  record(scenario, rows)
+  console.info(`${scenario}: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}`)
+  for (const line of details.slice(0, 10)) console.info(`  ${line}`)
+  expect.soft(lost, 'acknowledged attributes lost').toBe(0)
+  expect.soft(failed, 'writers answered with an error on a healthy store').toBe(0)
+}
+
+/**
+ * Slow writers (session loaded, then held at a gate) in flight while their session logs out;
+ * afterwards the old cookie must load nothing on any instance, and the key must not exist.
+ */
+async function logoutsRacingWriters(
+  scenario: string,
+  apps: Apps,
+  keyExists: (key: string) => Promise<boolean>,
+) {
+  const SESSIONS = 30
+  const WRITERS = 10
+  const gate = await startGate()
+  const tag = Date.now().toString(36)
+  const clients = await Promise.all(
+    Array.from({ length: SESSIONS }, async (_, s) => {
+      const client = new Client(apps.lb.url, REQUEST_BOUND_MS)
+      expect((await client.post(`/api/login?user=race${s}_${tag}`)).status).toBe(200)
+      return client
+    }),
+  )
+  // Each writer loads the session, then waits at the gate; the gate opens once every
+  // session's logout was answered, so every write saves after its session was destroyed.
+  const writers = clients.flatMap((client) =>
+    Array.from({ length: WRITERS }, (_, w) =>
+      client.clone().post(`/api/set?name=late${w}&value=v&barrier=${encodeURIComponent(gate.url)}`),
+    ),
+  )
+  await gate.arrived(SESSIONS * WRITERS)
+  const ids = clients.map((c) => sessionIdOf(c)!)
+  const olds = clients.map((c) => c.clone())
+  const logouts = await Promise.all(clients.map((c) => c.post('/api/logout')))
+  gate.open()
+  const written = await Promise.all(writers)
+  await gate.close()
+  let resurrected = 0
+  const details: string[] = []
+  for (const [i, old] of olds.entries()) {
+    for (const instance of apps.fleet.instances) {
+      const r = await old.get('/api/me', instance.url)
+      if (r.body.user !== null || Object.keys(r.body.attrs ?? {}).length) {
+        resurrected++
+        details.push(`${ids[i]!.slice(0, 8)} loads on ${instance.name}: ${JSON.stringify(r.body)}`)
+      }
+    }
+    if (await keyExists(`sess:{${ids[i]}}`)) {
+      resurrected++
+      details.push(`${ids[i]!.slice(0, 8)}: the key exists again`)
+    }
+  }
+  const rows: [string, string | number][] = [
+    ['logouts answered 200', `${logouts.filter((r) => r.status === 200).length} of ${SESSIONS}`],
+    [
+      'slow writers in flight across the logouts',
+      `${writers.length} (answers ${JSON.stringify(statuses(written.map((w) => ({ status: w.status }) as never))).replace(/"/g, '')})`,
+    ],
+    ['resurrections', resurrected],
+  ]
+  record(scenario, rows)
+  console.info(`${scenario}: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}`)
+  for (const line of details.slice(0, 10)) console.info(`  ${line}`)
+  expect.soft(logouts.map((r) => r.status)).toEqual(logouts.map(() => 200))
+  expect.soft(resurrected, 'resurrections').toBe(0)
+}
+
 describe('fault soak: Redis standalone', () => {
   let redis: RedisServer
   let apps: Apps
@@ -261,107 +380,22 @@ describe('fault soak: Redis standalone', () => {
     expect.soft(r.firstAckAfterRepair, 'first acknowledged increment after the restart').toBeLessThan(5000)
   }, 120_000)
 
-  it('20 parallel writers per session, each setting its own attribute: none lost', async () => {
-    const SESSIONS = 10
-    const ROUNDS = 3
-    const WRITERS = 20
-    let acked = 0
-    let failed = 0
-    let lost = 0
-    const details: string[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      await Promise.all(
-        Array.from({ length: SESSIONS }, async (_, s) => {
-          const client = new Client(apps.lb.url, REQUEST_BOUND_MS)
-          const user = `par${round}_${s}_${Date.now().toString(36)}`
-          expect((await client.post(`/api/login?user=${user}`)).status).toBe(200)
-          // Every writer has loaded the session before any of them saves.
-          const barrier = await startBarrier(WRITERS)
-          const answers = await Promise.all(
-            Array.from({ length: WRITERS }, (_, w) =>
-              client.post(`/api/set?name=w${w}&value=v${w}&barrier=${encodeURIComponent(barrier.url)}`),
-            ),
-          )
-          await barrier.close()
-          const ok = answers.flatMap((a, w) => (a.status === 200 ? [w] : []))
-          acked += ok.length
-          failed += WRITERS - ok.length
-          for (const instance of apps.fleet.instances) {
-            const r = await client.get('/api/me', instance.url)
-            const missing = ok.filter((w) => r.body.attrs?.[`w${w}`] !== `v${w}`)
-            lost += missing.length
-            if (missing.length)
-              details.push(`${user} on ${instance.name}: missing ${missing.map((w) => `w${w}`)}`)
-          }
-        }),
-      )
-    }
-    const rows: [string, string | number][] = [
-      ['writers (acknowledged / failed)', `${acked} / ${failed}`],
-      ['acknowledged attributes lost (per instance read)', lost],
-    ]
-    record('20 parallel writers', rows)
-    console.info(`20 parallel writers: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}`)
-    for (const line of details.slice(0, 10)) console.info(`  ${line}`)
-    expect.soft(lost, 'acknowledged attributes lost').toBe(0)
-    expect.soft(failed, 'writers answered with an error on a healthy store').toBe(0)
-  }, 120_000)
+  it(
+    '20 parallel writers per session, each setting its own attribute: none lost',
+    () => parallelWriters('20 parallel writers, standalone', apps),
+    120_000,
+  )
 
-  it('logouts racing slow writers: no logged-out session ever loads again', async () => {
-    const SESSIONS = 30
-    const WRITERS = 10
-    const gate = await startGate()
-    const tag = Date.now().toString(36)
-    const clients = await Promise.all(
-      Array.from({ length: SESSIONS }, async (_, s) => {
-        const client = new Client(apps.lb.url, REQUEST_BOUND_MS)
-        expect((await client.post(`/api/login?user=race${s}_${tag}`)).status).toBe(200)
-        return client
-      }),
-    )
-    // Each writer loads the session, then waits at the gate; the gate opens once every
-    // session's logout was answered, so every write saves after its session was destroyed.
-    const writers = clients.flatMap((client) =>
-      Array.from({ length: WRITERS }, (_, w) =>
-        client.clone().post(`/api/set?name=late${w}&value=v&barrier=${encodeURIComponent(gate.url)}`),
+  it(
+    'logouts racing slow writers: no logged-out session ever loads again',
+    () =>
+      logoutsRacingWriters(
+        'logouts racing writers, standalone',
+        apps,
+        async (key) => (await call(redis.port, ['EXISTS', key])) !== 0,
       ),
-    )
-    await gate.arrived(SESSIONS * WRITERS)
-    const ids = clients.map((c) => sessionIdOf(c)!)
-    const olds = clients.map((c) => c.clone())
-    const logouts = await Promise.all(clients.map((c) => c.post('/api/logout')))
-    gate.open()
-    const written = await Promise.all(writers)
-    await gate.close()
-    let resurrected = 0
-    const details: string[] = []
-    for (const [i, old] of olds.entries()) {
-      for (const instance of apps.fleet.instances) {
-        const r = await old.get('/api/me', instance.url)
-        if (r.body.user !== null || Object.keys(r.body.attrs ?? {}).length) {
-          resurrected++
-          details.push(`${ids[i]!.slice(0, 8)} loads on ${instance.name}: ${JSON.stringify(r.body)}`)
-        }
-      }
-      if ((await call(redis.port, ['EXISTS', `sess:{${ids[i]}}`])) !== 0) {
-        resurrected++
-        details.push(`${ids[i]!.slice(0, 8)}: the key exists again`)
-      }
-    }
-    const rows: [string, string | number][] = [
-      ['logouts answered 200', `${logouts.filter((r) => r.status === 200).length} of ${SESSIONS}`],
-      [
-        'slow writers in flight across the logouts',
-        `${writers.length} (answers ${JSON.stringify(statuses(written.map((w) => ({ status: w.status }) as never))).replace(/"/g, '')})`,
-      ],
-      ['resurrections', resurrected],
-    ]
-    record('logouts racing writers', rows)
-    console.info(`logouts racing slow writers: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}`)
-    for (const line of details.slice(0, 10)) console.info(`  ${line}`)
-    expect.soft(logouts.map((r) => r.status)).toEqual(logouts.map(() => 200))
-    expect.soft(resurrected, 'resurrections').toBe(0)
-  }, 120_000)
+    120_000,
+  )
 })
 
 describe('fault soak: Redis Sentinel (1 master, 1 replica, 3 sentinels)', () => {
@@ -487,6 +521,24 @@ describe('fault soak: Redis Cluster (3 masters, 1 replica each)', () => {
       .toBe(0)
     expect.soft(r.firstAck, 'first acknowledged increment after the kill').toBeLessThan(10_000)
   }, 150_000)
+
+  it(
+    '20 parallel writers per session, each setting its own attribute: none lost',
+    () => parallelWriters('20 parallel writers, Cluster', apps),
+    120_000,
+  )
+
+  it(
+    'logouts racing slow writers: no logged-out session ever loads again',
+    () =>
+      logoutsRacingWriters('logouts racing writers, Cluster', apps, async (key) => {
+        // Only the master owning the key's slot answers a number; the others answer MOVED.
+        const masters = await cluster.masters()
+        const replies = await Promise.all(masters.map((m) => call(m.port, ['EXISTS', key]).catch(() => 0)))
+        return replies.some((r) => r === 1)
+      }),
+    120_000,
+  )
 })
 
 /** The slot ranges `CLUSTER SLOTS` gives to the master on `port`. */
