@@ -1,6 +1,7 @@
 /**
- * Lua run atomically on one key. Every script touches exactly one key so it is valid in
- * Cluster; the principal index lives in another slot and is written by separate commands.
+ * Lua run atomically on one key. Every script touches one key, or (the takes) one key and its
+ * marker, which carries the key's hash tag, so every script stays in one Cluster slot; the
+ * principal index lives in another slot and is written by separate commands.
  *
  * Hash layout: metadata fields below, attributes under `a:<name>` so no attribute name can
  * ever shadow a metadata field.
