@@ -118,8 +118,11 @@ export function fromCallbackStore(legacy: CallbackStore, options: CallbackStoreO
   const destroy = (id: string) => callConnect((cb) => legacy.destroy(id, cb), { what: `${name}.destroy` })
   const set = (id: string, object: Record<string, unknown>) =>
     callConnect((cb) => legacy.set(id, object, cb), { what: `${name}.set` })
-  const touchStore = (id: string, object: Record<string, unknown>) =>
-    callConnect((cb) => legacy.touch!(id, object, cb), { what: `${name}.touch` })
+  const touchStore = (id: string, object: Record<string, unknown>, notFoundOk = false) =>
+    callConnect((cb) => legacy.touch!(id, object, cb), { what: `${name}.touch`, notFoundOk })
+  // The store's `touch` writes the cookie it is given (memorystore, session-file-store), rather
+  // than only extending a TTL (connect-redis's EXPIRE): learned by reading back after a touch.
+  let touchWritesCookie = false
 
   // Within a binding's request: exactly the peer's calls, with exactly the peer's object.
   const asPeer = () => (peer ? peerWrites.getStore() : undefined)
@@ -175,11 +178,31 @@ export function fromCallbackStore(legacy: CallbackStore, options: CallbackStoreO
         }
         return true
       }
-      const current = await live(id)
+      const before = await get(id)
+      const current = before ? recordOf(id, before) : undefined
       if (!current) return false
-      // Rewritten whole, not through the store's `touch`: a `touch` that only extends a TTL
-      // (connect-redis's EXPIRE) would leave `cookie.expires`, and so the expiry, behind.
-      await write(id, current.attributes, touchedMeta(current, touch))
+      const object = toObject(current.attributes, touchedMeta(current, touch), codec)
+      // The store's own `touch` where it writes the cookie: it leaves the attributes alone, so
+      // a save racing it keeps its data. Otherwise the session is rewritten whole, as a `touch`
+      // that only extends a TTL would leave `cookie.expires`, and so the expiry, behind.
+      if (legacy.touch) {
+        // A file store answers ENOENT for a session deleted since the read: nothing to touch.
+        await touchStore(id, object, true)
+        if (touchWritesCookie) return true
+        const after = await get(id)
+        // Deleted meanwhile: the touch came first, and the session stays deleted.
+        if (!after) return true
+        const seen = touchedPart(after)
+        if (seen === touchedPart(object)) {
+          touchWritesCookie = true
+          return true
+        }
+        // Another write came in between: it is the newer one, and the question stays open.
+        if (seen !== touchedPart(before)) return true
+        // The touch left the object as it was: rewrite it (each time, after the store's touch
+        // and a read back, so a save landing meanwhile is seen and not overwritten).
+      }
+      await set(id, object)
       return true
     },
     async delete(id: string): Promise<void> {
@@ -193,4 +216,10 @@ export function fromCallbackStore(legacy: CallbackStore, options: CallbackStoreO
 function storeName(legacy: CallbackStore): string {
   const name = (legacy as { constructor?: { name?: unknown } }).constructor?.name
   return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'connect store'
+}
+
+/** What a touch writes into a session object (the cookie's expiry and access time), comparable as text. */
+function touchedPart(object: unknown): string {
+  const cookie = (object as { cookie?: Record<string, unknown> } | null)?.cookie
+  return JSON.stringify([cookie?.expires ?? null, cookie?.__sessionkit ?? null])
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Codec } from './codec'
 import { SessionError } from './errors'
 import type { SessionMeta, SessionRecord } from './types'
@@ -9,8 +10,11 @@ const DAY = 86_400_000
 // session-file-store's time of the last write.
 const STORE_KEYS: ReadonlySet<string> = new Set(['__lastAccess'])
 
-/** What sessionkit keeps under META: metadata the peers' shape has no place for. */
-type OwnMeta = Partial<SessionMeta> & {
+/**
+ * What sessionkit keeps under META: metadata the peers' shape has no place for. The access
+ * time and expiry are kept in the cookie (`cookie[META]`), which a store's `touch` rewrites.
+ */
+type OwnMeta = Partial<Pick<SessionMeta, 'createdAt' | 'maxInactiveMs' | 'principal'>> & {
   /** The session had no `cookie` attribute; the adapter added one for the store's TTL. */
   cookieAdded?: true
   /**
@@ -22,7 +26,11 @@ type OwnMeta = Partial<SessionMeta> & {
   rawCookie?: string
 }
 
-type Cookie = { originalMaxAge?: number | null; expires?: string | Date | null }
+type Access = Partial<Pick<SessionMeta, 'lastAccessedAt' | 'expiresAt'>> & {
+  /** Random per write: tells a store's `touch` that wrote this cookie from another write of the same instant. */
+  write?: string
+}
+type Cookie = { originalMaxAge?: number | null; expires?: string | Date | null; [META]?: Access }
 
 /**
  * A connect store's session object as a record. `trustStore`: a session the store still
@@ -54,6 +62,7 @@ export function toRecord(
   // live, as express-session trusts it. Its last access is then unknown; it counts as half a
   // lifetime ago, so the next request touches it again.
   if (!(expiresAt > now) && trustStore) expiresAt = now + maxInactiveMs / 2
+  const access: Access = isObject(cookie[META]) ? cookie[META] : {}
   const raw = new Set(Array.isArray(own.raw) ? own.raw : [])
   // null prototype: an attribute may be called `__proto__`
   const attributes: Record<string, string> = Object.create(null)
@@ -63,8 +72,8 @@ export function toRecord(
       if (typeof own.rawCookie === 'string') attributes.cookie = own.rawCookie
       // A cookie the adapter added for the connect store's TTL is no attribute of the session.
       else if (!own.cookieAdded && isObject(value)) {
-        // `expires` moves on every touch; keeping it out keeps the attribute stable.
-        const text = codec.encode(withoutExpires(value))
+        // `expires` and the access time move on every touch; keeping them out keeps the attribute stable.
+        const text = codec.encode(withoutTouched(value))
         if (text !== undefined) attributes.cookie = text
       }
       continue
@@ -81,8 +90,8 @@ export function toRecord(
     // no access (clock skew between app servers stays within that): it is a `cookie.expires`
     // the app set beyond `maxAge`, and taken as is it would stop every touch until then.
     lastAccessedAt:
-      own.lastAccessedAt !== undefined && own.expiresAt === expiresAt
-        ? own.lastAccessedAt
+      typeof access.lastAccessedAt === 'number' && access.expiresAt === expiresAt
+        ? access.lastAccessedAt
         : derivedAccess(now, expiresAt - maxInactiveMs),
     maxInactiveMs,
     expiresAt,
@@ -128,14 +137,9 @@ export function toObject(
     // The idle timeout as the cookie's lifetime when the session has no cookie settings:
     // stores that time sessions by it (session-file-store) then keep it as long.
     { originalMaxAge: cookieAdded ? meta.maxInactiveMs : null, ...given },
-    meta.expiresAt,
+    meta,
   )
-  const own: OwnMeta = {
-    createdAt: meta.createdAt,
-    lastAccessedAt: meta.lastAccessedAt,
-    maxInactiveMs: meta.maxInactiveMs,
-    expiresAt: meta.expiresAt,
-  }
+  const own: OwnMeta = { createdAt: meta.createdAt, maxInactiveMs: meta.maxInactiveMs }
   if (meta.principal !== undefined) own.principal = meta.principal
   if (cookieAdded) own.cookieAdded = true
   if (rawCookie !== undefined) own.rawCookie = rawCookie
@@ -146,10 +150,16 @@ export function toObject(
 
 /**
  * The cookie as express-session's `Cookie` hands it to a store: `expires` written, and a
- * `maxAge` getter (the milliseconds left, what memorystore takes as TTL) that JSON leaves out.
+ * `maxAge` getter (the milliseconds left, what memorystore takes as TTL) that JSON leaves out;
+ * plus the access time it goes with, which a peer's `Cookie` drops when it rewrites it.
  */
-function connectCookie(settings: Record<string, unknown>, expiresAt: number): Record<string, unknown> {
-  const cookie: Record<string, unknown> = { ...settings, expires: new Date(expiresAt).toISOString() }
+function connectCookie(settings: Record<string, unknown>, meta: SessionMeta): Record<string, unknown> {
+  const { expiresAt, lastAccessedAt } = meta
+  const cookie: Record<string, unknown> = {
+    ...settings,
+    expires: new Date(expiresAt).toISOString(),
+    [META]: { lastAccessedAt, expiresAt, write: randomBytes(6).toString('base64url') } satisfies Access,
+  }
   Object.defineProperty(cookie, 'maxAge', { get: () => expiresAt - Date.now(), enumerable: false })
   return cookie
 }
@@ -171,8 +181,8 @@ function positive(value: unknown): number | undefined {
   return typeof value === 'number' && value > 0 ? value : undefined
 }
 
-function withoutExpires(cookie: object): object {
-  const { expires: _expires, ...rest } = cookie as Record<string, unknown>
+function withoutTouched(cookie: object): object {
+  const { expires: _expires, [META]: _access, ...rest } = cookie as Record<string, unknown>
   return rest
 }
 
