@@ -189,3 +189,35 @@ it('the answer is lost after DynamoDB committed: the copy sent again tells, and 
     expect(await loads(old), `${losses} lost`).toBeUndefined()
   }
 })
+
+it('DynamoDB is killed after it committed, before the answer left: saved, and the new id loads after the restart', async () => {
+  const c = client()
+  const store = storeOn(c, { operationTimeoutMs: BOUND_MS })
+  for (let trial = 0; trial < 2; trial++) {
+    const old = newId()
+    const next = newId()
+    expect(
+      await store.save({ id: old, isNew: true, meta: meta(), set: { user: '"anon"' }, removed: [] }),
+    ).toBe('saved')
+    let armed = true
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'TransactWriteItemsCommand' && armed) {
+          armed = false
+          await server.kill()
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+        }
+        return result
+      },
+      { step: 'initialize', name: 'killAfterCommit' },
+    )
+    const answer = await outcome(store.save(rotation(old, next)))
+    c.middlewareStack.remove('killAfterCommit')
+    await server.restart()
+    await store.settled()
+    expect(answer, `trial ${trial}`).toBe('saved')
+    expect((await loads(next))?.attributes, `trial ${trial}`).toEqual({ user: '"alice"' })
+    expect(await loads(old), `trial ${trial}`).toBeUndefined()
+  }
+}, 120_000)
