@@ -143,6 +143,23 @@ describe('migrate: koa-session cookie-mode servers and ours in one fleet', () =>
     expect((await browser.get(makeApp(peer, {}), '/get')).json).toEqual({ user: 'bob' })
   })
 
+  it("sessionkit's session features need the session in the store: NOT_SUPPORTED on a cookie session", async () => {
+    const app = new Koa()
+    app.keys = [...KEYS]
+    app.silent = true
+    app.use(ours({ store: memory(), migrate: true } as never, app))
+    app.use(async (ctx) => {
+      try {
+        await (ctx.session as unknown as { changeId(): Promise<string> }).changeId()
+        ctx.body = 'changed'
+      } catch (err) {
+        ctx.body = (err as SessionError).code
+      }
+    })
+    const res = await request(app.callback()).get('/')
+    expect(res.text).toBe('NOT_SUPPORTED')
+  })
+
   it('only a cookie whose signature verified is data: forged or tampered values are no session', async () => {
     const mine = makeApp(ours, { store: memory(), migrate: true })
     const forged = Buffer.from(
