@@ -137,4 +137,37 @@ describe('fromCallbackStore', () => {
     // a repository treats the corrupt record as absent
     expect(await new SessionRepository({ store }).load(ID)).toBeUndefined()
   })
+
+  it("touches through the store's touch where it writes the cookie, so the attributes are never rewritten", async () => {
+    const legacy = connectStore(false)
+    const sets: string[] = []
+    const set = legacy.store.set
+    legacy.store.set = (sid: string, session: object, cb: Cb) => {
+      sets.push(sid)
+      return set(sid, session, cb)
+    }
+    // memorystore's touch: the stored object with the given cookie
+    legacy.store.touch = (sid: string, session: object, cb: Cb) => {
+      const stored = JSON.parse(legacy.objects.get(sid)!)
+      stored.cookie = (session as { cookie: unknown }).cookie
+      legacy.objects.set(sid, JSON.stringify(stored))
+      cb()
+    }
+    const store = fromCallbackStore(legacy.store)
+    const now = Date.now()
+    const meta = {
+      createdAt: now,
+      lastAccessedAt: now,
+      maxInactiveMs: 60_000,
+      expiresAt: now + 60_000,
+      principal: null,
+    }
+    await store.save({ id: ID, isNew: true, meta, set: { a: '1' }, removed: [] })
+    for (const step of [1, 2]) {
+      const touch = { lastAccessedAt: now + step * 1000, expiresAt: now + 60_000 + step * 2000 }
+      expect(await store.touch(ID, touch)).toBe(true)
+      expect(await store.load(ID)).toMatchObject({ ...touch, createdAt: now, maxInactiveMs: 60_000 })
+    }
+    expect(sets).toEqual([ID])
+  })
 })
