@@ -168,6 +168,7 @@ class User {
   readonly client: Client
   acked = 0
   done = 0
+  polls = 0
 
   constructor(
     readonly name: string,
@@ -195,7 +196,50 @@ class User {
     this.done++
   }
 
+  /**
+   * A second tab of the same browser (same cookies) reading while the first one writes: it
+   * sees every write acknowledged before it was sent, and its responses never replace a
+   * cookie a write set meanwhile.
+   */
+  async poll(): Promise<void> {
+    const before = this.acked
+    try {
+      const reply = await this.client.get('/me')
+      const body = reply.body as Body
+      if (
+        this.counted(reply) &&
+        typeof body.counter === 'number' &&
+        (body.counter < before || body.counter > this.acked + 1)
+      ) {
+        this.figures.lostWrites++
+        this.figures.problems.push(
+          `${this.name}: poll saw ${body.counter} on ${reply.instance}, acknowledged ${before}`,
+        )
+      }
+    } catch (err) {
+      this.figures.otherErrors++
+      this.figures.problems.push(`${this.name}: poll: ${(err as Error).message}`)
+    }
+    this.polls++
+  }
+
   check(reply: Reply, write: boolean) {
+    if (!this.counted(reply)) return
+    const f = this.figures
+    const body = reply.body as Body
+    const expected = write ? this.acked + 1 : this.acked
+    if (body.counter !== expected) {
+      f.lostWrites++
+      f.problems.push(`${this.name}: counter ${body.counter} on ${reply.instance}, expected ${expected}`)
+    }
+    if (write) {
+      f.acknowledgedWrites++
+      this.acked = expected
+    }
+  }
+
+  /** Counts the reply; true when it is a 200 of this user's session (the counter is then checked). */
+  counted(reply: Reply): boolean {
     const f = this.figures
     const body = reply.body as Body
     f.requests++
@@ -214,27 +258,19 @@ class User {
     if (reply.status >= 500) {
       f.serverErrors++
       f.problems.push(`${this.name}: ${reply.status} from ${reply.instance}: ${JSON.stringify(body)}`)
-      return
+      return false
     }
     if (reply.status !== 200) {
       f.otherErrors++
       f.problems.push(`${this.name}: ${reply.status} from ${reply.instance}`)
-      return
+      return false
     }
     if (body.user !== this.name) {
       f.logouts++
       f.problems.push(`${this.name}: logged out on ${reply.instance} (saw ${JSON.stringify(body)})`)
-      return
+      return false
     }
-    const expected = write ? this.acked + 1 : this.acked
-    if (body.counter !== expected) {
-      f.lostWrites++
-      f.problems.push(`${this.name}: counter ${body.counter} on ${reply.instance}, expected ${expected}`)
-    }
-    if (write) {
-      f.acknowledgedWrites++
-      this.acked = expected
-    }
+    return true
   }
 }
 
@@ -254,27 +290,36 @@ async function startLoad(baseUrl: string) {
   const users = Array.from({ length: USERS }, (_, i) => new User(`user${i + 1}`, baseUrl, figures))
   await Promise.all(users.map((u) => u.login()))
   let running = true
-  const waiters: { target: number[]; resolve: () => void }[] = []
+  // Both tabs of every user count: a drain waits for the requests of both to finish.
+  const waiters: { target: { done: number; polls: number }[]; resolve: () => void }[] = []
   const wake = () => {
     for (const w of [...waiters]) {
-      if (users.every((u, i) => u.done >= w.target[i]!)) {
+      if (users.every((u, i) => u.done >= w.target[i]!.done && u.polls >= w.target[i]!.polls)) {
         waiters.splice(waiters.indexOf(w), 1)
         w.resolve()
       }
     }
   }
-  const loops = users.map(async (user) => {
-    for (let i = 0; running; i++) {
-      await user.step(i % 2 === 0)
-      wake()
-    }
-  })
+  const loops = users.flatMap((user) => [
+    (async () => {
+      for (let i = 0; running; i++) {
+        await user.step(i % 2 === 0)
+        wake()
+      }
+    })(),
+    (async () => {
+      while (running) {
+        await user.poll()
+        wake()
+      }
+    })(),
+  ])
   return {
     figures,
     users,
     rounds: (n: number) =>
       new Promise<void>((resolve) => {
-        waiters.push({ target: users.map((u) => u.done + n), resolve })
+        waiters.push({ target: users.map((u) => ({ done: u.done + n, polls: u.polls + 1 })), resolve })
         wake()
       }),
     /** Ends the loops without the final check (a failed deploy step). */
@@ -306,7 +351,7 @@ function report(title: string, fleet: Fleet, f: Figures, ms: number) {
       `${title} (${USERS} users, ${(ms / 1000).toFixed(1)} s)`,
       `  steps: ${fleet.steps.join('; ')}`,
       `  middleware.migration summed per phase: ${JSON.stringify(fleet.counts)}`,
-      `  requests ${f.requests}, acknowledged writes ${f.acknowledgedWrites}, served by ${JSON.stringify(f.servedBy)}`,
+      `  requests ${f.requests} (a writing tab and a reading tab per user), acknowledged writes ${f.acknowledgedWrites}, served by ${JSON.stringify(f.servedBy)}`,
       `  logouts ${f.logouts}, lost writes ${f.lostWrites}, cleared cookies ${f.clearedCookies}, 5xx ${f.serverErrors}, other errors ${f.otherErrors}`,
       ...f.problems.slice(0, 20).map((p) => `  ! ${p}`),
     ].join('\n'),
