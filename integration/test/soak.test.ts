@@ -114,6 +114,8 @@ interface FaultTimes {
   repair: string
   /** A replica outage: [from, to) on the load's clock, for the reads' latency. */
   replicaOutage?: [number, number]
+  /** What ended the fault when that is not the repair (a killed node back); the fault ends when `fault` resolves. */
+  back?: string
 }
 
 /**
@@ -132,14 +134,20 @@ async function soak(
     await load.stop()
     throw new Error(`${scenario}: the load did not warm up within ${WARM_UP_BOUND_MS} ms`)
   }
-  const times = await fault(load)
+  let times: FaultTimes
+  try {
+    times = await fault(load)
+  } catch (err) {
+    await load.stop()
+    throw err
+  }
   load.mark()
+  const markAt = load.now()
   const recovered = await load.until(
     () => load.active().every((u) => u.ackedSinceMark >= 3),
     RECOVERY_BOUND_MS,
   )
   const recoveredAt = load.now()
-  const endedAt = load.now()
   await load.stop()
   const final = await finalCheck(load, apps.fleet.instances)
   const unsavedProbes = (await Promise.all(load.probes.map((p) => p.verify()))).flat()
@@ -169,7 +177,7 @@ async function soak(
   const rows: [string, string | number][] = [
     [
       'requests',
-      `${samples.length} in ${(endedAt / 1000).toFixed(1)} s, the fault at +${(times.faultAt / 1000).toFixed(1)} s`,
+      `${samples.length} in ${(recoveredAt / 1000).toFixed(1)} s, the fault at +${(times.faultAt / 1000).toFixed(1)} s`,
     ],
     ['answers', JSON.stringify(statuses(samples)).replace(/"/g, '')],
     [
@@ -196,8 +204,8 @@ async function soak(
     ['fault → first acknowledged increment', ms(firstAck)],
     [`${times.repair} → first acknowledged increment`, ms(firstAckAfterRepair)],
     [
-      `${times.repair} → every user incrementing again`,
-      recovered ? ms(recoveredAt - times.repairAt) : `not within ${RECOVERY_BOUND_MS} ms`,
+      `${times.back ?? times.repair} → every user incrementing again`,
+      recovered ? ms(recoveredAt - markAt) : `not within ${RECOVERY_BOUND_MS} ms`,
     ],
     ['acknowledged increments lost', load.counts.lostAcked + final.lost],
     ['increments answered 5xx, applied anyway ("applied after 503")', final.appliedAfterError],
@@ -425,6 +433,7 @@ describe('fault soak: Redis Sentinel (1 master, 1 replica, 3 sentinels)', () => 
         repairAt: failoverAt,
         repair: 'failover done',
         replicaOutage: [failoverAt + SETTLE_MS, load.now()],
+        back: 'killed node back',
       }
     })
     // With the replica gone, reads must not wait behind writes' replica waits.
@@ -465,6 +474,7 @@ describe('fault soak: Redis Cluster (3 masters, 1 replica each)', () => {
           repairAt: failoverAt,
           repair: 'failover done',
           replicaOutage: [failoverAt + SETTLE_MS, load.now()],
+          back: 'killed node back',
         }
       },
       async (load, times) => {
