@@ -55,7 +55,8 @@ export interface CallbackStoreOptions {
    * (a session past it is never returned, and the adapter's own touch rewrites the object so it
    * stays exact). `'store'`: a session the store still returns is live, for a store shared with
    * peer servers whose `touch` extends the TTL without rewriting the object (express-session
-   * over connect-redis). Default `'data'`, `'store'` when a binding drives the store as its peer.
+   * over connect-redis); it applies to a store with `touch` only. Default `'data'`, `'store'`
+   * when a binding drives the store as its peer.
    */
   expiry?: 'data' | 'store'
 }
@@ -79,7 +80,9 @@ export function fromCallbackStore(legacy: CallbackStore, options: CallbackStoreO
   const codec = options.codec ?? jsonCodec
   const peer = options.peer
   const name = storeName(legacy)
-  const trustStore = (options.expiry ?? (peer ? 'store' : 'data')) === 'store'
+  // Only a store with `touch` can extend a session without rewriting its `cookie.expires`.
+  const trustStore =
+    (options.expiry ?? (peer ? 'store' : 'data')) === 'store' && typeof legacy.touch === 'function'
   // A store that cannot parse what it holds answers a SyntaxError: a corrupt record, which the
   // repository treats as absent. A binding's peer passes the store's error to the app instead.
   const corruptOnParseError = peer === undefined

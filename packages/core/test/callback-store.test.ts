@@ -67,6 +67,10 @@ describe('fromCallbackStore', () => {
     legacy.objects.set(ID, stale(60_000))
     const repository = new SessionRepository({ store: fromCallbackStore(legacy.store) })
     expect(await repository.load(ID)).toBeUndefined()
+    // also when a binding drives it as its peer, which trusts only a store that can touch
+    const peer = { keepAlive: 'touch', destroyExpiredOnLoad: false } as const
+    expect(await fromCallbackStore(legacy.store, { peer }).load(ID)).toBeUndefined()
+    expect(await fromCallbackStore(legacy.store, { expiry: 'store' }).load(ID)).toBeUndefined()
   })
 
   it('round-trips attribute text that is no JSON, or JSON that would not re-encode the same, byte for byte', async () => {
