@@ -9,6 +9,12 @@ export {
   startDynamoDB,
 } from './dynamodb'
 export { holdNextCall } from './gate'
+export {
+  POSTGRES_INSTALL_HINT,
+  type PostgresServer,
+  type StartPostgresOptions,
+  startPostgres,
+} from './postgres'
 export { call, command, infoFields, type Reply, waitFor } from './resp'
 export { type SentinelTopology, type StartSentinelOptions, startSentinel } from './sentinel'
 export { assertRedisInstalled, freePort, type ManagedProcess, type RedisServer, trackChild } from './server'

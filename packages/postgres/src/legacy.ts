@@ -1,0 +1,48 @@
+import { SessionError, type SessionRecord } from '@sessionkit/core'
+
+/** express-session's default cookie lifetime when a session has none (browser-session cookie). */
+const DAY_MS = 86_400_000
+
+/**
+ * Turns a connect-pg-simple row (`sess`: `JSON.stringify` of an express-session session,
+ * `{ cookie: {...}, ...data }`) into a record. Every top-level key, `cookie` included, becomes
+ * one JSON-encoded attribute, so the express binding sees the same object shape.
+ *
+ * @param leftMs the time the row's `expire` column leaves, on the database's clock, used when
+ *   the cookie has no `expires` (connect-pg-simple then wrote now + its `ttl`).
+ */
+export function fromLegacy(id: string, json: string, leftMs: number, now: number): SessionRecord {
+  let data: unknown
+  try {
+    data = JSON.parse(json, (key, value) =>
+      key === '__proto__' || key === 'constructor' ? undefined : value,
+    )
+  } catch (err) {
+    throw new SessionError('CORRUPT_RECORD', 'legacy connect-pg-simple row for a session is not JSON', {
+      cause: err,
+    })
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new SessionError('CORRUPT_RECORD', 'legacy connect-pg-simple row is not a session object')
+  }
+  const cookie = (data as { cookie?: { originalMaxAge?: unknown; expires?: unknown } }).cookie
+  const originalMaxAge = typeof cookie?.originalMaxAge === 'number' ? cookie.originalMaxAge : undefined
+  const cookieExpires = typeof cookie?.expires === 'string' ? Date.parse(cookie.expires) : Number.NaN
+  const expiresAt = Number.isFinite(cookieExpires)
+    ? cookieExpires
+    : Number.isFinite(leftMs)
+      ? now + leftMs
+      : now + (originalMaxAge ?? DAY_MS)
+  const attributes: Record<string, string> = Object.create(null)
+  for (const [name, value] of Object.entries(data)) {
+    if (value !== undefined) attributes[name] = JSON.stringify(value)
+  }
+  return {
+    id,
+    createdAt: now,
+    lastAccessedAt: now,
+    maxInactiveMs: originalMaxAge ?? DAY_MS,
+    expiresAt: Math.round(expiresAt),
+    attributes,
+  }
+}
