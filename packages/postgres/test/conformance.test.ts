@@ -20,7 +20,8 @@ describeStoreConformance({
   makeUnavailable: async (store) => {
     await owned.get(store)!.end()
   },
-  readRaw: async (store, id) => (await admin.query(`SELECT * FROM ${store.table} WHERE id = $1`, [id])).rows[0],
+  readRaw: async (store, id) =>
+    (await admin.query(`SELECT * FROM ${store.table} WHERE id = $1`, [id])).rows[0],
   // What a foreign writer leaves: an attribute that is no string, next to a good one.
   corrupt: async (store, id) => {
     await admin.query(

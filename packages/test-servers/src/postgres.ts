@@ -63,10 +63,13 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) }
 }
 
-/** Settings for speed over durability: a test server's data is thrown away. */
+/**
+ * Settings for speed over durability: no fsync (a test server's data is thrown away). Commits
+ * still reach the WAL before they answer (synchronous_commit stays on), so data survives
+ * `kill()` + `restart()` like a crash of a real server, just not a crash of the machine.
+ */
 const FAST_SETTINGS: Record<string, string> = {
   fsync: 'off',
-  synchronous_commit: 'off',
   full_page_writes: 'off',
   max_connections: '200',
   shared_buffers: '32MB',
@@ -176,12 +179,9 @@ async function startOn(
 
   const launch = async () => {
     output = ''
-    // Its own process group: a pause or kill reaches the postmaster and every backend at once
-    // (a stopped postmaster alone would leave its backends answering).
     const proc = spawn(join(bin, 'postgres'), argv, {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
       ...owner,
     })
     child = proc
@@ -213,7 +213,7 @@ async function startOn(
         25,
       )
     } catch (err) {
-      signalGroup(proc, 'SIGKILL')
+      signalAll(proc, 'SIGKILL')
       await exited
       if (/address already in use|could not bind/i.test(output)) throw new PortInUse(output)
       throw err
@@ -227,13 +227,14 @@ async function startOn(
    */
   const kill = async (signal: NodeJS.Signals = 'SIGQUIT') => {
     const proc = child
-    if (!proc) return
-    signalGroup(proc, 'SIGCONT')
-    if (signal === 'SIGKILL') signalGroup(proc, signal)
+    if (!proc?.pid) return
+    const backends = childPids(proc.pid)
+    signalAll(proc, 'SIGCONT')
+    if (signal === 'SIGKILL') signalAll(proc, signal)
     else proc.kill(signal)
     await exited
     // Until no backend holds the data directory's shared memory, a new postmaster refuses to start.
-    await waitFor('postgres backends to exit', async () => !groupAlive(proc.pid!), 10_000, 10)
+    await waitFor('postgres backends to exit', async () => allGone(backends), 10_000, 10)
   }
 
   await launch()
@@ -258,16 +259,16 @@ async function startOn(
     pause: async () => {
       const proc = child
       if (!proc?.pid) return
-      signalGroup(proc, 'SIGSTOP')
+      signalAll(proc, 'SIGSTOP')
       await waitFor(
-        `postgres process group ${proc.pid} to stop`,
-        async () => groupStopped(proc.pid!),
+        `postgres ${proc.pid} and its backends to stop`,
+        async () => allStopped(proc.pid!),
         5_000,
         5,
       )
     },
     resume: () => {
-      if (child) signalGroup(child, 'SIGCONT')
+      if (child) signalAll(child, 'SIGCONT')
     },
     restart: async () => {
       if (stopped) throw new Error(`postgres on port ${port} was stopped; start a new one`)
@@ -316,18 +317,39 @@ async function startOn(
   }
 }
 
-function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
-  if (proc.pid === undefined) return
-  try {
-    process.kill(-proc.pid, signal)
-  } catch {
-    // the group is gone already
+/**
+ * Signals the postmaster and each of its children. Not a process group: every PostgreSQL
+ * backend calls setsid() and leads a group of its own, so `kill(-pid)` would miss them.
+ * SIGSTOP goes to the postmaster first (it forks no new backend while stopped), SIGCONT last.
+ */
+function signalAll(proc: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = proc.pid
+  if (pid === undefined) return
+  const children = childPids(pid)
+  const send = (p: number) => {
+    try {
+      process.kill(p, signal)
+    } catch {
+      // gone already
+    }
+  }
+  if (signal === 'SIGCONT') {
+    for (const p of children) send(p)
+    send(pid)
+  } else {
+    send(pid)
+    for (const p of children) send(p)
   }
 }
 
-/** Pids of the process group `pgid` (postmaster and backends), read from /proc. */
-function groupPids(pgid: number): { pid: number; state: string }[] {
-  const found: { pid: number; state: string }[] = []
+interface ProcState {
+  pid: number
+  ppid: number
+  state: string
+}
+
+function processes(): ProcState[] {
+  const found: ProcState[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     let stat: string
@@ -338,15 +360,30 @@ function groupPids(pgid: number): { pid: number; state: string }[] {
     }
     // Fields after the command name (in parentheses, may hold spaces): state ppid pgrp ...
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(rest[2]) === pgid) found.push({ pid: Number(entry), state: rest[0] ?? '' })
+    found.push({ pid: Number(entry), ppid: Number(rest[1]), state: rest[0] ?? '' })
   }
   return found
 }
 
-function groupAlive(pgid: number): boolean {
-  return groupPids(pgid).some((p) => p.state !== 'Z' && p.state !== 'X')
+function childPids(pid: number): number[] {
+  return processes()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid)
 }
 
-function groupStopped(pgid: number): boolean {
-  return groupPids(pgid).every((p) => p.state === 'T' || p.state === 't' || p.state === 'Z')
+/** True when none of `pids` is still running (exited, or a zombie). */
+function allGone(pids: readonly number[]): boolean {
+  const alive = new Set(
+    processes()
+      .filter((p) => p.state !== 'Z' && p.state !== 'X')
+      .map((p) => p.pid),
+  )
+  return pids.every((p) => !alive.has(p))
+}
+
+/** True when the postmaster and every child of it are stopped. */
+function allStopped(pid: number): boolean {
+  return processes()
+    .filter((p) => p.pid === pid || p.ppid === pid)
+    .every((p) => p.state === 'T' || p.state === 't' || p.state === 'Z')
 }
