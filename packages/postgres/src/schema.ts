@@ -29,13 +29,13 @@ export function schemaStatements({ tableName, schemaName }: TableName): string[]
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   id text PRIMARY KEY,
-  principal text,
-  created_at_ms bigint NOT NULL,
+  principal text,                      -- owner, for findByPrincipal
+  created_at_ms bigint NOT NULL,       -- epoch ms, as the app gave them (the store SPI's record)
   last_accessed_at_ms bigint NOT NULL,
   max_inactive_ms bigint NOT NULL,
   expires_at_ms bigint NOT NULL,
-  expires_at timestamptz NOT NULL,
-  attributes jsonb NOT NULL
+  expires_at timestamptz NOT NULL,     -- the same expiry on the database's clock: cleanup goes by it
+  attributes jsonb NOT NULL            -- attribute name -> encoded value
 );`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 48)}_expires_at_idx`)} ON ${table} (expires_at);`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 48)}_principal_idx`)} ON ${table} (principal) WHERE principal IS NOT NULL;`,
