@@ -181,7 +181,7 @@ it('writes reaching a read-only server (a standby after a failover) are STORE_UN
   stores.push(standby)
   expect((await standby.load(id))!.attributes.a).toBe('1')
   for (const op of [
-    () => standby.save({ id, isNew: false, meta: meta(), set: { a: '2' }, removed: [] }),
+    (): Promise<unknown> => standby.save({ id, isNew: false, meta: meta(), set: { a: '2' }, removed: [] }),
     () => standby.save({ id: newId(), isNew: true, meta: meta(), set: {}, removed: [] }),
     () => standby.touch(id, meta()),
     () => standby.delete(id),
