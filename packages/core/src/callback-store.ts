@@ -52,8 +52,8 @@ export interface CallbackStoreOptions {
   shared?: boolean
   /**
    * Where a session's expiry comes from. `'data'`: the session object's `cookie.expires`, exact
-   * (a session past it is never returned, and the adapter's own touch rewrites the object so it
-   * stays exact). `'store'`: a session the store still returns is live, for a store shared with
+   * (a session past it is never returned, and the adapter's own touch keeps `cookie.expires`
+   * current, rewriting the session where the store's `touch` would not). `'store'`: a session the store still returns is live, for a store shared with
    * peer servers whose `touch` extends the TTL without rewriting the object (express-session
    * over connect-redis); it applies to a store with `touch` only. Default `'data'`, `'store'`
    * when a binding drives the store as its peer.
