@@ -28,21 +28,49 @@ export function fromLegacy(id: string, json: string, pttl: number, now: number):
   const cookie = (data as { cookie?: { originalMaxAge?: unknown; expires?: unknown } }).cookie
   const originalMaxAge = typeof cookie?.originalMaxAge === 'number' ? cookie.originalMaxAge : undefined
   const cookieExpires = typeof cookie?.expires === 'string' ? Date.parse(cookie.expires) : Number.NaN
-  const expiresAt = Number.isFinite(cookieExpires)
-    ? cookieExpires
-    : pttl > 0
-      ? now + pttl
-      : now + (originalMaxAge ?? DAY_MS)
+  // A `cookie.expires` already past on a key that still lives is stale, not expired:
+  // connect-redis' `touch` (express-session with `rolling`, or `resave: false`) extends only
+  // the key's TTL, and express-session trusts a session its store still returns.
+  const expiresAt =
+    Number.isFinite(cookieExpires) && (cookieExpires > now || !(pttl > 0))
+      ? cookieExpires
+      : pttl > 0
+        ? now + pttl
+        : now + (originalMaxAge ?? DAY_MS)
+  const own = ownMeta((data as Record<string, unknown>)[LEGACY_META])
   const attributes: Record<string, string> = Object.create(null)
   for (const [name, value] of Object.entries(data)) {
-    if (value !== undefined) attributes[name] = JSON.stringify(value)
+    if (value !== undefined && name !== LEGACY_META) attributes[name] = JSON.stringify(value)
   }
-  return {
+  const record: SessionRecord = {
     id,
-    createdAt: now,
+    createdAt: own.createdAt ?? now,
     lastAccessedAt: now,
     maxInactiveMs: originalMaxAge ?? DAY_MS,
     expiresAt,
     attributes,
   }
+  if (own.principal) record.principal = own.principal
+  return record
+}
+
+/**
+ * The key sessionkit keeps its own metadata under in a record it writes in connect-redis'
+ * format (`legacy.keep`), where the format has no place for it; the peers carry it along as
+ * one more session key, as they do for core's connect-store adapter.
+ */
+export const LEGACY_META = '__sessionkit'
+
+export interface LegacyMeta {
+  createdAt?: number
+  principal?: string
+}
+
+function ownMeta(value: unknown): LegacyMeta {
+  if (typeof value !== 'object' || value === null) return {}
+  const { createdAt, principal } = value as Record<string, unknown>
+  const own: LegacyMeta = {}
+  if (Number.isSafeInteger(createdAt)) own.createdAt = createdAt as number
+  if (typeof principal === 'string' && principal !== '') own.principal = principal
+  return own
 }

@@ -2,10 +2,12 @@ import {
   isSessionError,
   mergeMeta,
   type SaveResult,
+  SessionError,
+  type SessionMeta,
   type SessionMetaChange,
   type SessionRecord,
 } from '@sessionkit/core'
-import type { Client } from './commands'
+import type { Client, Reply } from './commands'
 import type { Writes } from './durability'
 import { isWrongType } from './errors'
 import { fromLegacy } from './legacy'
@@ -22,7 +24,8 @@ export interface PendingChange {
 
 /**
  * Sessions that exist only as connect-redis records (`<legacy prefix><id>` JSON strings):
- * read on a miss, and moved to the new layout by their first save or touch.
+ * read on a miss, and moved to the new layout by their first save or touch (or by
+ * {@link LegacyMigration.convert}); with `keep`, kept in their format instead (legacy-keep.ts).
  */
 export class LegacyRecords {
   constructor(
@@ -37,7 +40,20 @@ export class LegacyRecords {
     return this.prefix + id
   }
 
-  async load(id: string, now: number): Promise<SessionRecord | undefined> {
+  /** The live session a legacy record holds; `raw`: the value already read. */
+  async load(
+    id: string,
+    now: number,
+    raw?: { json: string; pttl: number },
+  ): Promise<SessionRecord | undefined> {
+    raw ??= await this.read(id)
+    if (!raw) return undefined
+    const record = fromLegacy(id, raw.json, raw.pttl, now)
+    return record.expiresAt > now ? record : undefined
+  }
+
+  /** The stored value and its PTTL; undefined when there is none (or the key is no string). */
+  async read(id: string): Promise<{ json: string; pttl: number } | undefined> {
     const key = this.legacyKey(id)
     const replies = await this.client.pipeline().get(key).pttl(key).exec()
     const [[getErr, json], [ttlErr, pttl]] = replies as [
@@ -48,19 +64,11 @@ export class LegacyRecords {
       if (isWrongType(getErr ?? ttlErr)) return undefined
       throw getErr ?? ttlErr
     }
-    if (json === null) return undefined
-    const record = fromLegacy(id, json, pttl, now)
-    return record.expiresAt > now ? record : undefined
-  }
-
-  /** Reads and deletes the legacy record atomically, so one writer wins. */
-  async take(id: string, now: number): Promise<SessionRecord | undefined> {
-    const reply = await this.takeRaw(id, '')
-    return reply?.length === 2 ? this.liveRecord(id, reply, now) : undefined
+    return json === null ? undefined : { json, pttl: Number(pttl) }
   }
 
   /**
-   * A rotation's take: as {@link take}, leaving a marker that names `newId`, so that a copy of
+   * A rotation's take: reads and deletes the legacy record atomically (one writer wins), leaving a marker that names `newId`, so that a copy of
    * this take sent again (the first one's answer was lost) answers `moved` instead of `gone`.
    */
   async takeFor(id: string, newId: string, now: number): Promise<'taken' | 'moved' | 'gone'> {
@@ -86,32 +94,74 @@ export class LegacyRecords {
   }
 
   private liveRecord(id: string, reply: [string, number], now: number): SessionRecord | undefined {
-    try {
-      const record = fromLegacy(id, reply[0], Number(reply[1]), now)
-      return record.expiresAt > now ? record : undefined
-    } catch (err) {
-      if (isSessionError(err, 'CORRUPT_RECORD')) return undefined
-      throw err
-    }
+    return this.parsed(id, { json: reply[0], pttl: Number(reply[1]) }, now)
   }
 
   /**
-   * The first write to a session that exists only as a legacy record: take it, then write
-   * it in the new layout with this change applied.
+   * The first write to a session that exists only as a legacy record: write it in the new
+   * layout with this change applied, then delete the legacy record if nobody rewrote it
+   * meanwhile. The new record exists before the legacy one goes, and a load reads the new
+   * layout first, so a request on another server never finds neither (a take-then-write did:
+   * a read between the two saw no session, a logout).
    */
   async migrate(id: string, change: PendingChange, now: number): Promise<SaveResult> {
-    const legacy = await this.take(id, now)
-    if (!legacy) return 'gone'
-    const attributes: Record<string, string> = Object.assign(
-      Object.create(null),
-      legacy.attributes,
-      change.set,
-    )
-    for (const name of change.removed) delete attributes[name]
-    const meta = mergeMeta(legacy, change.meta)
+    return this.move(id, now, (legacy) => {
+      const attributes: Record<string, string> = Object.assign(
+        Object.create(null),
+        legacy.attributes,
+        change.set,
+      )
+      for (const name of change.removed) delete attributes[name]
+      return { attributes, meta: mergeMeta(legacy, change.meta), change }
+    })
+  }
+
+  /** Moves one legacy record to the new layout unchanged (the bulk conversion's step). */
+  async convert(id: string, now: number): Promise<SaveResult> {
+    return this.move(id, now, (legacy) => ({ attributes: legacy.attributes, meta: legacy }))
+  }
+
+  private async move(
+    id: string,
+    now: number,
+    apply: (legacy: SessionRecord) => {
+      attributes: Record<string, string>
+      meta: SessionMeta
+      change?: PendingChange
+    },
+  ): Promise<SaveResult> {
     const key = this.key(id)
-    const args = createArgs(now, meta, attributes)
-    const [result] = checked(
+    for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
+      const raw = await this.read(id)
+      const legacy = raw && this.parsed(id, raw, now)
+      if (!raw || !legacy) return 'gone'
+      const { attributes, meta, change } = apply(legacy)
+      const [result] = await this.saveScript(key, createArgs(now, meta, attributes))
+      if (result !== 'saved') {
+        // 'collision': another request moved it first; apply this change on top of its move.
+        if (!change) return 'saved'
+        const again = await this.saveScript(key, updateArgs(now, change.meta, change.set, change.removed))
+        if (again[0] === 'saved') await this.index.follow(id, again[1]!, again[2]!, Number(again[3]))
+        return again[0] as SaveResult
+      }
+      const dropped = await this.dropIfUnchanged(id, raw.json)
+      if (dropped) {
+        if (meta.principal) await this.index.add(meta.principal, id, meta.expiresAt)
+        return 'saved'
+      }
+      // A peer (or a keep-mode server) rewrote the legacy record after it was read: that write
+      // is newer. Undo the move and start over from it.
+      await this.writes.send(key, (c) => c.sessionkitDelete(key))
+    }
+    throw new SessionError(
+      'STORE_UNAVAILABLE',
+      `session ${id.slice(0, 6)}… kept changing in its connect-redis record while it was moved; nothing was written`,
+    )
+  }
+
+  /** SAVE_LUA on the new layout's key: the one place this file sends it. */
+  private async saveScript(key: string, args: (string | number)[]): Promise<Reply> {
+    return checked(
       await this.writes.send(
         key,
         (c) => c.sessionkitSave(key, args),
@@ -119,24 +169,41 @@ export class LegacyRecords {
       ),
       'save',
     )
-    if (result === 'saved') {
-      if (meta.principal) await this.index.add(meta.principal, id, meta.expiresAt)
-      return 'saved'
-    }
-    // 'collision': a concurrent request migrated it first; apply this change on top.
-    const update = updateArgs(now, change.meta, change.set, change.removed)
-    const again = checked(
-      await this.writes.send(
-        key,
-        (c) => c.sessionkitSave(key, update),
-        (r) => r[0] === 'saved',
-      ),
-      'save',
+  }
+
+  /** Deletes the legacy record if it still holds `json` (or is gone already); false if rewritten. */
+  async dropIfUnchanged(id: string, json: string): Promise<boolean> {
+    const key = this.legacyKey(id)
+    const reply = await this.writes.send(
+      key,
+      (c) => c.eval(DROP_IF_UNCHANGED_LUA, 1, key, json) as Promise<number>,
+      (r) => Number(r) === 1,
     )
-    if (again[0] === 'saved') await this.index.follow(id, again[1]!, again[2]!, Number(again[3]))
-    return again[0] as SaveResult
+    return Number(reply) !== 0
+  }
+
+  private parsed(id: string, raw: { json: string; pttl: number }, now: number) {
+    try {
+      const record = fromLegacy(id, raw.json, raw.pttl, now)
+      return record.expiresAt > now ? record : undefined
+    } catch (err) {
+      if (isSessionError(err, 'CORRUPT_RECORD')) return undefined
+      throw err
+    }
   }
 }
+
+/** Rounds of read, write, check before a move that keeps being overtaken gives up. */
+const MOVE_ATTEMPTS = 5
+
+/** 1: deleted; -1: already gone; 0: holds another value (left alone). KEYS = key; ARGV = value. */
+const DROP_IF_UNCHANGED_LUA = `
+local v = redis.call('GET', KEYS[1])
+if not v then return -1 end
+if v ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`
 
 /**
  * The marker a rotation's take leaves next to a legacy key, in the key's Cluster slot: a

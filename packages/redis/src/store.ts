@@ -12,6 +12,8 @@ import { type Client, withScripts } from './commands'
 import { Deadlines } from './deadlines'
 import { type ReplicaWait, Writes } from './durability'
 import { isWrongType } from './errors'
+import { KeptLegacy } from './legacy-keep'
+import { LegacyMigration } from './legacy-tools'
 import { LegacyRecords } from './migration'
 import { PrincipalIndex } from './principal-index'
 import { checked, createArgs, parseRecord, touchArgs, updateArgs } from './record'
@@ -52,9 +54,11 @@ export interface RedisStoreOptions {
   waitForReplicas?: ReplicaWait
   /**
    * Also read sessions written by connect-redis (`<prefix><id>` JSON strings) when no record
-   * exists in the new layout; the first save or touch moves them to the new layout.
+   * exists in the new layout; the first save or touch moves them to the new layout. With
+   * `keep: true` (while express-session or @fastify/session servers still share the store) they
+   * stay in connect-redis' format instead, and new sessions start in it: docs/MIGRATION.md.
    */
-  legacy?: { prefix?: string }
+  legacy?: { prefix?: string; keep?: boolean }
 }
 
 /** Margin left to a rotation before the operation's bound, so its answer arrives in time. */
@@ -85,6 +89,9 @@ export class RedisStore implements SessionStore {
   private readonly writes: Writes
   private readonly index: PrincipalIndex
   private readonly legacy: LegacyRecords | undefined
+  private readonly kept: KeptLegacy | undefined
+  /** With `legacy`: count the sessions still in connect-redis' format, and convert them in bulk. */
+  readonly migration: LegacyMigration | undefined
   private readonly rotation: RotationContext
   private readonly resolutions = new Resolutions()
 
@@ -113,6 +120,10 @@ export class RedisStore implements SessionStore {
           this.key(id),
         )
       : undefined
+    // legacy.keep and the migration tools (legacy-keep.ts, legacy-tools.ts)
+    this.kept =
+      this.legacy && options.legacy?.keep ? new KeptLegacy(this.legacy, this.writes, this.index) : undefined
+    this.migration = this.legacy && new LegacyMigration(this.client, this.legacy, this.prefix)
     this.rotation = {
       client: this.client,
       writes: this.writes,
@@ -150,6 +161,8 @@ export class RedisStore implements SessionStore {
   async save(change: SessionChange): Promise<SaveResult> {
     const deadline = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
     return this.deadlines.run('save', async () => {
+      const kept = this.kept && (await this.kept.save(change, Date.now()))
+      if (kept) return kept
       if (change.previousId !== undefined && change.previousId !== change.id) {
         // Tracked: a rotation goes on past its answer until its outcome is known (rotation.ts).
         return this.resolutions.track(rotate(this.rotation, change, deadline))
@@ -180,6 +193,8 @@ export class RedisStore implements SessionStore {
   async touch(id: string, meta: SessionTouch): Promise<boolean> {
     return this.deadlines.run('touch', async () => {
       const now = Date.now()
+      const kept = this.kept && (await this.kept.touch(id, meta, now))
+      if (kept !== undefined) return kept
       const key = this.key(id)
       const args = touchArgs(now, meta)
       const [ok, principal, expiresAt] = checked(
