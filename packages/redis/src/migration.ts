@@ -12,7 +12,7 @@ import type { Writes } from './durability'
 import { isWrongType } from './errors'
 import { fromLegacy } from './legacy'
 import type { PrincipalIndex } from './principal-index'
-import { checked, createArgs, updateArgs } from './record'
+import { checked, createArgs, parseRecord, updateArgs } from './record'
 import { MARKER_MS } from './rotation-marker'
 
 /** One write to move into the new layout: a save's delta, or a touch (no attribute change). */
@@ -47,9 +47,21 @@ export class LegacyRecords {
     raw?: { json: string; pttl: number },
   ): Promise<SessionRecord | undefined> {
     raw ??= await this.read(id)
-    if (!raw) return undefined
+    if (!raw) return this.movedMeanwhile(id, now)
     const record = fromLegacy(id, raw.json, raw.pttl, now)
     return record.expiresAt > now ? record : undefined
+  }
+
+  /**
+   * The caller found no record in the new layout, then no legacy record: a move may have run in
+   * between (it writes the new record before it drops the legacy one), so look once more.
+   */
+  private async movedMeanwhile(id: string, now: number): Promise<SessionRecord | undefined> {
+    const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
+      if (isWrongType(err)) return {}
+      throw err
+    })
+    return Object.keys(hash).length > 0 ? parseRecord(id, hash, now) : undefined
   }
 
   /** The stored value and its PTTL; undefined when there is none (or the key is no string). */
