@@ -9,6 +9,10 @@
  *   - compiles the peers' alias fixtures (packages/{express,koa,fastify}/test/alias/app.ts) with
  *     express-session, koa-session and @fastify/session installed from our tarballs, as
  *     `"express-session": "npm:@sessionkit/express"` installs them;
+ *   - compiles the peer-typed samples (scripts/consumers/peer-*.ts: code written against
+ *     @types/express-session and @fastify/session's types) twice: through the aliases as
+ *     written, and with the peer's name rewritten to ours (a program of their own, as their
+ *     declaration merging would clash with types.ts's).
  * The workspace's own typecheck reads sources; only this sees the published .d.ts files.
  *
  *   tsx scripts/consumer-check.ts [--keep]    (--keep leaves the temp dir for inspection)
@@ -56,6 +60,16 @@ const thirdParty: Record<string, string> = {
   '@aws-sdk/client-dynamodb': 'packages/dynamodb',
   '@types/node': '.',
 }
+
+/**
+ * Code written against the peers' own types. The fastify sample writes the default import as a
+ * namespace (`fastifySession.FastifySessionOptions`), which the peer's `export =` types allow
+ * in ES modules only: a CommonJS file gets the plugin alone from that import.
+ */
+const peerSamples: { file: string; peer: string; ours: string; esmOnly?: boolean }[] = [
+  { file: 'peer-express.ts', peer: 'express-session', ours: '@sessionkit/express' },
+  { file: 'peer-fastify.ts', peer: '@fastify/session', ours: '@sessionkit/fastify', esmOnly: true },
+]
 
 interface Setup {
   name: string
@@ -155,11 +169,18 @@ function consumerManifest(tarballs: Map<string, string>): Record<string, unknown
 function writeSetup(base: string, setup: Setup): string {
   const dir = join(base, setup.name)
   mkdirSync(join(dir, 'alias'), { recursive: true })
+  mkdirSync(join(dir, 'peer'), { recursive: true })
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, type: setup.type }))
   for (const file of ['types.ts', 'run.ts', 'negative.ts'])
     copyFileSync(join(fixtures, file), join(dir, file))
   for (const binding of ['express', 'koa', 'fastify']) {
     copyFileSync(join(root, 'packages', binding, 'test/alias/app.ts'), join(dir, 'alias', `${binding}.ts`))
+  }
+  const samples = peerSamples.filter((s) => !(s.esmOnly && setup.type === 'commonjs'))
+  for (const { file, peer, ours } of samples) {
+    const text = readFileSync(join(fixtures, file), 'utf8')
+    writeFileSync(join(dir, 'alias', file), text)
+    writeFileSync(join(dir, 'peer', file), text.replaceAll(`'${peer}'`, `'${ours}'`))
   }
   const compilerOptions = { target: 'es2022', strict: true, skipLibCheck: false, ...setup.compilerOptions }
   const tsconfig = (files: string[], emit: boolean) =>
@@ -172,7 +193,17 @@ function writeSetup(base: string, setup: Setup): string {
   // augmentations (Express.Request) would clash with the first ones'.
   writeFileSync(
     join(dir, 'tsconfig.alias.json'),
-    tsconfig(['alias/express.ts', 'alias/koa.ts', 'alias/fastify.ts'], false),
+    tsconfig(
+      ['alias/express.ts', 'alias/koa.ts', 'alias/fastify.ts', ...samples.map((s) => `alias/${s.file}`)],
+      false,
+    ),
+  )
+  writeFileSync(
+    join(dir, 'tsconfig.peer.json'),
+    tsconfig(
+      samples.map((s) => `peer/${s.file}`),
+      false,
+    ),
   )
   return dir
 }
@@ -226,6 +257,13 @@ async function main(): Promise<void> {
           const alias = await run(process.execPath, [tsc, '-p', 'tsconfig.alias.json'], dir)
           if (alias.code !== 0)
             problems.push(`${setup.name}: the peer alias fixtures do not compile:\n${alias.output}`)
+        },
+        async () => {
+          const peer = await run(process.execPath, [tsc, '-p', 'tsconfig.peer.json'], dir)
+          if (peer.code !== 0)
+            problems.push(
+              `${setup.name}: the peer-typed samples do not compile under our names:\n${peer.output}`,
+            )
         },
       ]
     })

@@ -20,6 +20,12 @@ export const bogus: session.SessionOptions = { secret: 's', bogus: true }
 export const store: session.MemoryStore = {}
 // @ts-expect-error: not a Store
 export const base: session.Store = 42
+// @ts-expect-error: a connect store implements get, set and destroy (abstract on Store)
+export class Incomplete extends session.Store {}
+// @ts-expect-error: the peer's namespace types, through the plugin's name: secret is a string
+export const fastifyOptions: fastifySession.FastifySessionOptions = { secret: 42 }
+// @ts-expect-error: not a MemoryStore
+export const fastifyStore: fastifySession.MemoryStore = {}
 export function handler(req: Express.Request): void {
   // @ts-expect-error: userId is a string (declaration merging in types.ts)
   req.session.userId = 42

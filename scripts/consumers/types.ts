@@ -86,10 +86,20 @@ const expressOptions: session.SessionOptions = {
 }
 const sameOptions: SessionOptions = expressOptions
 const expressStore: session.MemoryStore = new session.MemoryStore()
-class AppStore extends session.Store {}
+class AppStore extends session.Store {
+  get(_sid: string, callback: (err: unknown, data?: SessionData | null) => void): void {
+    callback(null, null)
+  }
+  set(_sid: string, _data: SessionData, callback?: (err?: unknown) => void): void {
+    callback?.()
+  }
+  destroy(_sid: string, callback?: (err?: unknown) => void): void {
+    callback?.()
+  }
+}
 const base: session.Store = new AppStore()
 const expressCookie: session.CookieOptions = { httpOnly: true }
-const data: session.SessionData = { userId: 'u1', views: 1 }
+const data: session.SessionData = { userId: 'u1', views: 1, cookie: new session.Cookie({ maxAge: 60_000 }) }
 const topData: SessionData = data
 const middleware = session({ ...sameOptions, store: expressStore })
 const expressApp = express()

@@ -6,7 +6,9 @@ import { Session } from './session'
 import { type ConnectStore, MemoryStore, Store, type StoreConstructor } from './store'
 
 /**
- * Your session data: merge your own fields in, as with express-session.
+ * Your session data: merge your own fields in, as with express-session. `cookie` is there as
+ * @types/express-session has it: every stored session carries one, and stores read it
+ * (connect-redis takes its TTL from `cookie.expires`).
  *
  * @example
  * ```ts
@@ -15,8 +17,10 @@ import { type ConnectStore, MemoryStore, Store, type StoreConstructor } from './
  * }
  * ```
  */
-// biome-ignore lint/suspicious/noEmptyInterface: an interface, so apps can merge their fields in
-export interface SessionData {}
+export interface SessionData {
+  /** The session's cookie settings, as stored with it. */
+  cookie: Cookie
+}
 
 /** `req.session`: the session object plus your {@link SessionData}. */
 export type RequestSession = Session & Partial<SessionData>

@@ -9,30 +9,56 @@ import {
 } from '@sessionkit/core'
 import { MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 import { Cookie, type CookieOptions } from './cookie'
+import type { SessionData } from './index'
 import { Session, type SessionRequest } from './session'
 
 type Callback<T = void> = (err?: any, value?: T) => void
 
 /**
- * express-session's `Store` base class: an EventEmitter with `regenerate`, `load` and
- * `createSession`. Connect stores (connect-redis, connect-mongo, session-file-store, …)
- * extend it with `get(sid, cb)`, `set(sid, session, cb)`, `destroy(sid, cb)` and optionally
- * `touch(sid, session, cb)`, `all`, `length`, `clear`.
+ * express-session's `Store` base class as @types/express-session declares it, so a connect store
+ * written against those types (connect-redis, …) compiles with its `extends` pointing here,
+ * with or without `override` on what it implements: an EventEmitter with `regenerate`, `load`
+ * and `createSession`; a subclass implements `get`, `set` and `destroy`, optionally `touch`,
+ * `all`, `length` and `clear`. Types only: the value is the ES5 constructor below.
  */
-export interface Store extends EventEmitter {
+declare abstract class AbstractStore extends EventEmitter {
+  constructor(options?: any)
   /** Set by express-session's middleware on its store; called by `regenerate` when present. */
   generate?(req: any): void
-  regenerate(req: any, callback: Callback): void
-  load(sid: string, callback: Callback<Session | undefined>): void
-  createSession(req: any, session: any): Session
+  /** Destroys the request's session, then gives it a new one (`generate`). */
+  regenerate(req: any, callback: (err?: any) => any): void
+  /** `get`, then `createSession` on a request-less stub: the session, or nothing. */
+  load(sid: string, callback: (err: any, session?: Session & SessionData) => any): void
+  /** Makes `session` (stored data) the request's `req.session`. */
+  createSession(req: any, session: SessionData): Session & SessionData
+  /**
+   * The stored session, `null` or `undefined` when there is none. (`any`, not the peer's
+   * `SessionData`: a store that types its callback its own way, `unknown` included, compiles.)
+   */
+  abstract get(sid: string, callback: (err: any, session?: any) => void): void
+  /** Stores the session under `sid`. */
+  abstract set(sid: string, session: SessionData, callback?: (err?: any) => void): void
+  /** Deletes the session. */
+  abstract destroy(sid: string, callback?: (err?: any) => void): void
+  /** Every session, as an array or `{ [sid]: session }`. */
+  all?(callback: (err: any, obj?: SessionData[] | { [sid: string]: SessionData } | null) => void): void
+  /** How many sessions there are. */
+  length?(callback: (err: any, length?: number) => void): void
+  /** Deletes every session. */
+  clear?(callback?: (err?: any) => void): void
+  /** Resets the session's idle timer without rewriting it. */
+  touch?(sid: string, session: SessionData, callback?: () => void): void
 }
+
+/** A connect store: what `extends Store` makes, what the `store` option and `req.sessionStore` take. */
+export type Store = AbstractStore
 
 /**
  * What `req.sessionStore` is: a `Store` with the connect methods (the store the app passed, or
  * a connect face over a sessionkit store). `all`, `length` and `clear` exist where the store
  * can enumerate.
  */
-export interface ConnectStore<Data = Record<string, any>> extends Store {
+export interface ConnectStore<Data = Record<string, any>> extends Omit<Store, ConnectMethod> {
   get(sid: string, callback: (err: any, session?: Data | null) => void): void
   set(sid: string, session: Data, callback?: (err?: any) => void): void
   destroy(sid: string, callback?: (err?: any) => void): void
@@ -42,18 +68,10 @@ export interface ConnectStore<Data = Record<string, any>> extends Store {
   clear?(callback?: (err?: any) => void): void
 }
 
-/** `Store` as a value: a class to `extends`, also callable the ES5 way (`Store.call(this)`). */
-export interface StoreConstructor {
-  new (options?: unknown): Store
-  (this: Store): void
-  readonly prototype: Store
-}
+type ConnectMethod = 'get' | 'set' | 'destroy' | 'touch' | 'all' | 'length' | 'clear'
 
-/** What a subclass implements (not declared on Store, so subclasses need no `override`). */
-interface Implemented extends Store {
-  get(sid: string, callback: Callback<any>): void
-  destroy(sid: string, callback?: Callback): void
-}
+/** `Store` as a value: an abstract class to `extends`, also callable the ES5 way (`Store.call(this)`). */
+export type StoreConstructor = typeof AbstractStore & ((this: Store, options?: unknown) => void)
 
 // An ES5 constructor on purpose: older stores do `Store.call(this, options)`, which a class forbids.
 function StoreBase(this: Store): void {
@@ -66,14 +84,14 @@ const proto = StoreBase.prototype as Store
 const method = (name: string, fn: Function) =>
   Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false })
 
-method('regenerate', function regenerate(this: Implemented, req: SessionRequest, callback: Callback) {
+method('regenerate', function regenerate(this: Store, req: SessionRequest, callback: Callback) {
   this.destroy(req.sessionID as string, (err?: unknown) => {
     this.generate?.(req)
     callback(err)
   })
 })
 
-method('load', function load(this: Implemented, sid: string, callback: Callback<Session | undefined>) {
+method('load', function load(this: Store, sid: string, callback: Callback<Session | undefined>) {
   this.get(sid, (err?: unknown, data?: any) => {
     if (err) return callback(err)
     if (!data) return callback()
@@ -121,6 +139,7 @@ export const Store = StoreBase as unknown as StoreConstructor
  * store.length((err, n) => console.log(n, 'sessions'))
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below declares what its prototype gets from Store
 export class MemoryStore extends SessionkitMemoryStore {
   readonly #face = connectFace(spiOf(this))
   /** Reads that are no use of the session (`all`): the eviction order stays as requests left it. */
@@ -133,7 +152,7 @@ export class MemoryStore extends SessionkitMemoryStore {
     return this.#face.get(sid, callback)
   }
 
-  set(sid: string, session: Record<string, unknown>, callback?: Callback): Promise<void> {
+  set(sid: string, session: Record<string, any>, callback?: Callback): Promise<void> {
     return this.#face.set(sid, session, callback)
   }
 
@@ -141,7 +160,7 @@ export class MemoryStore extends SessionkitMemoryStore {
     return this.#face.destroy(sid, callback)
   }
 
-  override touch(sid: string, session: Record<string, unknown> | SessionTouch, callback?: Callback): any {
+  override touch(sid: string, session: Record<string, any> | SessionTouch, callback?: Callback): any {
     // The SPI's touch(id, { lastAccessedAt, expiresAt }) and the connect touch(sid, session, cb).
     if (!('cookie' in session) && 'expiresAt' in session) return super.touch(sid, session as SessionTouch)
     return this.#face.touch(sid, session as Record<string, unknown>, callback)
@@ -152,16 +171,14 @@ export class MemoryStore extends SessionkitMemoryStore {
    * on a request-less stub), as express-session's MemoryStore inherits it.
    */
   override load(id: string): Promise<SessionRecord | undefined>
-  override load(sid: string, callback: Callback<Session | undefined>): void
-  override load(id: string, callback?: Callback<Session | undefined>): any {
+  override load(sid: string, callback: (err: any, session?: Session & SessionData) => any): void
+  override load(id: string, callback?: (err: any, session?: Session & SessionData) => any): any {
     if (typeof callback !== 'function') return super.load(id)
     ;(StoreBase.prototype as unknown as { load: Function }).load.call(this, id, callback)
   }
 
   /** Every live session, as express-session's MemoryStore gives them: `{ [sid]: session }`. */
-  all(
-    callback?: Callback<Record<string, Record<string, unknown>>>,
-  ): Promise<Record<string, Record<string, unknown>>> {
+  all(callback?: Callback<Record<string, any>>): Promise<Record<string, Record<string, unknown>>> {
     const work = (async () => {
       const out: Record<string, Record<string, unknown>> = {}
       for (const id of this.ids()) {
@@ -182,6 +199,14 @@ export class MemoryStore extends SessionkitMemoryStore {
   override clear(callback?: Callback): Promise<void> {
     return reportToConnectCallback(super.clear(), callback)
   }
+}
+/**
+ * `Store`'s `regenerate` and `createSession`, which every MemoryStore has (copied onto its
+ * prototype below), declared so a MemoryStore is a `Store` to the type checker too.
+ */
+export interface MemoryStore {
+  regenerate(req: any, callback: (err?: any) => any): void
+  createSession(req: any, session: SessionData): Session & SessionData
 }
 for (const name of ['regenerate', 'createSession'] as const) {
   Object.defineProperty(MemoryStore.prototype, name, {

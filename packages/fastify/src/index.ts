@@ -6,7 +6,7 @@ import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
 import { type Context, FastifySession, kCommit, kCommitNow, presentedValue } from './session'
 import { MemoryStore } from './store'
-import type { FastifySessionObject } from './types'
+import type { FastifySessionObject, SessionStore } from './types'
 
 export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
 export type { CookieSigner, FastifySessionOptions, UnsignResult } from './options'
@@ -140,6 +140,20 @@ function pathMatches(path: string, cookiePath: string): boolean {
 }
 
 /**
+ * The plugin's type: a Fastify plugin carrying the stores and itself, as @fastify/session's does
+ * (fastify-plugin sets `default` and the camel-cased name, `fastifySession`, on the plugin).
+ */
+export interface FastifySessionPlugin extends FastifyPluginAsync<FastifySessionOptions> {
+  MemoryStore: typeof MemoryStore
+  /** The MemoryStore, under @fastify/session's other name. */
+  Store: typeof MemoryStore
+  /** The plugin itself (`require('@fastify/session').fastifySession`). */
+  fastifySession: FastifySessionPlugin
+  /** The plugin itself (`require('@fastify/session').default`). */
+  default: FastifySessionPlugin
+}
+
+/**
  * The plugin: register it where @fastify/session was, after @fastify/cookie, with the same
  * options. `request.session` works as before; sessions live in a sessionkit store.
  *
@@ -157,10 +171,7 @@ function pathMatches(path: string, cookiePath: string): boolean {
  * })
  * ```
  */
-const fastifySession: FastifyPluginAsync<FastifySessionOptions> & {
-  MemoryStore: typeof MemoryStore
-  Store: typeof MemoryStore
-} = Object.assign(
+const fastifySession: FastifySessionPlugin = Object.assign(
   fp(plugin, {
     fastify: '5.x',
     // Plugins written for the peer declare `dependencies: ['@fastify/session']`.
@@ -168,7 +179,29 @@ const fastifySession: FastifyPluginAsync<FastifySessionOptions> & {
     dependencies: ['@fastify/cookie'],
   }),
   { MemoryStore, Store: MemoryStore },
-)
+) as FastifySessionPlugin
+
+// The same names on the top level would be shadowed inside `namespace fastifySession` by its
+// own members, and the declaration bundler flattens renamed imports back to the bare name (a
+// self-referencing alias in the published .d.ts): each member refers to a distinct alias.
+type SessionObjectType = FastifySessionObject
+type SessionStoreType = SessionStore
+type OptionsType = FastifySessionOptions
+type CookieOptionsType = CookieOptions
+type MemoryStoreType = MemoryStore
+
+/**
+ * @fastify/session's types through the plugin's name, as its `export =` namespace has them:
+ * `fastifySession.FastifySessionOptions`, `let s: fastifySession.MemoryStore`, ….
+ */
+declare namespace fastifySession {
+  export type FastifySessionObject = SessionObjectType
+  export type SessionStore = SessionStoreType
+  export type FastifySessionOptions = OptionsType
+  export type CookieOptions = CookieOptionsType
+  export type MemoryStore = MemoryStoreType
+  export type Store = MemoryStoreType
+}
 
 export default fastifySession
 export {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { connectFace } from '@sessionkit/core'
 import { type MemoryStoreOptions, MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
+import type { Session } from 'fastify'
 
 type Callback<T = void> = (err?: any, value?: T) => void
 
@@ -34,15 +35,15 @@ export class MemoryStore extends SessionkitMemoryStore {
   }
 
   /** The stored session (data plus `cookie`), `undefined` when there is none, as the peer's. */
-  get(sid: string, callback: Callback<Record<string, unknown> | undefined>): void {
+  get(sid: string, callback: (err: any, result?: Session | null) => void): void {
     this.#face.get(sid).then(
-      (session) => callback(null, session ?? undefined),
+      (session) => callback(null, (session ?? undefined) as Session | undefined),
       (err) => callback(err),
     )
   }
 
   /** Writes a whole session (data plus `cookie`); only attributes that differ are written. */
-  set(sid: string, session: Record<string, unknown>, callback: Callback): void {
+  set(sid: string, session: Record<string, any>, callback: Callback): void {
     this.#face.set(sid, session).then(
       () => callback(),
       (err) => callback(err),

@@ -1,12 +1,17 @@
+import { createRequire } from 'node:module'
 import type { SessionRepository } from '@sessionkit/core'
 import Fastify, { type FastifyRequest } from 'fastify'
-import { describe, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import fastifySession, {
   type FastifySessionObject,
   type FastifySessionOptions,
+  MemoryStore,
   fastifySession as named,
   type SessionCookie,
+  type SessionStore,
 } from '../src/index'
+
+const peer = createRequire(import.meta.url)('@fastify/session') as Record<string, unknown>
 
 declare module 'fastify' {
   interface Session {
@@ -53,5 +58,20 @@ describe('types', () => {
       app.register(fastifySession, {})
     }
     expectTypeOf(compileOnly).toBeFunction()
+  })
+
+  it("has the peer's namespace: its types and values through the plugin's name", () => {
+    // Values, as the peer's module.exports has them.
+    for (const name of ['fastifySession', 'default'] as const) {
+      expect(peer[name]).toBe(peer)
+      expect(fastifySession[name]).toBe(fastifySession)
+    }
+    expect(new fastifySession.MemoryStore()).toBeInstanceOf(MemoryStore)
+    // Types, as the peer's `declare namespace fastifySession` has them.
+    expectTypeOf<fastifySession.FastifySessionOptions>().toEqualTypeOf<FastifySessionOptions>()
+    expectTypeOf<fastifySession.FastifySessionObject>().toEqualTypeOf<FastifySessionObject>()
+    expectTypeOf<fastifySession.SessionStore>().toEqualTypeOf<SessionStore>()
+    expectTypeOf<fastifySession.MemoryStore>().toEqualTypeOf<MemoryStore>()
+    expectTypeOf<MemoryStore>().toExtend<fastifySession.SessionStore>()
   })
 })
