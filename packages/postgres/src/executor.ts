@@ -28,7 +28,15 @@ export class Executor {
     this.#closed = true
   }
 
-  run<T>(operation: string, fn: (query: Query) => Promise<T>): Promise<T> {
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * @param progress set to `sent: true` once a statement has been handed to the connection:
+   *   from then on a failure without an answer from the server leaves the outcome unknown.
+   */
+  run<T>(operation: string, fn: (query: Query) => Promise<T>, progress?: { sent: boolean }): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
         new SessionError('STORE_UNAVAILABLE', `postgres ${operation}: the store is closed`),
@@ -64,7 +72,10 @@ export class Executor {
         try {
           for (let tries = 0; ; tries++) {
             try {
-              return await fn(async (config) => (await client.query(config)).rows)
+              return await fn(async (config) => {
+                if (progress) progress.sent = true
+                return (await client.query(config)).rows
+              })
             } catch (err) {
               const left = this.timeoutMs - (performance.now() - started)
               if (!isRetryable(err) || tries >= this.retries || left < 20 || settled) throw err

@@ -8,11 +8,13 @@ import type {
 } from '@sessionkit/core'
 import { isSessionError, SessionError } from '@sessionkit/core'
 import pg from 'pg'
+import { toSessionError } from './errors'
 import { Executor } from './executor'
 import { qualified } from './identifiers'
 import { LegacyRows } from './migration'
 import type { PgPool } from './pool'
 import { createValues, toRecord, updateValues } from './record'
+import { Rotations } from './rotation'
 import { DEFAULT_TABLE, schemaStatements } from './schema'
 import { bind, Statements } from './statements'
 
@@ -94,6 +96,7 @@ export class PostgresStore implements SessionStore {
   private readonly executor: Executor
   private readonly statements: Statements
   private readonly legacy: LegacyRows | undefined
+  private readonly rotations: Rotations
   private readonly cleanupLimit: number
   private timer: NodeJS.Timeout | undefined
 
@@ -138,6 +141,7 @@ export class PostgresStore implements SessionStore {
     )
     this.legacy = legacyTable === undefined ? undefined : new LegacyRows(legacyTable, this.statements)
     this.executor = new Executor(this.pool, timeout, retries)
+    this.rotations = new Rotations(this.executor, this.statements, this.legacy)
     this.cleanupLimit = options.cleanupLimit ?? 1000
     if (!(Number.isInteger(this.cleanupLimit) && this.cleanupLimit > 0)) {
       throw new SessionError('INVALID_OPTIONS', 'cleanupLimit must be a positive integer')
@@ -171,9 +175,7 @@ export class PostgresStore implements SessionStore {
       await client.query({ text: 'COMMIT', values: [] })
     } catch (err) {
       broken = err as Error
-      throw new SessionError('STORE_ERROR', `postgres createSchema failed: ${(err as Error).message}`, {
-        cause: err,
-      })
+      throw toSessionError(err, 'createSchema')
     } finally {
       client.release(broken)
     }
@@ -189,17 +191,14 @@ export class PostgresStore implements SessionStore {
   }
 
   async save(change: SessionChange): Promise<SaveResult> {
+    const { id, meta } = change
+    if (change.previousId !== undefined && change.previousId !== id) {
+      // Values computed before the call: a copy sent again must be the same statement.
+      const values = [...createValues(id, Date.now(), meta, change.set), change.previousId]
+      return this.rotations.rotate(id, values)
+    }
     return this.executor.run('save', async (query) => {
       const now = Date.now()
-      const { id, meta } = change
-      if (change.previousId !== undefined && change.previousId !== id) {
-        const values = [...createValues(id, now, meta, change.set), change.previousId]
-        const [row] = await query(bind(this.statements.rotate, values))
-        let found = row?.found === true
-        let moved = row?.moved === true
-        if (!found && this.legacy) ({ found, moved } = await this.legacy.rotateFrom(query, values))
-        return !found ? 'gone' : moved ? 'saved' : 'collision'
-      }
       if (change.isNew) {
         const rows = await query(bind(this.statements.create, createValues(id, now, meta, change.set)))
         return rows.length > 0 ? 'saved' : 'collision'
@@ -259,6 +258,15 @@ export class PostgresStore implements SessionStore {
       if (this.legacy && deleted < limit) deleted += await this.legacy.cleanup(query, limit - deleted)
       return deleted
     })
+  }
+
+  /**
+   * Resolves once every rotation whose answer was lost has been settled in the background (sent
+   * again until one copy answered, at most a minute). For tests and graceful shutdown; requests
+   * never need it.
+   */
+  settled(): Promise<void> {
+    return this.rotations.settled()
   }
 
   /** The row as stored for `id`, live or not, or undefined: for tests and diagnostics. */
