@@ -164,3 +164,63 @@ describe('clocks', () => {
     expect(await s.load(id)).toBeDefined()
   })
 })
+
+describe('least privilege (the grants the README lists)', () => {
+  it('a role with only SELECT, INSERT, UPDATE, DELETE on the table (and SELECT, UPDATE, DELETE on the legacy one) runs everything', async () => {
+    const owner = await store('granted')
+    await admin.query(
+      'CREATE TABLE IF NOT EXISTS session (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)',
+    )
+    await admin.query(`DROP ROLE IF EXISTS app; CREATE ROLE app LOGIN;
+      GRANT USAGE ON SCHEMA public TO app;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON granted TO app;
+      GRANT SELECT, UPDATE, DELETE ON session TO app;`)
+    const pool = newPool(server.url.replace('postgres@', 'app@'))
+    const s = new PostgresStore({ pool, tableName: 'granted', legacy: {} })
+    try {
+      const id = newId()
+      const p = `p-${id}`
+      expect(await s.save({ id, isNew: true, meta: meta(), set: { a: '1' }, removed: [] })).toBe('saved')
+      expect(
+        await s.save({ id, isNew: false, meta: meta(600_000, p), set: { b: '2' }, removed: ['a'] }),
+      ).toBe('saved')
+      expect(await s.touch(id, meta())).toBe(true)
+      const moved = newId()
+      expect(
+        await s.save({
+          id: moved,
+          previousId: id,
+          isNew: false,
+          meta: meta(600_000, p),
+          set: {},
+          removed: [],
+        }),
+      ).toBe('saved')
+      expect((await s.findByPrincipal(p)).map((r) => r.id)).toEqual([moved])
+      await s.delete(moved)
+      await s.cleanupExpired()
+      for (const [sid, write] of [
+        [
+          newId(),
+          (sid: string) => s.save({ id: sid, isNew: false, meta: meta(), set: { c: '3' }, removed: [] }),
+        ],
+        [
+          newId(),
+          (sid: string) =>
+            s.save({ id: newId(), previousId: sid, isNew: false, meta: meta(), set: {}, removed: [] }),
+        ],
+      ] as const) {
+        await admin.query("INSERT INTO session VALUES ($1, $2, now() + interval '1 hour')", [
+          sid,
+          JSON.stringify({ cookie: { originalMaxAge: 3_600_000 }, user: 'alice' }),
+        ])
+        expect(await s.load(sid)).toBeDefined()
+        expect(await write(sid)).toBe('saved')
+      }
+      expect(owner.table).toBe('"granted"')
+    } finally {
+      await s.close()
+      await pool.end()
+    }
+  })
+})
