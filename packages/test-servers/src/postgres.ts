@@ -121,7 +121,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         '--no-sync',
         '--no-instructions',
       ],
-      { encoding: 'utf8', ...owner },
+      { encoding: 'utf8', cwd: dir, ...owner },
     )
     if (init.error || init.status !== 0) {
       throw new Error(`initdb failed: ${init.error?.message ?? ''}${init.stderr}${init.stdout}`)
