@@ -18,6 +18,7 @@ export class Expressions {
   private valueCount = 0
   private readonly sets: string[] = []
   private readonly removes: string[] = []
+  private readonly adds: string[] = []
   private readonly conditions: string[] = []
   /** Length of the update expression so far, to stay under DynamoDB's 4 KB limit. */
   private length = 0
@@ -64,6 +65,13 @@ export class Expressions {
     this.length += clause.length + 2
   }
 
+  /** `ADD path :v`: adds to a set (created when absent). */
+  add(segments: readonly string[], value: AttributeValue): void {
+    const clause = `${this.path(segments)} ${this.value(value)}`
+    this.adds.push(clause)
+    this.length += clause.length + 2
+  }
+
   /** ANDed with the others. */
   condition(expression: string): void {
     this.conditions.push(expression)
@@ -71,17 +79,18 @@ export class Expressions {
 
   /** The update expression is within DynamoDB's 4 KB limit. */
   get fits(): boolean {
-    return this.length + 'SET REMOVE '.length <= EXPRESSION_LIMIT
+    return this.length + 'SET REMOVE ADD '.length <= EXPRESSION_LIMIT
   }
 
   get isEmptyUpdate(): boolean {
-    return this.sets.length === 0 && this.removes.length === 0
+    return this.sets.length === 0 && this.removes.length === 0 && this.adds.length === 0
   }
 
   updateExpression(): string {
     const parts: string[] = []
     if (this.sets.length > 0) parts.push(`SET ${this.sets.join(', ')}`)
     if (this.removes.length > 0) parts.push(`REMOVE ${this.removes.join(', ')}`)
+    if (this.adds.length > 0) parts.push(`ADD ${this.adds.join(', ')}`)
     return parts.join(' ')
   }
 

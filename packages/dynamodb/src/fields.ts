@@ -15,4 +15,9 @@ export const FIELD = {
    * change it and put it back only if nobody wrote in between.
    */
   version: 'ver',
+  /**
+   * Prefix of the write-token slots `wt0`..`wt2`: string sets naming recent writes, so a copy of
+   * a write whose answer was lost is recognised (see marks.ts).
+   */
+  marks: 'wt',
 } as const

@@ -3,6 +3,7 @@ import { SessionError } from '@sessionkit/core'
 import { isConditionFailure } from './errors'
 import { Expressions } from './expressions'
 import { FIELD, itemSize, MAX_ITEM_BYTES, num, storedExpiresAt, tooLarge, ttlSeconds } from './item'
+import { appliedMark, hasMark, withMark } from './marks'
 import type { AttributeOp, MetaUpdate, UpdateTarget } from './update'
 
 /** Concurrent writers to one session settle quickly; past this many lost races, give up. */
@@ -30,10 +31,12 @@ export async function rewriteRecord(
       }),
       { abortSignal: target.signal },
     )
+    // A put of this save whose answer was lost (the SDK sent it again) ran: nothing more to do.
+    if (hasMark(Item, appliedMark(target.marks.token))) return true
     const now = Date.now()
     const storedExpiry = storedExpiresAt(Item)
     if (Item === undefined || storedExpiry === undefined || storedExpiry <= now) return false
-    const next = applyChange(Item, storedExpiry, meta, ops)
+    const next = withMark(applyChange(Item, storedExpiry, meta, ops), target.marks, Item)
     const size = itemSize(next)
     if (size > MAX_ITEM_BYTES) throw tooLarge(target.id, size)
 
@@ -46,13 +49,16 @@ export async function rewriteRecord(
     }
     e.condition(`${e.name(FIELD.expiresAt)} > ${e.value(num(now))}`)
     try {
+      // Conditioned on `ver`, which a fence bumps too: a late copy of this put never lands.
       await target.client.send(
-        new PutItemCommand({
-          TableName: target.tableName,
-          Item: next,
-          ConditionExpression: e.conditionExpression(),
-          ...e.attributes(),
-        }),
+        target.delivery.watch(
+          new PutItemCommand({
+            TableName: target.tableName,
+            Item: next,
+            ConditionExpression: e.conditionExpression(),
+            ...e.attributes(),
+          }),
+        ),
         { abortSignal: target.signal },
       )
       return true

@@ -7,6 +7,7 @@ import {
   type TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import type { SaveResult } from '@sessionkit/core'
+import { mayHaveRun } from './delivery'
 import { Expressions } from './expressions'
 import { FIELD, num } from './item'
 import type { Resolutions } from './resolutions'
@@ -181,19 +182,6 @@ async function sendOnce(
     if (mayHaveRun(err)) delivery.uncertain = true
     throw err
   }
-}
-
-/**
- * False only when the request certainly did not run: the connection was refused, or DynamoDB
- * refused the request (a 4xx) before running it. A transaction still in progress under the
- * same token, a timeout, an abort, a reset connection or a 5xx may have committed.
- */
-function mayHaveRun(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } }
-  if (e?.name === 'TransactionInProgressException') return true
-  if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(e?.message))) return false
-  const status = e?.$metadata?.httpStatusCode
-  return !(typeof status === 'number' && status >= 400 && status < 500)
 }
 
 function sleep(ms: number): Promise<void> {

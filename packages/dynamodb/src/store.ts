@@ -14,9 +14,11 @@ import type {
   SessionTouch,
   StoreCapabilities,
 } from '@sessionkit/core'
-import { SessionError } from '@sessionkit/core'
+import { isSessionError, SessionError } from '@sessionkit/core'
+import { Delivery } from './delivery'
 import { bounded, isConditionFailure } from './errors'
 import { Expressions } from './expressions'
+import { BACKGROUND_MS, type Fenced, fence } from './fence'
 import {
   encodeAttributes,
   FIELD,
@@ -30,6 +32,7 @@ import {
   tooLarge,
   valueSize,
 } from './item'
+import { appliedMark, conditionFirst, hasMark, type Marks, marksFor, newToken, withMark } from './marks'
 import { findByPrincipal } from './principal'
 import { Resolutions } from './resolutions'
 import { RESOLVE_MS, type RotationContext, rotate } from './rotation'
@@ -54,6 +57,13 @@ export interface DynamoDBStoreOptions {
    * request is aborted and the operation fails with STORE_UNAVAILABLE. Default 3000.
    */
   operationTimeoutMs?: number
+  /**
+   * When a write's answer is lost (its `operationTimeoutMs` passed, a connection reset), how
+   * much longer in ms the store may take to find out whether it ran before answering: it ran
+   * (the write's answer), or it did not and now cannot (STORE_UNAVAILABLE). Default 1000. See the
+   * README, "When a write's answer is lost".
+   */
+  resolveTimeoutMs?: number
   /**
    * Strongly consistent reads for `load` and `findByPrincipal` (default true). `false` halves
    * the read cost, but a read may then miss a write from the last second or so: a session
@@ -84,6 +94,7 @@ export class DynamoDBStore implements SessionStore {
   readonly tableName: string
   private readonly client: DynamoDBClient
   private readonly timeoutMs: number
+  private readonly resolveMs: number
   private readonly consistentReads: boolean
   private closed = false
   private readonly resolutions = new Resolutions()
@@ -106,6 +117,11 @@ export class DynamoDBStore implements SessionStore {
     if (!(Number.isFinite(timeout) && timeout > 0)) {
       throw new SessionError('INVALID_OPTIONS', 'operationTimeoutMs must be a positive number')
     }
+    const resolve = options.resolveTimeoutMs ?? 1000
+    if (!(Number.isFinite(resolve) && resolve > 0)) {
+      throw new SessionError('INVALID_OPTIONS', 'resolveTimeoutMs must be a positive number')
+    }
+    this.resolveMs = resolve
     this.client = options.client
     this.tableName = options.tableName
     this.timeoutMs = timeout
@@ -153,43 +169,78 @@ export class DynamoDBStore implements SessionStore {
     const removed = [...change.removed]
     // A rotation answers a little before the bound, so its answer is never the bound's error.
     const deadline = performance.now() + this.timeoutMs - Math.min(50, this.timeoutMs / 10)
-    return this.run('save', id, async (signal) => {
-      if (!isStorableId(id)) throw new SessionError('INVALID_ID', 'session id is empty or over 2048 bytes')
-      const attrs = await encodeAttributes(set)
-      if (previousId !== undefined && previousId !== id) {
+    if (previousId !== undefined && previousId !== id) {
+      return this.run('save', id, async () => {
+        if (!isStorableId(id)) throw new SessionError('INVALID_ID', 'session id is empty or over 2048 bytes')
+        const attrs = await encodeAttributes(set)
         if (!isStorableId(previousId)) return 'gone'
         return rotate(this.rotation, previousId, this.fullItem(id, meta, attrs), deadline)
-      }
-      if (change.isNew) return this.create(this.fullItem(id, meta, attrs), signal)
-      let size = 0
-      for (const [key, value] of Object.entries(attrs)) size += Buffer.byteLength(key) + valueSize(value) + 1
-      if (size > MAX_ITEM_BYTES) throw tooLarge(id, size)
-      const live = await updateRecord(
-        { client: this.client, tableName: this.tableName, id, signal },
-        meta,
-        attributeOps(attrs, removed),
-      )
-      return live ? 'saved' : 'gone'
-    })
+      })
+    }
+    const marks = marksFor(newToken())
+    const create = change.isNew
+    return this.write(
+      'save',
+      id,
+      marks,
+      create,
+      async (signal, delivery) => {
+        if (!isStorableId(id)) throw new SessionError('INVALID_ID', 'session id is empty or over 2048 bytes')
+        const attrs = await encodeAttributes(set)
+        if (create) return this.create(this.fullItem(id, meta, attrs), marks, signal, delivery)
+        let size = 0
+        for (const [key, value] of Object.entries(attrs))
+          size += Buffer.byteLength(key) + valueSize(value) + 1
+        if (size > MAX_ITEM_BYTES) throw tooLarge(id, size)
+        const live = await updateRecord(
+          { client: this.client, tableName: this.tableName, id, signal, marks, delivery },
+          meta,
+          attributeOps(attrs, removed),
+        )
+        return live ? 'saved' : 'gone'
+      },
+      (found) => (found === 'applied' ? 'saved' : 'gone'),
+    )
   }
 
   async touch(id: string, meta: SessionTouch): Promise<boolean> {
     // Only these two: a touch never writes owner or idle timeout, whatever else the caller passed.
     const copy: MetaUpdate = { lastAccessedAt: meta.lastAccessedAt, expiresAt: meta.expiresAt }
-    return this.run('touch', id, async (signal) => {
-      if (!isStorableId(id)) return false
-      return updateRecord({ client: this.client, tableName: this.tableName, id, signal }, copy, [])
-    })
+    const marks = marksFor(newToken())
+    return this.write(
+      'touch',
+      id,
+      marks,
+      false,
+      async (signal, delivery) => {
+        if (!isStorableId(id)) return false
+        return updateRecord(
+          { client: this.client, tableName: this.tableName, id, signal, marks, delivery },
+          copy,
+          [],
+        )
+      },
+      (found) => found === 'applied',
+    )
   }
 
   async delete(id: string): Promise<void> {
-    return this.run('delete', id, async (signal) => {
-      if (!isStorableId(id)) return
-      await this.client.send(
-        new DeleteItemCommand({ TableName: this.tableName, Key: { [FIELD.id]: { S: id } } }),
-        { abortSignal: signal },
-      )
-    })
+    if (!isStorableId(id)) return this.run('delete', id, async () => undefined)
+    const delivery = new Delivery()
+    const command = () =>
+      delivery.watch(new DeleteItemCommand({ TableName: this.tableName, Key: { [FIELD.id]: { S: id } } }))
+    try {
+      await this.run('delete', id, async (signal) => {
+        await this.client.send(command(), { abortSignal: signal })
+      })
+    } catch (err) {
+      if (!delivery.inDoubt || !isSessionError(err, 'STORE_UNAVAILABLE')) throw err
+      // A delete can be sent again as often as needed: every copy leaves the id absent.
+      const repeat = (until: number) => this.repeatDelete(command, until)
+      if (await repeat(performance.now() + this.resolveMs)) return
+      this.resolutions.track(repeat(performance.now() + BACKGROUND_MS))
+      throw err
+    }
   }
 
   async findByPrincipal(principal: string): Promise<SessionRecord[]> {
@@ -200,7 +251,9 @@ export class DynamoDBStore implements SessionStore {
 
   /**
    * Resolves once every rotation this store answered without knowing its outcome has been
-   * replayed until DynamoDB told it (at most {@link RESOLVE_MS}; see the README, "Rotation").
+   * replayed until DynamoDB told it (at most {@link RESOLVE_MS}; see the README, "Rotation"),
+   * and every write answered STORE_UNAVAILABLE while in doubt has been fenced or repeated in the
+   * background (a few minutes at most; README, "When a write's answer is lost").
    * Meant for tests and graceful shutdown; requests never need it.
    */
   settled(): Promise<void> {
@@ -212,26 +265,88 @@ export class DynamoDBStore implements SessionStore {
     this.closed = true
   }
 
-  /** Create: a PutItem that succeeds only when the id is free or its record expired. */
-  private async create(item: Record<string, AttributeValue>, signal: AbortSignal): Promise<SaveResult> {
+  /**
+   * Create: a PutItem that succeeds only when the id is free or its record expired, and no copy
+   * of it ran or was fenced (marks.ts).
+   */
+  private async create(
+    item: Record<string, AttributeValue>,
+    marks: Marks,
+    signal: AbortSignal,
+    delivery: Delivery,
+  ): Promise<SaveResult> {
     const e = new Expressions()
     e.condition(
       `attribute_not_exists(${e.name(FIELD.id)}) OR ${e.name(FIELD.expiresAt)} <= ${e.value(num(Date.now()))}`,
     )
+    conditionFirst(e, marks)
     try {
       await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: e.conditionExpression(),
-          ...e.attributes(),
-        }),
+        delivery.watch(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: withMark(item, marks),
+            ConditionExpression: e.conditionExpression(),
+            ...e.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
         { abortSignal: signal },
       )
       return 'saved'
     } catch (err) {
-      if (isConditionFailure(err)) return 'collision'
+      if (!isConditionFailure(err)) throw err
+      // The SDK sent the put again after losing the answer of a copy that ran.
+      return hasMark(err.Item as never, appliedMark(marks.token)) ? 'saved' : 'collision'
+    }
+  }
+
+  /**
+   * A save, create or touch, with the truth about a lost answer: when the request may have
+   * reached DynamoDB unanswered, the store fences it (fence.ts) for up to `resolveTimeoutMs`
+   * and answers what it ran into: `found` maps "it ran" or "the item is gone" to the answer;
+   * "it did not and now cannot" keeps the STORE_UNAVAILABLE. If DynamoDB answers no fence in
+   * time, the answer is STORE_UNAVAILABLE and the fence goes on in the background.
+   */
+  private async write<T>(
+    operation: string,
+    id: string,
+    marks: Marks,
+    create: boolean,
+    fn: (signal: AbortSignal, delivery: Delivery) => Promise<T>,
+    found: (outcome: Exclude<Fenced, 'not applied' | 'unknown'>) => T,
+  ): Promise<T> {
+    const started = performance.now()
+    const delivery = new Delivery()
+    try {
+      return await this.run(operation, id, (signal) => fn(signal, delivery))
+    } catch (err) {
+      if (!delivery.inDoubt || !isSessionError(err, 'STORE_UNAVAILABLE')) throw err
+      const target = { client: this.client, tableName: this.tableName, id, token: marks.token, create }
+      const outcome = await fence(target, performance.now() + this.resolveMs, this.timeoutMs)
+      if (outcome === 'applied' || outcome === 'absent') return found(outcome)
+      if (outcome === 'unknown') {
+        this.resolutions.track(fence(target, started + BACKGROUND_MS, this.timeoutMs))
+      }
       throw err
+    }
+  }
+
+  /** Sends the delete again until a copy answers (true) or `until` passes (false). */
+  private async repeatDelete(command: () => DeleteItemCommand, until: number): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const remaining = until - performance.now()
+      if (remaining <= 0) return false
+      try {
+        await this.client.send(command(), {
+          abortSignal: AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(remaining, this.timeoutMs)))),
+        })
+        return true
+      } catch {
+        const pause = Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random())
+        if (performance.now() + pause >= until) return false
+        await new Promise((resolve) => setTimeout(resolve, pause).unref())
+      }
     }
   }
 

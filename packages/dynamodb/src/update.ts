@@ -1,8 +1,10 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import type { SessionMetaChange } from '@sessionkit/core'
+import type { Delivery } from './delivery'
 import { isConditionFailure } from './errors'
 import { Expressions } from './expressions'
 import { FIELD, mapKey, num, storedExpiresAt, ttlSeconds } from './item'
+import { addMark, appliedMark, conditionFirst, hasMark, type Marks } from './marks'
 import { rewriteRecord } from './rewrite'
 
 /**
@@ -19,6 +21,10 @@ export interface UpdateTarget {
   tableName: string
   id: string
   signal: AbortSignal
+  /** This operation's token (one for all its requests: at most one of them can run). */
+  marks: Marks
+  /** Watches the writes, so that a lost answer is told from a request that never ran. */
+  delivery: Delivery
 }
 
 /** After this many lost races the metadata is left to the fresher writers and only attributes go. */
@@ -48,6 +54,7 @@ export async function updateRecord(
   let writeAccess = true
   for (let attempt = 1; ; attempt++) {
     const e = liveCondition(new Expressions())
+    conditionFirst(e, target.marks)
     if (writeExpiry) {
       e.set([FIELD.expiresAt], num(meta.expiresAt))
       e.set([FIELD.ttl], num(ttlSeconds(meta.expiresAt)))
@@ -79,6 +86,7 @@ export async function updateRecord(
       if (value === undefined) e.remove([FIELD.attributes, key])
       else e.set([FIELD.attributes, key], value)
     }
+    addMark(e, target.marks, appliedMark(target.marks.token))
     if (!e.fits) return rewriteRecord(target, meta, ops)
     try {
       await send(target, e)
@@ -86,6 +94,8 @@ export async function updateRecord(
     } catch (err) {
       if (!isConditionFailure(err)) throw err
       const stored = err.Item as Record<string, AttributeValue> | undefined
+      // An earlier copy of this request ran (the SDK sent it again after losing its answer).
+      if (hasMark(stored, appliedMark(target.marks.token))) return true
       const storedExpiry = storedExpiresAt(stored)
       if (storedExpiry === undefined || storedExpiry <= Date.now()) return false
       const storedAccess = Number(stored?.[FIELD.lastAccessedAt]?.N)
@@ -110,14 +120,16 @@ function liveCondition(e: Expressions): Expressions {
 
 async function send(target: UpdateTarget, e: Expressions): Promise<void> {
   await target.client.send(
-    new UpdateItemCommand({
-      TableName: target.tableName,
-      Key: { [FIELD.id]: { S: target.id } },
-      UpdateExpression: e.updateExpression(),
-      ConditionExpression: e.conditionExpression(),
-      ...e.attributes(),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }),
+    target.delivery.watch(
+      new UpdateItemCommand({
+        TableName: target.tableName,
+        Key: { [FIELD.id]: { S: target.id } },
+        UpdateExpression: e.updateExpression(),
+        ConditionExpression: e.conditionExpression(),
+        ...e.attributes(),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    ),
     { abortSignal: target.signal },
   )
 }
