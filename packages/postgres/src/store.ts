@@ -101,7 +101,13 @@ export class PostgresStore implements SessionStore {
   private timer: NodeJS.Timeout | undefined
 
   constructor(options: PostgresStoreOptions) {
-    const timeout = options?.operationTimeoutMs ?? 2000
+    if (typeof options !== 'object' || options === null) {
+      throw new SessionError(
+        'INVALID_OPTIONS',
+        'PostgresStore needs options: { pool } or { connectionString }',
+      )
+    }
+    const timeout = options.operationTimeoutMs ?? 2000
     if (!(timeout > 0))
       throw new SessionError('INVALID_OPTIONS', 'operationTimeoutMs must be a positive number')
     const retries = options.serializationRetries ?? 3
