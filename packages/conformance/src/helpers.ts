@@ -1,10 +1,10 @@
-import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { SessionMeta, SessionMetaChange, SessionRecord, SessionStore } from '@sessionkit/core'
+import assert from './assert'
 
-/** An id shaped like core's (32 random bytes, base64url), so stores that validate ids accept it. */
+/** An id shaped like core's (24 random bytes, base64url: 32 characters), so stores that validate ids accept it. */
 export function newId(): string {
-  return randomBytes(32).toString('base64url')
+  return randomBytes(24).toString('base64url')
 }
 
 /** Random suffix: principals are not namespaced by every backend the same way, so never share one. */
@@ -146,3 +146,41 @@ export function createAndTouchInTime(
 ): Promise<Created> {
   return createAndExtendInTime(store, attributes, 'touch', principal)
 }
+
+/** The two sides of a race: the store and, for a `shared` store, a second instance (`openPeer`). */
+export async function racers(ctx: {
+  store: SessionStore
+  capabilities: { shared: boolean }
+  openPeer(): Promise<SessionStore>
+}): Promise<readonly [SessionStore, SessionStore]> {
+  return [ctx.store, ctx.capabilities.shared ? await ctx.openPeer() : ctx.store]
+}
+
+/** Lets `turns` turns of the event loop pass: I/O callbacks of the other side may run in between. */
+export async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Runs `a` and `b` concurrently with the interleaving trial `n` picks: which starts first, and
+ * how many event-loop turns pass before the other starts (0 to 5), so over the trials each
+ * side reaches the backend first, and lands inside the other's read-then-write window.
+ */
+export async function interleave<A, B>(n: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  const gap = Math.floor(n / 2) % 6
+  if (n % 2 === 0) {
+    const first = a()
+    first.catch(() => {}) // handled by Promise.all below; not "unhandled" while the turns pass
+    await turns(gap)
+    return Promise.all([first, b()])
+  }
+  const first = b()
+  first.catch(() => {})
+  await turns(gap)
+  const second = a()
+  const [rb, ra] = await Promise.all([first, second])
+  return [ra, rb]
+}
+
+/** Race cases run this many interleavings (each on its own session, concurrently). */
+export const RACE_TRIALS = 36

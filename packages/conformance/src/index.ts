@@ -13,9 +13,11 @@ import { roundtripCases } from './cases/roundtrip'
 import { saveCases } from './cases/save'
 import { touchCases } from './cases/touch'
 import { unavailableCases } from './cases/unavailable'
+import { guardStore } from './guard'
 import type { CaseContext, CasePlan, ConformanceCase, ConformanceOptions } from './types'
 
 export type { CaseContext, CasePlan, ConformanceCase, ConformanceOptions, Requirement } from './types'
+export { storeInWorker, type WorkerStoreOptions } from './worker'
 
 /**
  * The contract version these cases check. A case that tightens the contract arrives behind a
@@ -54,6 +56,7 @@ export const cases: readonly ConformanceCase[] = Object.freeze([
 ])
 
 const DEFAULT_UNAVAILABLE_WITHIN_MS = 5_000
+const DEFAULT_OPERATION_TIMEOUT_MS = 10_000
 
 /**
  * Decides per case whether it runs against a store with these capabilities and options, and
@@ -114,28 +117,43 @@ export async function runConformanceCase<S extends SessionStore>(
   run: { namespace: string; capabilities: StoreCapabilities },
 ): Promise<void> {
   const opened: S[] = []
-  const open = async (): Promise<S> => {
-    const store = await options.createStore({ namespace: run.namespace })
-    opened.push(store)
-    return store
+  const peers: SessionStore[] = []
+  const limit = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS
+  const raw = await options.createStore({ namespace: run.namespace })
+  opened.push(raw)
+  const openPeer = async (): Promise<SessionStore> => {
+    if (options.createPeer) {
+      const peer = await options.createPeer({ namespace: run.namespace })
+      peers.push(peer)
+      return guardStore(peer, limit, 'peer')
+    }
+    const peer = await options.createStore({ namespace: run.namespace })
+    opened.push(peer)
+    return guardStore(peer, limit, 'peer')
   }
-  const store = await open()
   const { makeUnavailable, readRaw, corrupt } = options
   const ctx: CaseContext = {
-    store,
+    store: guardStore(raw, limit, 'store'),
     namespace: run.namespace,
     capabilities: run.capabilities,
-    openPeer: open,
+    openPeer,
     unavailableWithinMs: options.unavailableWithinMs ?? DEFAULT_UNAVAILABLE_WITHIN_MS,
-    ...(makeUnavailable && { makeUnavailable: () => makeUnavailable(store) }),
-    ...(readRaw && { readRaw: (id: string) => readRaw(store, id) }),
-    ...(corrupt && { corrupt: (id: string) => corrupt(store, id) }),
+    ...(makeUnavailable && { makeUnavailable: async () => makeUnavailable(raw) }),
+    ...(readRaw && { readRaw: async (id: string) => readRaw(raw, id) }),
+    ...(corrupt && { corrupt: async (id: string) => corrupt(raw, id) }),
   }
   let failure: { error: unknown } | undefined
   try {
     await c.run(ctx)
   } catch (error) {
-    failure = { error }
+    failure = { error: namePromise(c, error) }
+  }
+  for (const s of peers.reverse()) {
+    try {
+      await s.close?.()
+    } catch (error) {
+      failure ??= { error }
+    }
   }
   for (const s of opened.reverse()) {
     try {
@@ -145,6 +163,14 @@ export async function runConformanceCase<S extends SessionStore>(
     }
   }
   if (failure) throw failure.error
+}
+
+/** Prefixes the case's promise (its title), so a failure read alone says which one broke. */
+function namePromise(c: ConformanceCase, error: unknown): unknown {
+  if (error instanceof Error && !error.message.startsWith(`[${c.id}]`)) {
+    error.message = `[${c.id}] ${c.title}: ${error.message}`
+  }
+  return error
 }
 
 /**

@@ -28,7 +28,10 @@ export interface CaseContext {
   readonly namespace: string
   /** The manifest the plan was made from (read from the first store created). */
   readonly capabilities: StoreCapabilities
-  /** Another store on the same namespace, disposed with the case (for `shared` stores). */
+  /**
+   * Another store on the same namespace, disposed with the case (for `shared` stores): the
+   * options' `createPeer` (own connection, own thread or process) or else `createStore` again.
+   */
   openPeer(): Promise<SessionStore>
   /** Resolves once `store`'s backend is unreachable. */
   readonly makeUnavailable?: () => Promise<void>
@@ -84,18 +87,33 @@ export interface ConformanceOptions<S extends SessionStore = SessionStore> {
   disposeStore?(store: S): void | Promise<void>
   /** Case id to the reason it does not apply to this store; unknown ids are an error. */
   skip?: Readonly<Record<string, string>>
-  /** Once it resolves, `store`'s backend must be unreachable. Enables `unavailable/*`. */
-  makeUnavailable?(store: S): Promise<void>
+  /** Once it returns (or its promise resolves), `store`'s backend must be unreachable. Enables `unavailable/*`. */
+  makeUnavailable?(store: S): void | Promise<void>
   /** The backend's raw value for `id`, or `undefined`/`null` when it holds nothing. Enables `raw/*`. */
-  readRaw?(store: S, id: string): Promise<unknown>
+  readRaw?(store: S, id: string): unknown | Promise<unknown>
   /**
    * Plants, under `id`, bytes that are no valid record of this store: what a failed deploy, a
    * foreign writer or an attacker with backend access leaves behind (a truncated value, a
    * record without its metadata, a value of another type). Enables `corrupt/backend`.
    */
-  corrupt?(store: S, id: string): Promise<void>
+  corrupt?(store: S, id: string): void | Promise<void>
   /** Bound for an unreachable store to reject an operation. Default 5000. */
   unavailableWithinMs?: number
+  /**
+   * The second, independent instance the concurrency cases race the store against, on the same
+   * backend and namespace: its own connection, and its own thread or process where the driver
+   * is synchronous (`storeInWorker`), so that operations really interleave at the backend.
+   * Default: `createStore` again. Used only for stores whose manifest says `shared`; disposed
+   * with `close()`.
+   */
+  createPeer?(ctx: { namespace: string }): SessionStore | Promise<SessionStore>
+  /**
+   * Bound for any single store operation in any case: past it the case fails naming the
+   * operation ("save(update abc…) did not settle"), long before the runner's timeout. Default 10000.
+   */
+  operationTimeoutMs?: number
+  /** The runner's timeout for one case (the vitest adapter sets it explicitly). Default 120000. */
+  caseTimeoutMs?: number
 }
 
 /**

@@ -25,6 +25,7 @@ export type { ConformanceOptions } from './types'
  */
 export function describeStoreConformance<S extends SessionStore>(options: ConformanceOptions<S>): void {
   const run = randomBytes(4).toString('hex')
+  const timeout = caseTimeout(options)
   describe(`${options.name}: sessionkit store conformance v${CONFORMANCE_VERSION}`, async () => {
     // The plan needs the manifest, which only a store instance has.
     const probe = await options.createStore({ namespace: `skc-${run}-probe` })
@@ -40,7 +41,9 @@ export function describeStoreConformance<S extends SessionStore>(options: Confor
       const { case: c, skipReason: skip } = plan
       const title = skip === undefined ? `${c.id}: ${c.title}` : `${c.id}: ${c.title} (skipped: ${skip})`
       const test = skip === undefined ? it.concurrent : it.skip
-      test(title, () => runConformanceCase(c, options, { namespace, capabilities }))
+      // Explicit, and above every bound the cases apply themselves (operationTimeoutMs,
+      // unavailableWithinMs), so a hang is reported by the case, naming the operation.
+      test(title, () => runConformanceCase(c, options, { namespace, capabilities }), timeout)
     }
     const plan = planCases(options, capabilities)
     for (const p of plan) if (!p.case.timing) declare(p)
@@ -49,4 +52,9 @@ export function describeStoreConformance<S extends SessionStore>(options: Confor
       for (const p of plan) if (p.case.timing) declare(p)
     })
   })
+}
+
+function caseTimeout<S extends SessionStore>(options: ConformanceOptions<S>): number {
+  const bounds = [options.operationTimeoutMs ?? 10_000, options.unavailableWithinMs ?? 5_000]
+  return Math.max(options.caseTimeoutMs ?? 120_000, ...bounds.map((ms) => 2 * ms))
 }

@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import { isSessionError, type SessionError, SessionRepository } from '@sessionkit/core'
+import assert from '../assert'
 import { create, newId, settleWithin } from '../helpers'
 import type { ConformanceCase } from '../types'
 

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict'
+import assert from '../assert'
 import {
   assertAttributes,
   assertMeta,
@@ -68,6 +68,7 @@ export const expiryCases: readonly ConformanceCase[] = [
       assert.equal(
         await store.save({ id, isNew: false, meta: freshMeta(), set: { b: '2' }, removed: [] }),
         'gone',
+        'a save of an expired session must answer gone (no resurrection after expiry)',
       )
       assert.equal(await store.load(id), undefined, 'a save of an expired session revived it')
       const next = newId()
@@ -81,6 +82,7 @@ export const expiryCases: readonly ConformanceCase[] = [
           removed: [],
         }),
         'gone',
+        'a rotation of an expired session must answer gone (no resurrection under a new id)',
       )
       assert.equal(await store.load(next), undefined, 'rotating an expired session created its new id')
     },

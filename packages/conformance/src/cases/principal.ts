@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import type { SessionStore } from '@sessionkit/core'
+import assert from '../assert'
 import {
   assertAttributes,
   create,

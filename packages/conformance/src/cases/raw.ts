@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import type { SessionChange } from '@sessionkit/core'
+import assert from '../assert'
 import { create, freshMeta, isAbsentRaw, newId } from '../helpers'
 import type { ConformanceCase } from '../types'
 

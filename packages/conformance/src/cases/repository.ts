@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import { type Codec, jsonCodec, SessionRepository, type SessionStore } from '@sessionkit/core'
+import assert from '../assert'
 import { newPrincipal } from '../helpers'
 import type { ConformanceCase } from '../types'
 

@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import { SessionRepository, type SessionStore } from '@sessionkit/core'
+import assert from '../assert'
 import { newPrincipal } from '../helpers'
 import type { CaseContext, ConformanceCase } from '../types'
 

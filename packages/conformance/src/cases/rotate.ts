@@ -1,6 +1,15 @@
-import assert from 'node:assert/strict'
 import type { SessionChange } from '@sessionkit/core'
-import { assertAttributes, assertMeta, create, freshMeta, newId } from '../helpers'
+import assert from '../assert'
+import {
+  assertAttributes,
+  assertMeta,
+  create,
+  freshMeta,
+  interleave,
+  newId,
+  RACE_TRIALS,
+  racers,
+} from '../helpers'
 import type { ConformanceCase } from '../types'
 
 const rotation = (previousId: string, id: string, set: Record<string, string>): SessionChange => ({
@@ -37,26 +46,51 @@ export const rotateCases: readonly ConformanceCase[] = [
       const { id: old } = await create(store, { a: 'A' })
       await store.delete(old)
       const next = newId()
-      assert.equal(await store.save(rotation(old, next, { a: 'A' })), 'gone')
-      assert.equal(await store.load(next), undefined, 'the new id was written anyway')
-      assert.equal(await store.load(old), undefined)
+      assert.equal(
+        await store.save(rotation(old, next, { a: 'A' })),
+        'gone',
+        'a rotation of a deleted session must answer gone (it would bring a logged-out session back under a new id)',
+      )
+      assert.equal(
+        await store.load(next),
+        undefined,
+        'a rotation of a deleted session wrote its new id anyway',
+      )
+      assert.equal(
+        await store.load(old),
+        undefined,
+        'a rotation of a deleted session brought the old id back',
+      )
     },
   },
   {
     id: 'rotate/concurrent',
     title: 'two concurrent rotations of one id: one winner, the loser gone, no orphan',
-    async run({ store }) {
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
       await Promise.all(
-        Array.from({ length: 6 }, async () => {
+        Array.from({ length: RACE_TRIALS / 2 }, async (_, n) => {
           const { id: old } = await create(store, { a: 'A' })
           const targets = [newId(), newId()] as const
-          const results = await Promise.all(targets.map((t) => store.save(rotation(old, t, { a: 'A', t }))))
-          assert.deepEqual([...results].sort(), ['gone', 'saved'], `results: ${results.join(', ')}`)
+          const results = await interleave(
+            n,
+            () => store.save(rotation(old, targets[0], { a: 'A', t: targets[0] })),
+            () => peer.save(rotation(old, targets[1], { a: 'A', t: targets[1] })),
+          )
+          assert.deepEqual(
+            [...results].sort(),
+            ['gone', 'saved'],
+            `two concurrent rotations of one id must have one winner ("saved") and one "gone" (the take of the old id must be atomic; interleaving ${n})`,
+          )
           const winner = results[0] === 'saved' ? targets[0] : targets[1]
           const loser = winner === targets[0] ? targets[1] : targets[0]
-          assertAttributes(await store.load(winner), { a: 'A', t: winner }, 'the winner’s record')
-          assert.equal(await store.load(loser), undefined, 'the losing rotation left an orphan')
-          assert.equal(await store.load(old), undefined, 'the rotated id survived')
+          assertAttributes(await store.load(winner), { a: 'A', t: winner }, 'the winning rotation’s record')
+          assert.equal(
+            await store.load(loser),
+            undefined,
+            'the losing rotation left an orphan under its new id',
+          )
+          assert.equal(await store.load(old), undefined, 'the rotated id survived both rotations')
         }),
       )
     },

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict'
+import assert from '../assert'
 import { assertAttributes, assertMeta, create, freshMeta, newId, newPrincipal } from '../helpers'
 import type { ConformanceCase } from '../types'
 

@@ -1,13 +1,16 @@
-import assert from 'node:assert/strict'
 import type { SessionChange } from '@sessionkit/core'
+import assert from '../assert'
 import {
   assertAttributes,
   assertMeta,
   create,
   createAndExtendInTime,
   freshMeta,
+  interleave,
   newId,
   newPrincipal,
+  RACE_TRIALS,
+  racers,
   waitUntilPast,
 } from '../helpers'
 import type { ConformanceCase } from '../types'
@@ -72,7 +75,8 @@ export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/attribute-merge',
     title: 'saves merge attributes; concurrent saves of different attributes all persist',
-    async run({ store }) {
+    async run(ctx) {
+      const { store } = ctx
       const { id } = await create(store, { keep: 'k', b: '1' })
       assert.equal(await store.save(update(id, { b: '2' })), 'saved')
       assertAttributes(
@@ -81,11 +85,37 @@ export const saveCases: readonly ConformanceCase[] = [
         'a save touches only the attributes it names',
       )
 
+      // Across instances (own connections where the store has them), in varied interleavings:
+      // a save that reads the record and writes it back loses the other instance's attribute.
+      const [a, b] = await racers(ctx)
+      await Promise.all(
+        Array.from({ length: RACE_TRIALS / 2 }, async (_, n) => {
+          const { id: raced } = await create(a, { keep: 'k' })
+          const results = await interleave(
+            n,
+            () => a.save(update(raced, { fromStore: 'a' })),
+            () => b.save(update(raced, { fromPeer: 'b' })),
+          )
+          assert.deepEqual(
+            results,
+            ['saved', 'saved'],
+            'two saves of different attributes must both answer saved',
+          )
+          assertAttributes(
+            await a.load(raced),
+            { keep: 'k', fromStore: 'a', fromPeer: 'b' },
+            `no concurrent save may lose another one (two instances, interleaving ${n}: the save is not atomic, a read-then-write lost an attribute)`,
+          )
+        }),
+      )
       const names = Array.from({ length: 8 }, (_, i) => `parallel${i}`)
-      const results = await Promise.all(names.map((name) => store.save(update(id, { [name]: name }))))
+      const results = await Promise.all(
+        names.map((name, i) => (i % 2 === 0 ? a : b).save(update(id, { [name]: name }))),
+      )
       assert.deepEqual(
         results,
         names.map(() => 'saved'),
+        'concurrent saves of different attributes must all answer saved',
       )
       const expected = Object.fromEntries([['keep', 'k'], ['b', '2'], ...names.map((n) => [n, n])])
       assertAttributes(await store.load(id), expected, 'no concurrent save may lose another one')
@@ -94,17 +124,18 @@ export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/same-attribute-race',
     title: 'concurrent saves of one attribute leave one of the values, others intact',
-    async run({ store }) {
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
       const { id } = await create(store, { other: 'o' })
       const values = ['a', 'b', 'c', 'd']
-      await Promise.all(values.map((v) => store.save(update(id, { x: v }))))
+      await Promise.all(values.map((v, i) => (i % 2 === 0 ? store : peer).save(update(id, { x: v }))))
       const loaded = await store.load(id)
-      assert.ok(loaded)
+      assert.ok(loaded, 'the session vanished after concurrent saves of one attribute')
       assert.ok(
         values.includes(loaded.attributes.x ?? ''),
-        `x is ${loaded.attributes.x}, none of the values written`,
+        `concurrent saves of one attribute must leave one of the values written: x is ${loaded.attributes.x}`,
       )
-      assert.equal(loaded.attributes.other, 'o')
+      assert.equal(loaded.attributes.other, 'o', 'concurrent saves of one attribute changed another one')
     },
   },
   {
@@ -261,21 +292,31 @@ export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/race-delete',
     title: 'a save racing a delete never resurrects the session',
-    async run({ store }) {
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
       const trials = await Promise.all(
-        Array.from({ length: 16 }, async (_, i) => {
+        Array.from({ length: RACE_TRIALS }, async (_, n) => {
           const { id } = await create(store, { a: '1' })
-          const save = () => store.save(update(id, { b: '2' }))
-          const del = () => store.delete(id)
-          // Both start orders, so either may reach the backend first.
-          const [result] =
-            i % 2 === 0 ? await Promise.all([save(), del()]) : (await Promise.all([del(), save()])).reverse()
-          return { id, result }
+          // The save from one instance, the delete from the other, alternating which is which.
+          const [saver, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
+          const [result] = await interleave(
+            n,
+            () => saver.save(update(id, { b: '2' })),
+            () => deleter.delete(id),
+          )
+          return { id, n, result }
         }),
       )
-      for (const { id, result } of trials) {
-        assert.ok(result === 'saved' || result === 'gone', `save answered ${String(result)}`)
-        assert.equal(await store.load(id), undefined, 'the session came back after its delete')
+      for (const { id, n, result } of trials) {
+        assert.ok(
+          result === 'saved' || result === 'gone',
+          `a save racing a delete answered ${String(result)}`,
+        )
+        assert.equal(
+          await store.load(id),
+          undefined,
+          `the session came back after its delete: a save racing a delete resurrected it (interleaving ${n}; the save must be conditional on existence, atomically)`,
+        )
       }
     },
   },
@@ -298,17 +339,33 @@ export const saveCases: readonly ConformanceCase[] = [
   {
     id: 'save/concurrent-create',
     title: 'concurrent creations of one id: exactly one saved, the rest collide',
-    async run({ store }) {
-      const id = newId()
-      const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) =>
-          store.save({ id, isNew: true, meta: freshMeta(), set: { who: String(i) }, removed: [] }),
-        ),
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
+      await Promise.all(
+        Array.from({ length: RACE_TRIALS / 4 }, async (_, n) => {
+          const id = newId()
+          const createAs = (s: typeof store, who: number) => () =>
+            s.save({ id, isNew: true, meta: freshMeta(), set: { who: String(who) }, removed: [] })
+          const results = (
+            await Promise.all([
+              interleave(n, createAs(store, 0), createAs(peer, 1)),
+              interleave(n + 1, createAs(peer, 2), createAs(store, 3)),
+            ])
+          ).flat()
+          assert.equal(
+            results.filter((r) => r === 'saved').length,
+            1,
+            `concurrent creations of one id must have exactly one "saved" (create-if-absent, atomically); results: ${results.join(', ')}`,
+          )
+          assert.equal(
+            results.filter((r) => r === 'collision').length,
+            results.length - 1,
+            `the losers of concurrent creations must answer collision; results: ${results.join(', ')}`,
+          )
+          const winner = results.indexOf('saved')
+          assertAttributes(await store.load(id), { who: String(winner) }, 'the record is the winner’s')
+        }),
       )
-      assert.equal(results.filter((r) => r === 'saved').length, 1, `results: ${results.join(', ')}`)
-      assert.equal(results.filter((r) => r === 'collision').length, results.length - 1)
-      const winner = results.indexOf('saved')
-      assertAttributes(await store.load(id), { who: String(winner) }, 'the record is the winner’s')
     },
   },
 ]

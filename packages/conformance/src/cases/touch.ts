@@ -1,12 +1,15 @@
-import assert from 'node:assert/strict'
+import assert from '../assert'
 import {
   assertAttributes,
   assertMeta,
   create,
   createAndTouchInTime,
   freshMeta,
+  interleave,
   newId,
   newPrincipal,
+  RACE_TRIALS,
+  racers,
   waitUntilPast,
 } from '../helpers'
 import type { ConformanceCase } from '../types'
@@ -48,23 +51,25 @@ export const touchCases: readonly ConformanceCase[] = [
   {
     id: 'touch/race-delete',
     title: 'a touch racing a delete never brings the session back',
-    async run({ store }) {
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
       const trials = await Promise.all(
-        Array.from({ length: 16 }, async (_, i) => {
+        Array.from({ length: RACE_TRIALS }, async (_, n) => {
           const { id, meta } = await create(store, { a: '1' })
-          const touch = () =>
-            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
-          const del = () => store.delete(id)
-          if (i % 2 === 0) await Promise.all([touch(), del()])
-          else await Promise.all([del(), touch()])
-          return id
+          const [toucher, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
+          await interleave(
+            n,
+            () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
+            () => deleter.delete(id),
+          )
+          return { id, n }
         }),
       )
-      for (const id of trials) {
+      for (const { id, n } of trials) {
         assert.equal(
           await store.load(id),
           undefined,
-          'a touch racing a delete brought the session back (touch is no atomic conditional write)',
+          `a touch racing a delete brought the session back (touch is no atomic conditional write; interleaving ${n})`,
         )
       }
     },
@@ -72,26 +77,33 @@ export const touchCases: readonly ConformanceCase[] = [
   {
     id: 'touch/race-save',
     title: 'a touch racing a save never loses the saved attribute',
-    async run({ store }) {
+    async run(ctx) {
+      const [store, peer] = await racers(ctx)
       await Promise.all(
-        Array.from({ length: 16 }, async (_, i) => {
+        Array.from({ length: RACE_TRIALS }, async (_, n) => {
           const { id, meta } = await create(store, { a: '1' })
-          const touch = () =>
-            store.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 })
-          const save = () =>
-            store.save({
-              id,
-              isNew: false,
-              meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
-              set: { b: String(i) },
-              removed: [],
-            })
-          if (i % 2 === 0) await Promise.all([touch(), save()])
-          else await Promise.all([save(), touch()])
+          const [toucher, saver] = n % 4 < 2 ? [store, peer] : [peer, store]
+          const [touched, saved] = await interleave(
+            n,
+            () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
+            () =>
+              saver.save({
+                id,
+                isNew: false,
+                meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
+                set: { b: String(n) },
+                removed: [],
+              }),
+          )
+          assert.deepEqual(
+            [touched, saved],
+            [true, 'saved'],
+            'a touch and a save of a live session must both succeed',
+          )
           assertAttributes(
             await store.load(id),
-            { a: '1', b: String(i) },
-            'a touch racing a save lost the saved attribute (touch rewrote the record it read)',
+            { a: '1', b: String(n) },
+            `a touch racing a save lost the saved attribute (touch rewrote the record it read; interleaving ${n})`,
           )
         }),
       )

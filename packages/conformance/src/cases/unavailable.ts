@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict'
 import { isSessionError, type SessionStore } from '@sessionkit/core'
+import assert from '../assert'
 import { create, freshMeta, newId, newPrincipal, settleWithin } from '../helpers'
 import type { ConformanceCase } from '../types'
 
