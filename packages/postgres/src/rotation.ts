@@ -25,6 +25,8 @@ const REPLAY_MS = 60_000
  */
 export class Rotations {
   readonly #pending = new Set<Promise<unknown>>()
+  /** New id → its rotation being sent again: a load of that id waits for it (see `waitFor`). */
+  readonly #replaying = new Map<string, Promise<unknown>>()
 
   constructor(
     private readonly executor: Executor,
@@ -39,7 +41,9 @@ export class Rotations {
     } catch (err) {
       if (!progress.sent || !isSessionError(err, 'STORE_UNAVAILABLE') || sqlState(err.cause) !== undefined)
         throw err
-      this.track(this.replay(id, values))
+      const replay = this.replay(id, values).finally(() => this.#replaying.delete(id))
+      this.#replaying.set(id, replay)
+      this.track(replay)
       return 'saved'
     }
   }
@@ -71,6 +75,19 @@ export class Rotations {
         if (!isSessionError(err, 'STORE_UNAVAILABLE')) return
       }
     }
+  }
+
+  /**
+   * The client was handed `id` by a rotation still being sent again: its next request (here, in
+   * the same process) would otherwise find nothing and start a new, logged-out session. Waits at
+   * most `ms` for that rotation to be settled.
+   */
+  async waitFor(id: string, ms: number): Promise<void> {
+    const replay = this.#replaying.get(id)
+    if (!replay) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([replay, new Promise((r) => (timer = setTimeout(r, ms)))])
+    clearTimeout(timer)
   }
 
   private track(work: Promise<unknown>): void {

@@ -97,6 +97,7 @@ export class PostgresStore implements SessionStore {
   private readonly statements: Statements
   private readonly legacy: LegacyRows | undefined
   private readonly rotations: Rotations
+  private readonly timeoutMs: number
   private readonly cleanupLimit: number
   private timer: NodeJS.Timeout | undefined
 
@@ -147,6 +148,7 @@ export class PostgresStore implements SessionStore {
     )
     this.legacy = legacyTable === undefined ? undefined : new LegacyRows(legacyTable, this.statements)
     this.executor = new Executor(this.pool, timeout, retries)
+    this.timeoutMs = timeout
     this.rotations = new Rotations(this.executor, this.statements, this.legacy)
     this.cleanupLimit = options.cleanupLimit ?? 1000
     if (!(Number.isInteger(this.cleanupLimit) && this.cleanupLimit > 0)) {
@@ -188,6 +190,8 @@ export class PostgresStore implements SessionStore {
   }
 
   async load(id: string): Promise<SessionRecord | undefined> {
+    // Half the bound at most, so the load itself still has the other half.
+    await this.rotations.waitFor(id, this.timeoutMs / 2)
     return this.executor.run('load', async (query) => {
       const now = Date.now()
       const [row] = await query(bind(this.statements.load, [id, now]))

@@ -112,3 +112,24 @@ it('a rotation sent to a hung server (SIGSTOP) answers saved and commits once th
   expect(await s.load(old)).toBeUndefined()
   expect((await s.load(id))!.attributes.cart).toBe('["apple"]')
 })
+
+it('a load of the new id in the same process waits for the rotation sent again, instead of missing it', async () => {
+  const s = await storeOn(server.url, 'rotation', { operationTimeoutMs: 1000 })
+  stores.push(s)
+  const old = await session(s)
+  // Open connections, so the load below is sent at once (before the lock is released).
+  await Promise.all(Array.from({ length: 4 }, () => s.load(newId())))
+  const release = await lockRow(s, old)
+  const id = newId()
+  expect(await s.save(rotation(old, id))).toBe('saved')
+  let answered = false
+  const loading = s.load(id).finally(() => {
+    answered = true
+  })
+  // A load of another id, sent after it, has answered: without the wait, this one would have too.
+  await s.load(newId())
+  expect(answered, 'the load answered while the rotation was still pending').toBe(false)
+  await release()
+  expect((await loading)?.attributes.cart).toBe('["apple"]')
+  await s.settled()
+})
