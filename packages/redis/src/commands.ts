@@ -5,11 +5,21 @@ import { DELETE_LUA, INDEX_LUA, SAVE_LUA, TAKE_LEGACY_LUA, TAKE_LUA, TOUCH_LUA }
 export type Reply = [string | number, ...string[]]
 
 /**
+ * What a guarded script answers (scripts.ts `guarded`): refused past its deadline, refused for
+ * want of replicas (with their count), or done (online replicas, -1 when not counted; its answer).
+ */
+export type Guarded<T> = ['late'] | ['noreplicas', number] | ['done', number, T]
+
+/**
  * The scripts, as ioredis custom commands: EVALSHA, falling back to EVAL on a new connection.
  * Arguments travel as one array (ioredis flattens it), never spread into the call: a session
  * with tens of thousands of attributes would overflow the JS stack.
  */
 export interface Scripts {
+  /**
+   * `args`: the script's own; or 'guard', the guard's three, then the script's own, and the
+   * answer is {@link Guarded} (scripts.ts `guarded`).
+   */
   sessionkitSave(key: string, args: (string | number)[]): Promise<Reply>
   sessionkitTouch(key: string, args: (string | number)[]): Promise<Reply>
   sessionkitTake(
@@ -26,7 +36,8 @@ export interface Scripts {
     newId: string,
     keepMs: number,
   ): Promise<[string, number] | ['moved'] | null>
-  sessionkitIndex(key: string, id: string, expiresAt: number, now: number): Promise<number | Reply>
+  /** `args`: 'guard', the guard's three, then id, expiresAt, now. */
+  sessionkitIndex(key: string, args: (string | number)[]): Promise<Guarded<number | Reply>>
 }
 
 export type Client = (Redis | Cluster) & Scripts

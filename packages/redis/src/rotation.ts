@@ -1,6 +1,6 @@
 import { type SaveResult, type SessionChange, SessionError } from '@sessionkit/core'
-import type { Client } from './commands'
-import type { Writes } from './durability'
+import type { Client, Reply } from './commands'
+import type { WriteBudget, Writes } from './durability'
 import type { LegacyRecords } from './migration'
 import type { PrincipalIndex } from './principal-index'
 import { checked, createArgs } from './record'
@@ -49,11 +49,14 @@ export interface RotationContext {
  *
  * @param deadline `performance.now()` past which the caller has given up (answered
  *   STORE_UNAVAILABLE): a rotation that gets there before its commit undoes itself.
+ * @param budget the create's deadline in Redis' clock: a create that reaches Redis after it
+ *   writes nothing (the undo would remove it anyway; this way nothing lands late at all).
  */
 export async function rotate(
   ctx: RotationContext,
   change: SessionChange,
   deadline: number,
+  budget: WriteBudget,
 ): Promise<SaveResult> {
   const previousId = change.previousId!
   const key = ctx.key(change.id)
@@ -72,15 +75,21 @@ export async function rotate(
   const args = createArgs(Date.now(), change.meta, change.set)
   try {
     const [created] = checked(
-      await ctx.writes.send(
+      await ctx.writes.script<Reply>(
         key,
-        (c) => c.sessionkitSave(key, args),
+        (c, guard) => c.sessionkitSave(key, [...guard, ...args]),
+        budget,
         (r) => r[0] === 'saved',
       ),
       'rotation',
     )
     if (created === 'collision') return 'collision'
-    if (principal !== undefined) await ctx.index.add(principal, change.id, change.meta.expiresAt)
+    // Unlike a plain save, the entry must be in place before the commit point (DESIGN.md,
+    // contract point 5: "log out everywhere" finds the new id from then on). A rotation whose
+    // index write fails, on Cluster also one whose index lives on a shard without its replica,
+    // answers STORE_UNAVAILABLE and the client keeps its old id, which still loads.
+    if (principal !== undefined)
+      await ctx.index.add(principal, change.id, change.meta.expiresAt, budget.until)
   } catch (err) {
     await withdraw()
     throw err

@@ -25,6 +25,50 @@ export const META = {
 export const ATTR_PREFIX = 'a:'
 
 /**
+ * The guard in front of the save, touch and index scripts, when ARGV[1] is 'guard' (else the
+ * script runs as it is, with its raw answer): ARGV[2..4] = deadline, replicas, refuse; the
+ * script's own arguments follow (shifted down before it runs, so each script reads them from
+ * ARGV[1] as before).
+ *
+ * - deadline: ms in Redis' own clock ('' = none). A command that timed out in the client is
+ *   still in ioredis' queue or a paused server's socket and runs when the server answers again;
+ *   past its deadline it writes nothing and answers { 'late' }, so a write the app was told
+ *   failed never lands later. Redis' TIME, not the app's clock: the store converts with an
+ *   offset it measures (clock.ts).
+ * - replicas: with `waitForReplicas`, the replicas wanted (0 = no check). The script counts the
+ *   replicas the master has online (INFO replication) before writing; with refuse = '1'
+ *   ('error' mode) it writes nothing when there are fewer and answers { 'noreplicas', n }, so a
+ *   STORE_UNAVAILABLE for a missing replica means nothing changed. Else it writes and reports
+ *   the count, and the store skips the WAIT it knows would time out ('accept' mode).
+ *
+ * Answers { 'done', online replicas (-1 = not counted), the script's own answer }. TIME before
+ * a write is fine with effects replication, Redis' only mode since 7.0 and its default since 5.0.
+ */
+function guarded(body: string): string {
+  return `
+local function body()
+${body}
+end
+if ARGV[1] ~= 'guard' then return body() end
+local deadline, wanted, refuse = ARGV[2], tonumber(ARGV[3]) or 0, ARGV[4]
+if deadline ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > (tonumber(deadline) or 0) then
+    return {'late'}
+  end
+end
+local online = -1
+if wanted > 0 then
+  online = 0
+  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do online = online + 1 end
+  if online < wanted and refuse == '1' then return {'noreplicas', online} end
+end
+for _ = 1, 4 do table.remove(ARGV, 1) end
+return {'done', online, body()}
+`
+}
+
+/**
  * Shared prologue: `live()` is the record's existence check. The stored expiresAt is checked
  * as well as Redis' own expiry so that a clock skew between app and Redis never revives a
  * record the app considers expired. `int()` is the argument check. Arguments are sent in
@@ -74,7 +118,7 @@ end
  * carries maxInactiveMs: then its expiresAt is written as given. Returns
  * { result, previous principal or '', principal now or '', expiresAt now }.
  */
-export const SAVE_LUA = `${PRELUDE}
+export const SAVE_LUA = guarded(`${PRELUDE}
 local mode = ARGV[1]
 local createdAt, accessed, exp = int(ARGV[3]), int(ARGV[4]), int(ARGV[5])
 local idle = ARGV[6]
@@ -123,13 +167,13 @@ for i = 10 + 2 * n, #ARGV do removed[#removed + 1] = ARGV[i] end
 if #removed > 0 then chunked('HDEL', removed) end
 expire(exp, mode == 'create' or idle ~= '')
 return {'saved', old, principal, expText}
-`
+`)
 
 /**
  * touch: ARGV = unused, now, lastAccessedAt, expiresAt; both only move forward.
  * Returns { 1 | 0, principal or '', expiresAt now }.
  */
-export const TOUCH_LUA = `${PRELUDE}
+export const TOUCH_LUA = guarded(`${PRELUDE}
 local accessed, exp = int(ARGV[3]), int(ARGV[4])
 if accessed == nil or exp == nil then return {'invalid', 'metadata'} end
 if not live() then return {0, '', ''} end
@@ -141,7 +185,7 @@ if (int(storedAccess) or 0) > accessed then accessText = storedAccess end
 redis.call('HSET', key, 'lastAccessedAt', accessText, 'expiresAt', expText)
 expire(exp, false)
 return {1, redis.call('HGET', key, 'principal') or '', expText}
-`
+`)
 
 /**
  * take: atomically deletes a live record and leaves a marker saying where it went, so of two
@@ -207,7 +251,7 @@ return false
  * grows with every login forever (Spring Session's most reported leak).
  * ARGV: id, expiresAt, now.
  */
-export const INDEX_LUA = `
+export const INDEX_LUA = guarded(`
 local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
 if exp == nil or now == nil then return {'invalid', 'metadata'} end
 redis.call('ZADD', KEYS[1], 'GT', exp, ARGV[1])
@@ -215,4 +259,4 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(tonumber(last[2]) - now, 1)) end
 return 1
-`
+`)

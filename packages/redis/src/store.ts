@@ -8,9 +8,10 @@ import type {
 } from '@sessionkit/core'
 import { isSessionError, SessionError } from '@sessionkit/core'
 import type { Cluster, Redis } from 'ioredis'
-import { type Client, withScripts } from './commands'
+import { ServerClock } from './clock'
+import { type Client, type Reply, withScripts } from './commands'
 import { Deadlines } from './deadlines'
-import { type ReplicaWait, Writes } from './durability'
+import { type ReplicaWait, type WriteBudget, Writes } from './durability'
 import { isWrongType } from './errors'
 import { KeptLegacy } from './legacy-keep'
 import { LegacyMigration } from './legacy-tools'
@@ -65,6 +66,14 @@ export interface RedisStoreOptions {
 const ROTATION_MARGIN_MS = 20
 
 /**
+ * How long before the store gives up on a write the write's deadline in Redis falls (at most;
+ * a quarter of `commandTimeoutMs` when that is shorter): a script that runs just before its
+ * deadline still has this long for its answer to reach the app before the app answers
+ * STORE_UNAVAILABLE. Covers the reply's way back and a busy event loop.
+ */
+const LATE_MARGIN_MS = 250
+
+/**
  * Session store for Redis standalone, Sentinel and Cluster, from one class: the topology is
  * whatever ioredis client you pass.
  *
@@ -85,6 +94,8 @@ export class RedisStore implements SessionStore {
   private readonly client: Client
   private readonly prefix: string
   private readonly timeoutMs: number
+  private readonly commandTimeoutMs: number
+  private readonly clock: ServerClock
   private readonly deadlines: Deadlines
   private readonly writes: Writes
   private readonly index: PrincipalIndex
@@ -111,7 +122,9 @@ export class RedisStore implements SessionStore {
     }
     this.client = withScripts(options.client)
     this.prefix = options.prefix ?? 'sess:'
+    this.commandTimeoutMs = timeout
     this.timeoutMs = timeout + (wait?.timeoutMs ?? 0)
+    this.clock = new ServerClock(this.client)
     this.deadlines = new Deadlines(this.timeoutMs)
     this.writes = new Writes(this.client, wait)
     this.index = new PrincipalIndex(this.client, this.writes, this.prefix)
@@ -158,30 +171,47 @@ export class RedisStore implements SessionStore {
     })
   }
 
+  /**
+   * A write's deadline in Redis' clock (`commandTimeoutMs` after the operation started, less a
+   * margin), and until when an 'accept' write waits for its replica.
+   */
+  private async budget(started: number): Promise<WriteBudget> {
+    const margin = Math.min(LATE_MARGIN_MS, this.commandTimeoutMs / 4)
+    return {
+      deadline: Math.floor(await this.clock.toServer(started + this.commandTimeoutMs - margin)),
+      until: started + this.timeoutMs - margin,
+    }
+  }
+
   async save(change: SessionChange): Promise<SaveResult> {
-    const deadline = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
+    const started = performance.now()
+    const deadline = started + this.timeoutMs - ROTATION_MARGIN_MS
     return this.deadlines.run('save', async () => {
       const kept = this.kept && (await this.kept.save(change, Date.now()))
       if (kept) return kept
       if (change.previousId !== undefined && change.previousId !== change.id) {
         // Tracked: a rotation goes on past its answer until its outcome is known (rotation.ts).
-        return this.resolutions.track(rotate(this.rotation, change, deadline))
+        const budget = await this.budget(started)
+        return this.resolutions.track(rotate(this.rotation, change, deadline, budget))
       }
       const now = Date.now()
       const key = this.key(change.id)
       const args = change.isNew
         ? createArgs(now, change.meta, change.set)
         : updateArgs(now, change.meta, change.set, change.removed)
+      const budget = await this.budget(started)
       const [result, before, principal, expiresAt] = checked(
-        await this.writes.send(
+        await this.writes.script<Reply>(
           key,
-          (c) => c.sessionkitSave(key, args),
+          (c, guard) => c.sessionkitSave(key, [...guard, ...args]),
+          budget,
           (r) => r[0] === 'saved',
         ),
         'save',
       )
       if (result === 'saved') {
-        await this.index.follow(change.id, before!, principal!, Number(expiresAt))
+        // Saved whatever the index does: on Cluster it may live on another shard (principal-index.ts).
+        await this.index.follow(change.id, before!, principal!, Number(expiresAt), budget.until)
         return 'saved'
       }
       if (result === 'gone' && this.legacy && !change.isNew)
@@ -191,22 +221,25 @@ export class RedisStore implements SessionStore {
   }
 
   async touch(id: string, meta: SessionTouch): Promise<boolean> {
+    const started = performance.now()
     return this.deadlines.run('touch', async () => {
       const now = Date.now()
       const kept = this.kept && (await this.kept.touch(id, meta, now))
       if (kept !== undefined) return kept
       const key = this.key(id)
       const args = touchArgs(now, meta)
+      const budget = await this.budget(started)
       const [ok, principal, expiresAt] = checked(
-        await this.writes.send(
+        await this.writes.script<Reply>(
           key,
-          (c) => c.sessionkitTouch(key, args),
+          (c, guard) => c.sessionkitTouch(key, [...guard, ...args]),
+          budget,
           (r) => Number(r[0]) === 1,
         ),
         'touch',
       )
       if (Number(ok) === 1) {
-        if (principal) await this.index.add(principal, id, Number(expiresAt))
+        if (principal) await this.index.follow(id, '', principal, Number(expiresAt), budget.until)
         return true
       }
       if (!this.legacy) return false
@@ -218,6 +251,7 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(id: string): Promise<void> {
+    const until = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
     return this.deadlines.run('delete', async () => {
       const key = this.key(id)
       const legacyKey = this.legacy?.legacyKey(id)
@@ -225,8 +259,17 @@ export class RedisStore implements SessionStore {
         this.writes.send(key, (c) => c.sessionkitDelete(key)),
         legacyKey === undefined ? undefined : this.writes.send(legacyKey, (c) => c.del(legacyKey)),
       ])
-      if (principal) await this.index.remove(principal, id)
+      // The record is gone: the logout is done whatever its index entry does (repaired later).
+      if (principal) await this.index.follow(id, principal, '', 0, until)
     })
+  }
+
+  /**
+   * Closes the connection the store opened for its writes with `waitForReplicas` (also closed
+   * when your client ends). Your client stays open: the store never closes it.
+   */
+  async close(): Promise<void> {
+    this.writes.close()
   }
 
   /**

@@ -1,5 +1,5 @@
 import { isSessionError, type SessionChange, SessionRepository } from '@sessionkit/core'
-import { type RedisServer, startRedis } from '@sessionkit/test-servers'
+import { type RedisServer, startRedis, waitFor } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisStore } from '../src/index'
@@ -141,28 +141,37 @@ describe('clock skew', () => {
 
 describe('rotation: a failure midway never logs the user out, never leaves an orphan', () => {
   /** Resolves when Redis reports `event` on `key` (keyspace notifications, enabled for the test). */
-  async function nextEvent(key: string, event: string): Promise<() => Promise<void>> {
-    await shared.config('SET', 'notify-keyspace-events', 'Kg')
+  /**
+   * Resolves when Redis reports `event` on `key` (keyspace notifications, enabled for the
+   * test), with the `watched` events seen before it.
+   */
+  async function nextEvent(key: string, event: string, watched?: string): Promise<() => Promise<string[]>> {
+    await shared.config('SET', 'notify-keyspace-events', 'Kgh')
     const sub = client()
     await sub.subscribe(`__keyspace@0__:${key}`)
     let seen: () => void = () => {}
+    const before: string[] = []
     const happened = new Promise<void>((resolve) => {
       seen = resolve
     })
     sub.on('message', (_channel: string, message: string) => {
       if (message === event) seen()
+      else if (message === watched) before.push(message)
     })
     return async () => {
       await happened
       sub.disconnect()
+      return before
     }
   }
 
-  it('the create of the new id is held past the bound: STORE_UNAVAILABLE, the old id loads, the late create is undone', async () => {
+  it('the create of the new id is held past the bound: STORE_UNAVAILABLE, the old id loads, the late create writes nothing', async () => {
     const store = new RedisStore({ client: client(), prefix: 'rot1:', commandTimeoutMs: 300 })
     const old = await create(store, { a: 'A' }, 'alice')
     const next = newId()
-    const undone = await nextEvent(store.key(next), 'del')
+    // Issue 26 item 5: the create runs once the pause ends, past its deadline in Redis' clock,
+    // and refuses (before, it landed and the rotation deleted it again).
+    const probed = await nextEvent(store.key(next), 'del', 'hset')
     await shared.client('PAUSE', 1_000, 'WRITE')
     const change: SessionChange = {
       id: next,
@@ -174,7 +183,11 @@ describe('rotation: a failure midway never logs the user out, never leaves an or
     }
     const err = await store.save(change).catch((e: unknown) => e)
     expect(isSessionError(err, 'STORE_UNAVAILABLE')).toBe(true)
-    await undone()
+    await store.settled()
+    // A delete of our own after the create ran: its notification comes after any of the create's.
+    await shared.set(store.key(next), 'probe')
+    await shared.del(store.key(next))
+    expect(await probed()).toEqual([])
     expect((await store.load(old))?.attributes).toEqual({ a: 'A' })
     expect(await shared.exists(store.key(next))).toBe(0)
     expect(await shared.zrange(store.principalKey('alice'), '0', '-1')).toEqual([old])
@@ -286,38 +299,59 @@ describe('rotation: a failure midway never logs the user out, never leaves an or
 })
 
 describe('waitForReplicas covers every write', () => {
-  it('deletes, both halves of a rotation and index updates are each followed by WAIT', async () => {
-    const c = client()
-    const wait = { replicas: 1, timeoutMs: 5, onShortfall: 'accept' as const }
-    const store = new RedisStore({ client: c, prefix: 'wait:', waitForReplicas: wait })
-    const id = await create(store, { a: '1' }, 'carol')
-    const next = newId()
-    const rotation = await commandsSent(shared, c, () =>
-      store.save({
-        id: next,
-        previousId: id,
-        isNew: false,
-        meta: whole(600_000, 'carol'),
-        set: { a: '1' },
-        removed: [],
-      }),
-    )
-    const del = await commandsSent(shared, c, () => store.delete(next))
-    // A script's first use on a connection is an EVAL, then EVALSHA: the same write.
-    const scripted = (commands: string[]) => commands.map((name) => (name === 'eval' ? 'evalsha' : name))
-    // create + WAIT, index add + WAIT, take + WAIT, index removal + WAIT
-    expect(scripted(rotation)).toEqual([
-      'evalsha',
-      'wait',
-      'evalsha',
-      'wait',
-      'evalsha',
-      'wait',
-      'zrem',
-      'wait',
-    ])
-    // delete + WAIT, index removal + WAIT
-    expect(scripted(del)).toEqual(['evalsha', 'wait', 'zrem', 'wait'])
+  it("deletes, both halves of a rotation and index updates are each followed by WAIT, on the store's own connection", async () => {
+    // A master with a replica online: the writes wait for it.
+    const master = await startRedis()
+    const replica = await startRedis({ args: ['--replicaof', master.host, String(master.port)] })
+    const observer = new Redis(master.url)
+    const c = new Redis(master.url)
+    try {
+      await waitFor('the replica online', async () => /state=online/.test(await observer.info('replication')))
+      const wait = { replicas: 1, timeoutMs: 500 }
+      const store = new RedisStore({ client: c, prefix: 'wait:', waitForReplicas: wait })
+      // Issue 26 item 3: writes and their WAITs go on a connection of the store's own, never on
+      // the one loads use (a WAIT blocks its connection until the replica answers).
+      const writer = (store as unknown as { writes: { target: Redis } }).writes.target
+      expect(writer).not.toBe(c)
+      const id = await create(store, { a: '1' }, 'carol')
+      const next = newId()
+      const rotate = () =>
+        store.save({
+          id: next,
+          previousId: id,
+          isNew: false,
+          meta: whole(600_000, 'carol'),
+          set: { a: '1' },
+          removed: [],
+        })
+      const onReads: string[] = []
+      const rotation = await commandsSent(observer, writer, () =>
+        commandsSent(observer, c, rotate).then((seen) => onReads.push(...seen)),
+      )
+      const del = await commandsSent(observer, writer, () => store.delete(next))
+      // A script's first use on a connection is an EVAL, then EVALSHA: the same write.
+      const scripted = (commands: string[]) => commands.map((name) => (name === 'eval' ? 'evalsha' : name))
+      // create + WAIT, index add + WAIT, take + WAIT, index removal + WAIT
+      expect(scripted(rotation.filter((name) => name !== 'echo'))).toEqual([
+        'evalsha',
+        'wait',
+        'evalsha',
+        'wait',
+        'evalsha',
+        'wait',
+        'zrem',
+        'wait',
+      ])
+      expect(onReads).toEqual([])
+      // delete + WAIT, index removal + WAIT
+      expect(scripted(del)).toEqual(['evalsha', 'wait', 'zrem', 'wait'])
+      await store.close()
+    } finally {
+      c.disconnect()
+      observer.disconnect()
+      await replica.stop()
+      await master.stop()
+    }
   })
 
   it('a delete that reached too few replicas is reported (a failover could bring the session back)', async () => {
