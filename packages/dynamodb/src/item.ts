@@ -175,6 +175,8 @@ export function valueSize(value: AttributeValue): number {
   if (value.S !== undefined) return Buffer.byteLength(value.S)
   if (value.N !== undefined) return Math.ceil(value.N.length / 2) + 1
   if (value.B !== undefined) return value.B.byteLength
+  // The write-token marks (marks.ts).
+  if (value.SS !== undefined) return value.SS.reduce((n, s) => n + Buffer.byteLength(s), 0)
   if (value.M !== undefined) {
     let size = 3
     for (const [key, inner] of Object.entries(value.M)) size += Buffer.byteLength(key) + valueSize(inner) + 1

@@ -231,3 +231,30 @@ it("the SDK's own retry of an applied save never lands twice over a newer write"
     )
   }
 })
+
+it('a server stopped past the resolution window: STORE_UNAVAILABLE within both bounds, then the write either lands once or is fenced', async () => {
+  const target = client()
+  const store = storeOn(target, { operationTimeoutMs: BOUND_MS, resolveTimeoutMs: 500 })
+  const tally = { 'not applied': 0, 'landed after the answer': 0 }
+  for (let trial = 0; trial < 4; trial++) {
+    const id = newId()
+    expect(await store.save({ id, isNew: true, meta: meta(), set: initial, removed: [] })).toBe('saved')
+    // Resumed only after the answer: the write and the fences sent meanwhile all wait in the server.
+    const resumed = pauseWhileSending(target, 'UpdateItemCommand', 1000)
+    const started = performance.now()
+    const answer = await outcome(cases.save!.write(store, id))
+    const ms = performance.now() - started
+    await resumed
+    await store.settled()
+    expect(answer, `trial ${trial}`).toBe('unavailable')
+    expect(ms, `trial ${trial}`).toBeLessThan(BOUND_MS + 500 + 300)
+    // The create's mark plus exactly one of the save's: applied, or fenced (never both, never twice).
+    const raw = await readRaw(clients[0]!, id)
+    const marks = ['wt0', 'wt1', 'wt2'].flatMap((field) => raw?.[field]?.SS ?? [])
+    const landed = await cases.save!.shows(id)
+    expect(marks.filter((m) => m.startsWith('a')).length, `trial ${trial}`).toBe(landed ? 2 : 1)
+    expect(marks.filter((m) => m.startsWith('f')).length, `trial ${trial}`).toBe(landed ? 0 : 1)
+    tally[landed ? 'landed after the answer' : 'not applied']++
+  }
+  console.info('paused past operationTimeoutMs + resolveTimeoutMs:', tally)
+}, 60_000)
