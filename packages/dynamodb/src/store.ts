@@ -78,7 +78,9 @@ export interface DynamoDBStoreOptions {
  *
  * - load: one GetItem (ConsistentRead). save: one UpdateItem; create: one PutItem;
  *   rotation: one TransactWriteItems. touch: one UpdateItem. delete: one DeleteItem.
- * - Every operation settles within `operationTimeoutMs`; outages and throttling surface as
+ * - Every operation settles within `operationTimeoutMs`, a write whose answer was lost within
+ *   `operationTimeoutMs + resolveTimeoutMs` (the answer then says whether it ran; README,
+ *   "When a write's answer is lost"); outages and throttling surface as
  *   STORE_UNAVAILABLE, conditional-check failures as `gone` / `collision`.
  *
  * @example
