@@ -1,7 +1,7 @@
-import { type PostgresServer, startPostgres } from '@sessionkit/test-servers'
+import { type PostgresServer, startPostgres, waitFor } from '@sessionkit/test-servers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { PostgresStore } from '../src/index'
-import { dispose, meta, newId, newPool, storeOn, timed } from './support'
+import { dispose, meta, newId, newPool, owned, storeOn, timed } from './support'
 
 const BOUND_MS = 500
 
@@ -86,6 +86,9 @@ it('a rotation never sent (the database refuses connections) is STORE_UNAVAILABL
   const s = await store()
   const old = await session(s)
   await server.kill()
+  // The pool notices its connections died (else a statement may still be written to one, and
+  // then nobody can tell whether it arrived): from now on nothing can be sent.
+  await waitFor('the pool to drop its dead connections', async () => owned.get(s)!.totalCount === 0, 5_000, 5)
   try {
     const r = await timed(() => s.save(rotation(old, newId())))
     expect(!r.ok && r.unavailable, String(!r.ok && r.error)).toBe(true)
