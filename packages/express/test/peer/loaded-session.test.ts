@@ -3,7 +3,7 @@
  * a stored object without `cookie`, `touch()`, a `Date` in `cookie.expires`, and the store's
  * `createSession` / `regenerate` when the app overrides them.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { cookieOf, counter, createServer, get, IMPLEMENTATIONS, peer, sideBySide, sidOf } from './harness'
 
 /** A connect store keeping JSON strings (as connect-redis does), not a sessionkit store. */
@@ -135,6 +135,16 @@ const STORES: [string, (impl: any) => any][] = [
 ]
 
 describe.each(STORES)('touch() and cookie.expires, side by side (%s)', (_label, make) => {
+  // Expires and the Date header have whole seconds, remaining maxAge is rounded: a request
+  // crossing a second (or a half second) would differ by one between two runs. Only Date is
+  // frozen; sockets and timers stay real.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.UTC(2026, 0, 15, 12, 0, 0, 250))
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
   sideBySide({
     'touch() after a shorter maxAge: the cookie and the stored session expire at the new lifetime': async (
       impl,
