@@ -22,14 +22,10 @@ export interface Scripts {
    */
   sessionkitSave(key: string, args: (string | number)[]): Promise<Reply>
   sessionkitTouch(key: string, args: (string | number)[]): Promise<Reply>
-  sessionkitTake(
-    key: string,
-    marker: string,
-    newId: string,
-    now: number,
-    keepMs: number,
-  ): Promise<[string, string]>
-  sessionkitDelete(key: string): Promise<string | null>
+  /** `args`: new id, now, marker lifetime; or 'guard', the guard's three, then those. */
+  sessionkitTake(key: string, marker: string, ...args: (string | number)[]): Promise<[string, string]>
+  /** `args`: none; or 'guard' and the guard's three. */
+  sessionkitDelete(key: string, ...args: (string | number)[]): Promise<string | null>
   sessionkitTakeLegacy(
     key: string,
     marker: string,

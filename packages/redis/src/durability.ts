@@ -24,7 +24,7 @@ export interface WriteBudget {
 /**
  * A master known to lack replicas is remembered this long after the last sign of it (a script
  * counted fewer online, or a WAIT came short). Guarded scripts count for themselves every time;
- * this only decides whether the other writes (takes, deletes) wait or are refused unsent.
+ * this only decides whether the other writes (index removals) wait or are refused unsent.
  */
 const SHORT_MS = 1000
 
@@ -48,11 +48,11 @@ interface NodeState {
  *   master is in flight at a time, and the writes answered while it blocks share the next one.
  *   A write costs its command plus a WAIT round trip, and writes never queue behind one
  *   another's WAIT for more than one `timeoutMs`.
- * - Saves, touches and index updates count the master's online replicas in their script
- *   before writing (scripts.ts `guarded`). With too few, 'error' writes nothing and answers
- *   STORE_UNAVAILABLE at once; 'accept' writes and skips the WAIT that could only time out.
- *   The other writes (takes, deletes) do the same from what the last count on that master
- *   said ({@link SHORT_MS}): refused unsent, or sent without WAIT.
+ * - Saves, touches, deletes, takes and index updates count the master's online replicas in
+ *   their script before writing (scripts.ts `guarded`). With too few, 'error' writes nothing
+ *   and answers STORE_UNAVAILABLE at once; 'accept' writes and skips the WAIT that could only
+ *   time out. The other writes (index removals) do the same from what the last count on that
+ *   master said ({@link SHORT_MS}): refused unsent, or sent without WAIT.
  *
  * So with a replica gone, reads are not slowed at all, and writes answer within one round
  * trip ('accept': saved, unreplicated; 'error': STORE_UNAVAILABLE, nothing written). A logout
@@ -158,15 +158,30 @@ export class Writes {
   async #acked(key: string, until: number | undefined): Promise<void> {
     const wanted = this.wait!
     const accept = wanted.onShortfall === 'accept'
-    const pending = this.#ack(key)
+    // The master answered the write, then its connection went before WAIT answered (the master
+    // was killed, or the link dropped). Redis sends a write to its replicas in the same turn of
+    // its event loop as the write's answer, so the replica that the script counted online has
+    // it, unless that very link failed at the same moment: the write is treated as replicated.
+    // Answering STORE_UNAVAILABLE would be false in every other case (the write lands on the
+    // promoted replica, and the app that retries it applies it twice).
+    const pending = this.#ack(key).catch((err: unknown) => {
+      if (CONNECTION_LOST.test(String((err as Error | undefined)?.message))) return wanted.replicas
+      if (accept) return 0
+      throw err
+    })
     let acked: number
     if (accept) {
-      // The master has the write: past `until`, or when the WAIT fails with the connection
-      // (the master may be gone, but its replica most likely has it), the answer is "saved".
+      // The master has the write: past `timeoutMs` (a write may wait for the WAIT in flight
+      // before its own), or past the store's bound, the answer is "saved", what 'accept' means.
+      const by = Math.min(until ?? Number.POSITIVE_INFINITY, performance.now() + wanted.timeoutMs)
+      let timer: NodeJS.Timeout | undefined
       acked = await Promise.race([
-        pending.catch(() => 0),
-        ...(until === undefined ? [] : [sleepUntil(until)]),
+        pending,
+        new Promise<number>((resolve) => {
+          timer = setTimeout(() => resolve(0), Math.max(0, by - performance.now()))
+        }),
       ])
+      clearTimeout(timer)
     } else acked = await pending
     if (acked >= wanted.replicas) return
     this.#mark(key, true)
@@ -243,8 +258,6 @@ export class Writes {
   }
 }
 
-function sleepUntil(until: number): Promise<number> {
-  return new Promise((resolve) =>
-    setTimeout(() => resolve(0), Math.max(0, until - performance.now())).unref(),
-  )
-}
+/** A connection that closed under a command: not an answer from Redis. */
+const CONNECTION_LOST =
+  /Connection is closed|Command aborted due to connection close|ECONNRESET|EPIPE|Stream isn't writeable/

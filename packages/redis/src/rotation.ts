@@ -63,7 +63,7 @@ export async function rotate(
   const principal = typeof change.meta.principal === 'string' ? change.meta.principal : undefined
   const undo = async () => {
     await Promise.all([
-      ctx.writes.send(key, (c) => c.sessionkitDelete(key)),
+      ctx.writes.script(key, (c, guard) => c.sessionkitDelete(key, ...guard), {}),
       principal === undefined ? undefined : ctx.index.remove(principal, change.id),
     ])
   }
@@ -135,9 +135,11 @@ interface Taken {
 async function take(ctx: RotationContext, id: string, newId: string): Promise<Taken> {
   const key = ctx.key(id)
   const now = Date.now()
-  const [result, principal] = await ctx.writes.send(
+  // No deadline: a take is safe to repeat and is sent until one copy answers (see above).
+  const [result, principal] = await ctx.writes.script<[string, string]>(
     key,
-    (c) => c.sessionkitTake(key, markerKey(key), newId, now, MARKER_MS),
+    (c, guard) => c.sessionkitTake(key, markerKey(key), ...guard, newId, now, MARKER_MS),
+    {},
     (r) => r[0] !== 'gone',
   )
   if (result !== 'taken' && result !== 'moved' && result !== 'gone') {

@@ -25,7 +25,7 @@ export const META = {
 export const ATTR_PREFIX = 'a:'
 
 /**
- * The guard in front of the save, touch and index scripts, when ARGV[1] is 'guard' (else the
+ * The guard in front of the save, touch, delete, take and index scripts, when ARGV[1] is 'guard' (else the
  * script runs as it is, with its raw answer): ARGV[2..4] = deadline, replicas, refuse; the
  * script's own arguments follow (shifted down before it runs, so each script reads them from
  * ARGV[1] as before).
@@ -197,7 +197,7 @@ return {1, redis.call('HGET', key, 'principal') or '', expText}
  * the marker names this new id (an earlier copy of this take took it); else { 'gone', '' }
  * (deleted, expired, or taken by another rotation).
  */
-export const TAKE_LUA = `${PRELUDE}
+export const TAKE_LUA = guarded(`${PRELUDE}
 local marker, to, keep = KEYS[2], ARGV[1], int(ARGV[3])
 if to == nil or to == '' or keep == nil or keep == 0 then return {'invalid', 'marker'} end
 if live() then
@@ -211,15 +211,15 @@ if redis.pcall('HGET', marker, 'to') == to then
   return {'moved', redis.call('HGET', marker, 'principal') or ''}
 end
 return {'gone', ''}
-`
+`)
 
 /** delete: returns the principal the record had, so its index entry can be removed. */
-export const DELETE_LUA = `
+export const DELETE_LUA = guarded(`
 local p = redis.pcall('HGET', KEYS[1], 'principal')
 redis.call('DEL', KEYS[1])
 if type(p) ~= 'string' then return false end
 return p
-`
+`)
 
 /**
  * takeLegacy: GET + PTTL + DEL of a connect-redis string key, atomically. KEYS = legacy key,

@@ -251,12 +251,14 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(id: string): Promise<void> {
-    const until = performance.now() + this.timeoutMs - ROTATION_MARGIN_MS
+    const started = performance.now()
     return this.deadlines.run('delete', async () => {
+      const budget = await this.budget(started)
+      const until = budget.until
       const key = this.key(id)
       const legacyKey = this.legacy?.legacyKey(id)
       const [principal] = await Promise.all([
-        this.writes.send(key, (c) => c.sessionkitDelete(key)),
+        this.writes.script<string | null>(key, (c, guard) => c.sessionkitDelete(key, ...guard), budget),
         legacyKey === undefined ? undefined : this.writes.send(legacyKey, (c) => c.del(legacyKey)),
       ])
       // The record is gone: the logout is done whatever its index entry does (repaired later).
