@@ -8,8 +8,7 @@ import type {
 } from '@sessionkit/core'
 import { isSessionError, SessionError } from '@sessionkit/core'
 import pg from 'pg'
-import { toSessionError } from './errors'
-import { Executor } from './executor'
+import { Executor, transaction } from './executor'
 import { qualified } from './identifiers'
 import { LegacyRows } from './migration'
 import type { PgPool } from './pool'
@@ -108,6 +107,7 @@ export class PostgresStore implements SessionStore {
         'PostgresStore needs options: { pool } or { connectionString }',
       )
     }
+    // Every option is checked before a pool is opened, so a refused one leaks nothing.
     const timeout = options.operationTimeoutMs ?? 2000
     if (!(timeout > 0))
       throw new SessionError('INVALID_OPTIONS', 'operationTimeoutMs must be a positive number')
@@ -115,21 +115,16 @@ export class PostgresStore implements SessionStore {
     if (!(Number.isInteger(retries) && retries >= 0)) {
       throw new SessionError('INVALID_OPTIONS', 'serializationRetries must be a non-negative integer')
     }
-    if (options.pool && typeof options.pool.connect === 'function') {
-      this.pool = options.pool
-      this.ownPool = false
-    } else if (typeof options.connectionString === 'string') {
-      const pool = new pg.Pool({
-        connectionString: options.connectionString,
-        connectionTimeoutMillis: timeout,
-        statement_timeout: timeout,
-        keepAlive: true,
-      })
-      // An idle connection that breaks (a restart, a failover) must not crash the process.
-      pool.on('error', () => {})
-      this.pool = pool
-      this.ownPool = true
-    } else {
+    this.cleanupLimit = options.cleanupLimit ?? 1000
+    if (!(Number.isInteger(this.cleanupLimit) && this.cleanupLimit > 0)) {
+      throw new SessionError('INVALID_OPTIONS', 'cleanupLimit must be a positive integer')
+    }
+    const interval = options.cleanupIntervalMs
+    if (interval !== undefined && !(interval > 0)) {
+      throw new SessionError('INVALID_OPTIONS', 'cleanupIntervalMs must be a positive number')
+    }
+    const usable = options.pool && typeof options.pool.connect === 'function'
+    if (!usable && typeof options.connectionString !== 'string') {
       throw new SessionError(
         'INVALID_OPTIONS',
         'PostgresStore needs `pool` (a pg.Pool) or `connectionString`',
@@ -141,6 +136,22 @@ export class PostgresStore implements SessionStore {
     const legacyTable = options.legacy
       ? qualified(options.legacy.tableName ?? 'session', options.legacy.schemaName)
       : undefined
+
+    if (usable) {
+      this.pool = options.pool!
+      this.ownPool = false
+    } else {
+      const pool = new pg.Pool({
+        connectionString: options.connectionString,
+        connectionTimeoutMillis: timeout,
+        statement_timeout: timeout,
+        keepAlive: true,
+      })
+      // An idle connection that breaks (a restart, a failover) must not crash the process.
+      pool.on('error', () => {})
+      this.pool = pool
+      this.ownPool = true
+    }
     this.statements = new Statements(
       this.table,
       options.preparedStatements ?? true,
@@ -150,18 +161,11 @@ export class PostgresStore implements SessionStore {
     this.executor = new Executor(this.pool, timeout, retries)
     this.timeoutMs = timeout
     this.rotations = new Rotations(this.executor, this.statements, this.legacy)
-    this.cleanupLimit = options.cleanupLimit ?? 1000
-    if (!(Number.isInteger(this.cleanupLimit) && this.cleanupLimit > 0)) {
-      throw new SessionError('INVALID_OPTIONS', 'cleanupLimit must be a positive integer')
-    }
-    if (options.cleanupIntervalMs !== undefined) {
-      if (!(options.cleanupIntervalMs > 0)) {
-        throw new SessionError('INVALID_OPTIONS', 'cleanupIntervalMs must be a positive number')
-      }
+    if (interval !== undefined) {
       const onError = options.onCleanupError
       this.timer = setInterval(() => {
         this.cleanupExpired().catch((err: SessionError) => onError?.(err))
-      }, options.cleanupIntervalMs)
+      }, interval)
       this.timer.unref()
     }
   }
@@ -172,21 +176,14 @@ export class PostgresStore implements SessionStore {
    */
   async createSchema(): Promise<void> {
     const statements = schemaStatements({ tableName: this.tableName, schemaName: this.schemaName })
-    const client = await this.pool.connect()
-    let broken: Error | undefined
-    try {
-      await client.query({ text: 'BEGIN', values: [] })
-      // Concurrent createSchema calls (several app instances starting) would race in the
-      // catalog: one transaction-scoped advisory lock orders them.
-      await client.query({ text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [this.table] })
-      for (const text of statements) await client.query({ text, values: [] })
-      await client.query({ text: 'COMMIT', values: [] })
-    } catch (err) {
-      broken = err as Error
-      throw toSessionError(err, 'createSchema')
-    } finally {
-      client.release(broken)
-    }
+    await this.executor.run('createSchema', (query) =>
+      transaction(query, async () => {
+        // Concurrent createSchema calls (several app instances starting) would race in the
+        // catalog: one transaction-scoped advisory lock orders them.
+        await query({ text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [this.table] })
+        for (const text of statements) await query({ text, values: [] })
+      }),
+    )
   }
 
   async load(id: string): Promise<SessionRecord | undefined> {
