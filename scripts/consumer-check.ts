@@ -62,13 +62,19 @@ const thirdParty: Record<string, string> = {
 }
 
 /**
- * Code written against the peers' own types. The fastify sample writes the default import as a
- * namespace (`fastifySession.FastifySessionOptions`), which the peer's `export =` types allow
- * in ES modules only: a CommonJS file gets the plugin alone from that import.
+ * Code written against the peers' own types, each compiled in the setups where it compiles
+ * against the peer. The fastify sample reads the default import as a namespace
+ * (`fastifySession.FastifySessionOptions`), which @fastify/session's `export =` types allow
+ * under `nodenext` in an ES module only: elsewhere that import is the plugin alone.
  */
-const peerSamples: { file: string; peer: string; ours: string; esmOnly?: boolean }[] = [
+const peerSamples: { file: string; peer: string; ours: string; setups?: string[] }[] = [
   { file: 'peer-express.ts', peer: 'express-session', ours: '@sessionkit/express' },
-  { file: 'peer-fastify.ts', peer: '@fastify/session', ours: '@sessionkit/fastify', esmOnly: true },
+  {
+    file: 'peer-fastify.ts',
+    peer: '@fastify/session',
+    ours: '@sessionkit/fastify',
+    setups: ['nodenext-esm'],
+  },
 ]
 
 interface Setup {
@@ -176,7 +182,7 @@ function writeSetup(base: string, setup: Setup): string {
   for (const binding of ['express', 'koa', 'fastify']) {
     copyFileSync(join(root, 'packages', binding, 'test/alias/app.ts'), join(dir, 'alias', `${binding}.ts`))
   }
-  const samples = peerSamples.filter((s) => !(s.esmOnly && setup.type === 'commonjs'))
+  const samples = peerSamples.filter((s) => !s.setups || s.setups.includes(setup.name))
   for (const { file, peer, ours } of samples) {
     const text = readFileSync(join(fixtures, file), 'utf8')
     writeFileSync(join(dir, 'alias', file), text)

@@ -5,6 +5,7 @@
  * whose declaration merging types the session fields.
  */
 import type session from '@sessionkit/express'
+import { Store } from '@sessionkit/express'
 import fastifySession from '@sessionkit/fastify'
 import koaSession from '@sessionkit/koa'
 import { MemoryStore } from '@sessionkit/memory'
@@ -21,7 +22,7 @@ export const store: session.MemoryStore = {}
 // @ts-expect-error: not a Store
 export const base: session.Store = 42
 // @ts-expect-error: a connect store implements get, set and destroy (abstract on Store)
-export class Incomplete extends session.Store {}
+export class Incomplete extends Store {}
 // @ts-expect-error: the peer's namespace types, through the plugin's name: secret is a string
 export const fastifyOptions: fastifySession.FastifySessionOptions = { secret: 42 }
 // @ts-expect-error: not a MemoryStore

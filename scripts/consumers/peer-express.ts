@@ -147,6 +147,11 @@ app.get('/', (req: express.Request, res: express.Response, next: express.NextFun
     res.json({ roles: user?.roles, returnTo: stored?.returnTo, id: s.id, expiry: expiry(c) })
   })
 })
+app.post('/reset', (req, res) => {
+  // What Store#regenerate calls: the middleware's generate, on the request's store.
+  req.sessionStore.generate(req)
+  res.json(req.session.cookie.originalMaxAge)
+})
 app.post('/login', (req, res, next) => {
   req.session.regenerate((err) => {
     if (err) return next(err)

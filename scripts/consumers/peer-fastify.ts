@@ -2,7 +2,8 @@
  * Code written against @fastify/session 11's own types, as apps and plugins have it. The
  * consumer check compiles it twice: as written, with `@fastify/session` installed as
  * `npm:@sessionkit/fastify`, and with the specifier rewritten to `@sessionkit/fastify`. Every
- * line here also compiles against @fastify/session 11 (strict).
+ * line here also compiles against @fastify/session 11 (strict), in an ES module under
+ * `nodenext`: the only setup where the peer's default import is also its type namespace.
  */
 import fastifyCookie from '@fastify/cookie'
 import fastifySession, {

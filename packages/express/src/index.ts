@@ -37,8 +37,11 @@ declare global {
       /** The session (absent on requests outside `cookie.path`, or after `destroy()`). */
       session: Session & Partial<SessionData>
       sessionID: string
-      /** The store, with connect methods (a connect face over a sessionkit store). */
-      sessionStore: ConnectStore<SessionData>
+      /**
+       * The store, with connect methods (a connect face over a sessionkit store), and the
+       * `generate(req)` the middleware sets on it, as express-session does.
+       */
+      sessionStore: ConnectStore<SessionData> & { generate(req: Request): void }
     }
   }
 }
