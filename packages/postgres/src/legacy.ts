@@ -8,8 +8,8 @@ const DAY_MS = 86_400_000
  * `{ cookie: {...}, ...data }`) into a record. Every top-level key, `cookie` included, becomes
  * one JSON-encoded attribute, so the express binding sees the same object shape.
  *
- * @param leftMs the time the row's `expire` column leaves, on the database's clock, used when
- *   the cookie has no `expires` (connect-pg-simple then wrote now + its `ttl`).
+ * @param leftMs the time the row's `expire` column leaves, on the database's clock: now + its
+ *   `ttl` when the cookie has no `expires`, and moved by connect-pg-simple's `touch`.
  */
 export function fromLegacy(id: string, json: string, leftMs: number, now: number): SessionRecord {
   let data: unknown
@@ -28,11 +28,17 @@ export function fromLegacy(id: string, json: string, leftMs: number, now: number
   const cookie = (data as { cookie?: { originalMaxAge?: unknown; expires?: unknown } }).cookie
   const originalMaxAge = typeof cookie?.originalMaxAge === 'number' ? cookie.originalMaxAge : undefined
   const cookieExpires = typeof cookie?.expires === 'string' ? Date.parse(cookie.expires) : Number.NaN
-  const expiresAt = Number.isFinite(cookieExpires)
-    ? cookieExpires
-    : Number.isFinite(leftMs)
-      ? now + leftMs
-      : now + (originalMaxAge ?? DAY_MS)
+  // The row's `expire` is what connect-pg-simple goes by, and it can be later than the stored
+  // `cookie.expires`: its `touch` (express-session with `rolling`, or `resave: false`) updates
+  // only the column. So the later of the two; `cookie.expires` keeps its milliseconds when the
+  // column (written in whole seconds, rounded up) is no later.
+  const fromRow = Number.isFinite(leftMs) ? now + leftMs : Number.NaN
+  const expiresAt =
+    Number.isFinite(cookieExpires) && !(fromRow > cookieExpires + 1000)
+      ? cookieExpires
+      : Number.isFinite(fromRow)
+        ? fromRow
+        : now + (originalMaxAge ?? DAY_MS)
   const attributes: Record<string, string> = Object.create(null)
   for (const [name, value] of Object.entries(data)) {
     if (value !== undefined) attributes[name] = JSON.stringify(value)

@@ -101,6 +101,22 @@ describe('moving from express-session + connect-pg-simple', () => {
     expect(record!.expiresAt).toBeLessThan(before + 125_000)
   })
 
+  it('a session connect-pg-simple touched (only its expire column moved) is live until that expire', async () => {
+    const s = await store()
+    const sid = await legacySession()
+    // What connect-pg-simple's touch leaves once the stored cookie's expires has passed: the
+    // column extended (an hour here), the JSON as it was first written.
+    await admin.query(
+      `UPDATE session SET sess = jsonb_set(sess::jsonb, '{cookie,expires}', to_jsonb($2::text))::json,
+         expire = now() + interval '1 hour' WHERE sid = $1`,
+      [sid, new Date(Date.now() - 60_000).toISOString()],
+    )
+    const record = await s.load(sid)
+    expect(record, 'a session connect-pg-simple still serves was logged out').toBeDefined()
+    expect(record!.expiresAt).toBeGreaterThan(Date.now() + 3_500_000)
+    expect(await s.save({ id: sid, isNew: false, meta: meta(), set: { b: '1' }, removed: [] })).toBe('saved')
+  })
+
   it('the first save moves the session: the legacy row is deleted, the change applied on top', async () => {
     const s = await store()
     const sid = await legacySession()
