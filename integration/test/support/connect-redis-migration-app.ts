@@ -54,7 +54,7 @@ async function storeOf(): Promise<{ store: unknown; close(): Promise<void> }> {
 type Data = { user?: string; counter?: number }
 
 /** The routes, the same for both frameworks: login, count (a write), me (a read). */
-function route(method: string, path: string, query: URLSearchParams, session: Data): Data | undefined {
+function route(method: string, path: string, session: Data): Data | undefined {
   const key = `${method} ${path}`
   if (key === 'POST /count') session.counter = (session.counter ?? 0) + 1
   else if (key !== 'GET /me') return undefined
@@ -67,10 +67,10 @@ let shutdown: () => Promise<void>
 
 if (framework === 'express') {
   const express = (await import('express')).default
-  const session =
-    phase === 'peer'
-      ? fromExpress('express-session')
-      : ((await import('@sessionkit/express')).default as unknown as typeof import('express-session'))
+  type Middleware = (options: object) => import('express').RequestHandler
+  const session = (
+    phase === 'peer' ? fromExpress('express-session') : (await import('@sessionkit/express')).default
+  ) as Middleware
   const app = express()
   app.use((_req, res, next) => {
     res.set('x-instance', `${name}:${phase}`)
@@ -90,7 +90,7 @@ if (framework === 'express') {
     })
   })
   app.use((req, res, next) => {
-    const body = route(req.method, req.path, new URLSearchParams(), req.session as unknown as Data)
+    const body = route(req.method, req.path, req.session as unknown as Data)
     if (body) res.json(body)
     else next()
   })
@@ -125,7 +125,7 @@ if (framework === 'express') {
     store,
     cookie: { secure: false, maxAge: MAX_AGE },
   })
-  app.setErrorHandler((err, _request, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
     reply.status(err.statusCode ?? 500).send({ error: err.message })
   })
   app.post('/login', async (request) => {
@@ -143,8 +143,7 @@ if (framework === 'express') {
     app.route({
       method,
       url: path,
-      handler: async (request) =>
-        route(method, path, new URLSearchParams(), request.session as unknown as Data),
+      handler: async (request) => route(method, path, request.session as unknown as Data),
     })
   }
   await app.listen({ port: 0, host: '127.0.0.1' })
