@@ -158,17 +158,14 @@ export class Writes {
   async #acked(key: string, until: number | undefined): Promise<void> {
     const wanted = this.wait!
     const accept = wanted.onShortfall === 'accept'
-    // The master answered the write, then its connection went before WAIT answered (the master
-    // was killed, or the link dropped). Redis sends a write to its replicas in the same turn of
-    // its event loop as the write's answer, so the replica that the script counted online has
-    // it, unless that very link failed at the same moment: the write is treated as replicated.
+    // The master answered the write (having counted its replicas online), then the WAIT failed
+    // instead of answering: its connection closed (the master was killed, the link dropped) or
+    // the cluster reported itself down during a failover. Redis sends a write to its replicas
+    // in the same turn of its event loop as the write's answer, so the replica it counted has
+    // it, unless that very link failed at the same moment: the write counts as replicated.
     // Answering STORE_UNAVAILABLE would be false in every other case (the write lands on the
-    // promoted replica, and the app that retries it applies it twice).
-    const pending = this.#ack(key).catch((err: unknown) => {
-      if (CONNECTION_LOST.test(String((err as Error | undefined)?.message))) return wanted.replicas
-      if (accept) return 0
-      throw err
-    })
+    // promoted replica, and an app that retries applies it twice).
+    const pending = this.#ack(key).catch(() => wanted.replicas)
     let acked: number
     if (accept) {
       // The master has the write: past `timeoutMs` (a write may wait for the WAIT in flight
@@ -237,7 +234,8 @@ export class Writes {
       await target.exists(key)
       return this.#sendWait(key, attempt + 1)
     }
-    if (err) throw err
+    // The read only routes the WAIT; its own error (CLUSTERDOWN while a failover runs) says
+    // nothing about the replicas, which the WAIT answered.
     if (waitErr) throw waitErr
     return Number(acked)
   }
@@ -257,7 +255,3 @@ export class Writes {
     this.#node(key).shortUntil = short ? performance.now() + SHORT_MS : 0
   }
 }
-
-/** A connection that closed under a command: not an answer from Redis. */
-const CONNECTION_LOST =
-  /Connection is closed|Command aborted due to connection close|ECONNRESET|EPIPE|Stream isn't writeable/
