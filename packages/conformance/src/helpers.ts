@@ -161,25 +161,47 @@ export async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
+/** The wait between the two starts: event-loop turns first, then milliseconds (a synchronous driver's peer thread needs a few to wake). */
+const GAPS: readonly (readonly ['turns' | 'ms', number])[] = [
+  ['turns', 0],
+  ['turns', 1],
+  ['turns', 4],
+  ['ms', 1],
+  ['ms', 3],
+  ['ms', 6],
+]
+
 /**
  * Runs `a` and `b` concurrently with the interleaving trial `n` picks: which starts first, and
- * how many event-loop turns pass before the other starts (0 to 5), so over the trials each
- * side reaches the backend first, and lands inside the other's read-then-write window.
+ * how long passes before the other starts (0 to 4 event-loop turns, 1 to 6 ms), so over the
+ * trials each side reaches the backend first and lands inside the other's read-then-write window.
  */
 export async function interleave<A, B>(n: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
-  const gap = Math.floor(n / 2) % 6
+  const [unit, amount] = GAPS[Math.floor(n / 2) % GAPS.length]!
+  const wait = () =>
+    unit === 'turns' ? turns(amount) : new Promise((resolve) => setTimeout(resolve, amount))
   if (n % 2 === 0) {
     const first = a()
-    first.catch(() => {}) // handled by Promise.all below; not "unhandled" while the turns pass
-    await turns(gap)
+    first.catch(() => {}) // handled by Promise.all below; not "unhandled" while we wait
+    await wait()
     return Promise.all([first, b()])
   }
   const first = b()
   first.catch(() => {})
-  await turns(gap)
+  await wait()
   const second = a()
   const [rb, ra] = await Promise.all([first, second])
   return [ra, rb]
+}
+
+/**
+ * Runs `trial(0)` … `trial(count - 1)` one after another: trials run side by side would queue
+ * behind each other on a synchronous driver's thread, and no start order would hold.
+ */
+export async function eachTrial<T>(count: number, trial: (n: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = []
+  for (let n = 0; n < count; n++) results.push(await trial(n))
+  return results
 }
 
 /** Race cases run this many interleavings (each on its own session, concurrently). */

@@ -1,4 +1,5 @@
 import { SessionError, type SessionStore, type StoreCapabilities } from '@sessionkit/core'
+import { boundaryCases } from './cases/boundary'
 import { capabilityCases } from './cases/capabilities'
 import { corruptCases } from './cases/corrupt'
 import { deleteCases } from './cases/delete'
@@ -51,6 +52,7 @@ export const cases: readonly ConformanceCase[] = Object.freeze([
   ...principalCases,
   ...repositoryCases,
   ...revocationCases,
+  ...boundaryCases,
   ...unavailableCases,
   ...rawCases,
 ])

@@ -125,6 +125,21 @@ const gallery: [Fault, string, RegExp][] = [
     /a save that changed maxInactiveMs must write its \(shorter\) expiresAt/,
   ],
   ['create-merges-expired', 'expiry/id-reusable', /nothing of the expired record may leak into the new one/],
+  // A store without transactions: each write is a read, a tick, then a write.
+  ['non-atomic', 'save/attribute-merge', /no concurrent save may lose another one \(two instances/],
+  ['non-atomic', 'save/race-delete', /a save racing a delete resurrected it/],
+  ['non-atomic', 'save/concurrent-create', /concurrent creations of one id must have exactly one "saved"/],
+  ['non-atomic', 'touch/race-delete', /a touch racing a delete brought the session back/],
+  ['non-atomic', 'touch/race-save', /a touch racing a save lost the saved attribute/],
+  ['non-atomic', 'rotate/concurrent', /two concurrent rotations of one id must have one winner/],
+  // Boundaries a backend plausibly gets wrong.
+  ['case-folding-ids', 'load/distinct-ids', /ids that differ only by case must be distinct sessions/],
+  ['truncated-ids', 'load/distinct-ids', /ids that 128 characters .* must be distinct sessions/],
+  ['normalizes-names', 'roundtrip/distinct-names', /must stay distinct \(the store folds names\)/],
+  ['pad-space-names', 'roundtrip/distinct-names', /must stay distinct \(the store folds names\)/],
+  ['case-folding-principals', 'principal/distinct', /must list exactly its own session/],
+  ['pages-first-1000', 'principal/many', /must list all 1500 sessions of one principal: it listed 1000/],
+  ['seconds-ttl', 'expiry/granularity', /a TTL rounded down to whole seconds/],
 ]
 
 describe('the gallery of broken stores: each fails a case naming what it broke', () => {
@@ -139,13 +154,27 @@ describe('the gallery of broken stores: each fails a case naming what it broke',
 
   it('covers every fault the reference store can simulate', () => {
     const source = readFileSync(new URL('./fixtures/reference-store.ts', import.meta.url), 'utf8')
-    const declared = [...source.matchAll(/^ {2}\| '([a-z-]+)'$/gm)].map((m) => m[1])
+    const declared = [...source.matchAll(/^ {2}\| '([a-z0-9-]+)'$/gm)].map((m) => m[1])
     expect(new Set(gallery.map(([fault]) => fault))).toEqual(new Set(declared))
   })
 
   it.concurrent.each([...new Set(gallery.map(([, id]) => id))])('the correct store passes %s', async (id) => {
     await runCase(id)
   })
+
+  it('the reference store made non-atomic in every operation fails every race case of the suite', async () => {
+    const failed = new Map<string, string>()
+    for (const { case: c, skipReason } of planCases(optionsFor('non-atomic'), full)) {
+      if (skipReason !== undefined) continue
+      await runConformanceCase(c, optionsFor('non-atomic'), { namespace: `all-${c.id}`, capabilities: full }).catch(
+        (error: Error) => failed.set(c.id, error.message),
+      )
+    }
+    const races = ['save/attribute-merge', 'save/race-delete', 'save/concurrent-create', 'touch/race-delete']
+    for (const id of [...races, 'touch/race-save', 'rotate/concurrent']) {
+      expect(failed.get(id), `${id} passed a store without atomic writes`).toMatch(/interleaving|must have exactly one/)
+    }
+  }, 60_000)
 
   it('the README states how many known store bugs the suite catches', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')

@@ -4,6 +4,7 @@ import {
   assertAttributes,
   assertMeta,
   create,
+  eachTrial,
   freshMeta,
   interleave,
   newId,
@@ -68,31 +69,29 @@ export const rotateCases: readonly ConformanceCase[] = [
     title: 'two concurrent rotations of one id: one winner, the loser gone, no orphan',
     async run(ctx) {
       const [store, peer] = await racers(ctx)
-      await Promise.all(
-        Array.from({ length: RACE_TRIALS / 2 }, async (_, n) => {
-          const { id: old } = await create(store, { a: 'A' })
-          const targets = [newId(), newId()] as const
-          const results = await interleave(
-            n,
-            () => store.save(rotation(old, targets[0], { a: 'A', t: targets[0] })),
-            () => peer.save(rotation(old, targets[1], { a: 'A', t: targets[1] })),
-          )
-          assert.deepEqual(
-            [...results].sort(),
-            ['gone', 'saved'],
-            `two concurrent rotations of one id must have one winner ("saved") and one "gone" (the take of the old id must be atomic; interleaving ${n})`,
-          )
-          const winner = results[0] === 'saved' ? targets[0] : targets[1]
-          const loser = winner === targets[0] ? targets[1] : targets[0]
-          assertAttributes(await store.load(winner), { a: 'A', t: winner }, 'the winning rotation’s record')
-          assert.equal(
-            await store.load(loser),
-            undefined,
-            'the losing rotation left an orphan under its new id',
-          )
-          assert.equal(await store.load(old), undefined, 'the rotated id survived both rotations')
-        }),
-      )
+      await eachTrial(RACE_TRIALS / 2, async (n) => {
+        const { id: old } = await create(store, { a: 'A' })
+        const targets = [newId(), newId()] as const
+        const results = await interleave(
+          n,
+          () => store.save(rotation(old, targets[0], { a: 'A', t: targets[0] })),
+          () => peer.save(rotation(old, targets[1], { a: 'A', t: targets[1] })),
+        )
+        assert.deepEqual(
+          [...results].sort(),
+          ['gone', 'saved'],
+          `two concurrent rotations of one id must have one winner ("saved") and one "gone" (the take of the old id must be atomic; interleaving ${n})`,
+        )
+        const winner = results[0] === 'saved' ? targets[0] : targets[1]
+        const loser = winner === targets[0] ? targets[1] : targets[0]
+        assertAttributes(await store.load(winner), { a: 'A', t: winner }, 'the winning rotation’s record')
+        assert.equal(
+          await store.load(loser),
+          undefined,
+          'the losing rotation left an orphan under its new id',
+        )
+        assert.equal(await store.load(old), undefined, 'the rotated id survived both rotations')
+      })
     },
   },
   {

@@ -5,6 +5,7 @@ import {
   assertMeta,
   create,
   createAndExtendInTime,
+  eachTrial,
   freshMeta,
   interleave,
   newId,
@@ -88,26 +89,24 @@ export const saveCases: readonly ConformanceCase[] = [
       // Across instances (own connections where the store has them), in varied interleavings:
       // a save that reads the record and writes it back loses the other instance's attribute.
       const [a, b] = await racers(ctx)
-      await Promise.all(
-        Array.from({ length: RACE_TRIALS / 2 }, async (_, n) => {
-          const { id: raced } = await create(a, { keep: 'k' })
-          const results = await interleave(
-            n,
-            () => a.save(update(raced, { fromStore: 'a' })),
-            () => b.save(update(raced, { fromPeer: 'b' })),
-          )
-          assert.deepEqual(
-            results,
-            ['saved', 'saved'],
-            'two saves of different attributes must both answer saved',
-          )
-          assertAttributes(
-            await a.load(raced),
-            { keep: 'k', fromStore: 'a', fromPeer: 'b' },
-            `no concurrent save may lose another one (two instances, interleaving ${n}: the save is not atomic, a read-then-write lost an attribute)`,
-          )
-        }),
-      )
+      await eachTrial(RACE_TRIALS / 2, async (n) => {
+        const { id: raced } = await create(a, { keep: 'k' })
+        const results = await interleave(
+          n,
+          () => a.save(update(raced, { fromStore: 'a' })),
+          () => b.save(update(raced, { fromPeer: 'b' })),
+        )
+        assert.deepEqual(
+          results,
+          ['saved', 'saved'],
+          'two saves of different attributes must both answer saved',
+        )
+        assertAttributes(
+          await a.load(raced),
+          { keep: 'k', fromStore: 'a', fromPeer: 'b' },
+          `no concurrent save may lose another one (two instances, interleaving ${n}: the save is not atomic, a read-then-write lost an attribute)`,
+        )
+      })
       const names = Array.from({ length: 8 }, (_, i) => `parallel${i}`)
       const results = await Promise.all(
         names.map((name, i) => (i % 2 === 0 ? a : b).save(update(id, { [name]: name }))),
@@ -294,19 +293,17 @@ export const saveCases: readonly ConformanceCase[] = [
     title: 'a save racing a delete never resurrects the session',
     async run(ctx) {
       const [store, peer] = await racers(ctx)
-      const trials = await Promise.all(
-        Array.from({ length: RACE_TRIALS }, async (_, n) => {
-          const { id } = await create(store, { a: '1' })
-          // The save from one instance, the delete from the other, alternating which is which.
-          const [saver, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
-          const [result] = await interleave(
-            n,
-            () => saver.save(update(id, { b: '2' })),
-            () => deleter.delete(id),
-          )
-          return { id, n, result }
-        }),
-      )
+      const trials = await eachTrial(RACE_TRIALS, async (n) => {
+        const { id } = await create(store, { a: '1' })
+        // The save from one instance, the delete from the other, alternating which is which.
+        const [saver, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
+        const [result] = await interleave(
+          n,
+          () => saver.save(update(id, { b: '2' })),
+          () => deleter.delete(id),
+        )
+        return { id, n, result }
+      })
       for (const { id, n, result } of trials) {
         assert.ok(
           result === 'saved' || result === 'gone',
@@ -341,31 +338,29 @@ export const saveCases: readonly ConformanceCase[] = [
     title: 'concurrent creations of one id: exactly one saved, the rest collide',
     async run(ctx) {
       const [store, peer] = await racers(ctx)
-      await Promise.all(
-        Array.from({ length: RACE_TRIALS / 4 }, async (_, n) => {
-          const id = newId()
-          const createAs = (s: typeof store, who: number) => () =>
-            s.save({ id, isNew: true, meta: freshMeta(), set: { who: String(who) }, removed: [] })
-          const results = (
-            await Promise.all([
-              interleave(n, createAs(store, 0), createAs(peer, 1)),
-              interleave(n + 1, createAs(peer, 2), createAs(store, 3)),
-            ])
-          ).flat()
-          assert.equal(
-            results.filter((r) => r === 'saved').length,
-            1,
-            `concurrent creations of one id must have exactly one "saved" (create-if-absent, atomically); results: ${results.join(', ')}`,
-          )
-          assert.equal(
-            results.filter((r) => r === 'collision').length,
-            results.length - 1,
-            `the losers of concurrent creations must answer collision; results: ${results.join(', ')}`,
-          )
-          const winner = results.indexOf('saved')
-          assertAttributes(await store.load(id), { who: String(winner) }, 'the record is the winner’s')
-        }),
-      )
+      await eachTrial(RACE_TRIALS / 4, async (n) => {
+        const id = newId()
+        const createAs = (s: typeof store, who: number) => () =>
+          s.save({ id, isNew: true, meta: freshMeta(), set: { who: String(who) }, removed: [] })
+        const results = (
+          await Promise.all([
+            interleave(n, createAs(store, 0), createAs(peer, 1)),
+            interleave(n + 1, createAs(peer, 2), createAs(store, 3)),
+          ])
+        ).flat()
+        assert.equal(
+          results.filter((r) => r === 'saved').length,
+          1,
+          `concurrent creations of one id must have exactly one "saved" (create-if-absent, atomically); results: ${results.join(', ')}`,
+        )
+        assert.equal(
+          results.filter((r) => r === 'collision').length,
+          results.length - 1,
+          `the losers of concurrent creations must answer collision; results: ${results.join(', ')}`,
+        )
+        const winner = results.indexOf('saved')
+        assertAttributes(await store.load(id), { who: String(winner) }, 'the record is the winner’s')
+      })
     },
   },
 ]

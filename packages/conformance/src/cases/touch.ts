@@ -4,6 +4,7 @@ import {
   assertMeta,
   create,
   createAndTouchInTime,
+  eachTrial,
   freshMeta,
   interleave,
   newId,
@@ -53,18 +54,16 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'a touch racing a delete never brings the session back',
     async run(ctx) {
       const [store, peer] = await racers(ctx)
-      const trials = await Promise.all(
-        Array.from({ length: RACE_TRIALS }, async (_, n) => {
-          const { id, meta } = await create(store, { a: '1' })
-          const [toucher, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
-          await interleave(
-            n,
-            () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
-            () => deleter.delete(id),
-          )
-          return { id, n }
-        }),
-      )
+      const trials = await eachTrial(RACE_TRIALS, async (n) => {
+        const { id, meta } = await create(store, { a: '1' })
+        const [toucher, deleter] = n % 4 < 2 ? [store, peer] : [peer, store]
+        await interleave(
+          n,
+          () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
+          () => deleter.delete(id),
+        )
+        return { id, n }
+      })
       for (const { id, n } of trials) {
         assert.equal(
           await store.load(id),
@@ -79,34 +78,32 @@ export const touchCases: readonly ConformanceCase[] = [
     title: 'a touch racing a save never loses the saved attribute',
     async run(ctx) {
       const [store, peer] = await racers(ctx)
-      await Promise.all(
-        Array.from({ length: RACE_TRIALS }, async (_, n) => {
-          const { id, meta } = await create(store, { a: '1' })
-          const [toucher, saver] = n % 4 < 2 ? [store, peer] : [peer, store]
-          const [touched, saved] = await interleave(
-            n,
-            () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
-            () =>
-              saver.save({
-                id,
-                isNew: false,
-                meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
-                set: { b: String(n) },
-                removed: [],
-              }),
-          )
-          assert.deepEqual(
-            [touched, saved],
-            [true, 'saved'],
-            'a touch and a save of a live session must both succeed',
-          )
-          assertAttributes(
-            await store.load(id),
-            { a: '1', b: String(n) },
-            `a touch racing a save lost the saved attribute (touch rewrote the record it read; interleaving ${n})`,
-          )
-        }),
-      )
+      await eachTrial(RACE_TRIALS, async (n) => {
+        const { id, meta } = await create(store, { a: '1' })
+        const [toucher, saver] = n % 4 < 2 ? [store, peer] : [peer, store]
+        const [touched, saved] = await interleave(
+          n,
+          () => toucher.touch(id, { lastAccessedAt: Date.now(), expiresAt: meta.expiresAt + 1_000 }),
+          () =>
+            saver.save({
+              id,
+              isNew: false,
+              meta: { ...freshMeta(), createdAt: meta.createdAt, maxInactiveMs: undefined },
+              set: { b: String(n) },
+              removed: [],
+            }),
+        )
+        assert.deepEqual(
+          [touched, saved],
+          [true, 'saved'],
+          'a touch and a save of a live session must both succeed',
+        )
+        assertAttributes(
+          await store.load(id),
+          { a: '1', b: String(n) },
+          `a touch racing a save lost the saved attribute (touch rewrote the record it read; interleaving ${n})`,
+        )
+      })
     },
   },
   {
