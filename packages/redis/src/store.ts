@@ -49,8 +49,13 @@ export interface RedisStoreOptions {
   /**
    * After each write (saves, touches, deletes, both halves of a rotation, principal index
    * updates), `WAIT` until this many replicas have it (or `timeoutMs` passes), so an
-   * acknowledged write survives a failover. With `onShortfall: 'error'` (default) a write that
-   * reached fewer replicas fails with STORE_UNAVAILABLE; `'accept'` answers as saved anyway.
+   * acknowledged write survives a failover. Writes and WAITs go on a connection the store opens
+   * for them (a `duplicate()` of `client`, closed by {@link RedisStore.close} or when `client`
+   * ends), so loads never wait behind a WAIT. Each write counts the master's online replicas
+   * first: with `onShortfall: 'error'` (default) a write to a master with fewer is refused
+   * unwritten (STORE_UNAVAILABLE), and one whose WAIT comes back short answers
+   * STORE_UNAVAILABLE (it is on the master); `'accept'` writes anyway and answers as saved
+   * within `timeoutMs`.
    */
   waitForReplicas?: ReplicaWait
   /**
