@@ -1,4 +1,4 @@
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import { type DeleteItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import { isConditionFailure } from './errors'
 import { Expressions } from './expressions'
 import { FIELD, num, ttlSeconds } from './item'
@@ -55,10 +55,40 @@ export async function fence(target: FenceTarget, until: number, attemptMs: numbe
       }
       // Anything else (a timeout, throttling, a conflict) told nothing: send it again.
     }
-    const pause = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]! * (0.5 + Math.random())
-    if (performance.now() + pause >= until) return 'unknown'
-    await new Promise((resolve) => setTimeout(resolve, pause).unref())
+    if (!(await pause(attempt, until))) return 'unknown'
   }
+}
+
+/**
+ * Sends a request that every copy leaves in the same state (a delete) until a copy answers
+ * (true) or `until` (`performance.now()`) passes (false). Each copy waits at most `attemptMs`.
+ */
+export async function repeatUntilAnswered(
+  client: DynamoDBClient,
+  command: () => DeleteItemCommand,
+  until: number,
+  attemptMs: number,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    const remaining = until - performance.now()
+    if (remaining <= 0) return false
+    try {
+      await client.send(command(), {
+        abortSignal: AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(remaining, attemptMs)))),
+      })
+      return true
+    } catch {
+      if (!(await pause(attempt, until))) return false
+    }
+  }
+}
+
+/** Waits before the next copy; false when that would pass `until`. */
+async function pause(attempt: number, until: number): Promise<boolean> {
+  const ms = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]! * (0.5 + Math.random())
+  if (performance.now() + ms >= until) return false
+  await new Promise((resolve) => setTimeout(resolve, ms).unref())
+  return true
 }
 
 function fenceCommand(target: FenceTarget): UpdateItemCommand {

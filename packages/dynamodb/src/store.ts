@@ -18,7 +18,7 @@ import { isSessionError, SessionError } from '@sessionkit/core'
 import { Delivery } from './delivery'
 import { bounded, isConditionFailure } from './errors'
 import { Expressions } from './expressions'
-import { BACKGROUND_MS, type Fenced, fence } from './fence'
+import { BACKGROUND_MS, type Fenced, fence, repeatUntilAnswered } from './fence'
 import {
   encodeAttributes,
   FIELD,
@@ -238,7 +238,7 @@ export class DynamoDBStore implements SessionStore {
     } catch (err) {
       if (!delivery.inDoubt || !isSessionError(err, 'STORE_UNAVAILABLE')) throw err
       // A delete can be sent again as often as needed: every copy leaves the id absent.
-      const repeat = (until: number) => this.repeatDelete(command, until)
+      const repeat = (until: number) => repeatUntilAnswered(this.client, command, until, this.timeoutMs)
       if (await repeat(performance.now() + this.resolveMs)) return
       this.resolutions.track(repeat(performance.now() + BACKGROUND_MS))
       throw err
@@ -331,24 +331,6 @@ export class DynamoDBStore implements SessionStore {
         this.resolutions.track(fence(target, started + BACKGROUND_MS, this.timeoutMs))
       }
       throw err
-    }
-  }
-
-  /** Sends the delete again until a copy answers (true) or `until` passes (false). */
-  private async repeatDelete(command: () => DeleteItemCommand, until: number): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      const remaining = until - performance.now()
-      if (remaining <= 0) return false
-      try {
-        await this.client.send(command(), {
-          abortSignal: AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(remaining, this.timeoutMs)))),
-        })
-        return true
-      } catch {
-        const pause = Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random())
-        if (performance.now() + pause >= until) return false
-        await new Promise((resolve) => setTimeout(resolve, pause).unref())
-      }
     }
   }
 

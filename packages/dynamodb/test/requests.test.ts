@@ -123,6 +123,9 @@ describe('table helpers and options', () => {
     expect(() => new DynamoDBStore({ client: admin, tableName: TABLE, operationTimeoutMs: 0 })).toThrow(
       /operationTimeoutMs/,
     )
+    expect(() => new DynamoDBStore({ client: admin, tableName: TABLE, resolveTimeoutMs: -1 })).toThrow(
+      /resolveTimeoutMs/,
+    )
     const missing = new DynamoDBStore({ client: admin, tableName: 'no-such-table' })
     const err = await missing.load(newId()).catch((e: unknown) => e)
     expect(isSessionError(err, 'STORE_ERROR')).toBe(true)

@@ -133,7 +133,7 @@ describe.each([
       const target = client(options)
       const store = storeOn(target, { operationTimeoutMs: BOUND_MS, resolveTimeoutMs: RESOLVE_MS })
       const tally: Record<string, number> = {}
-      for (let trial = 0; trial < 5; trial++) {
+      for (let trial = 0; trial < 8; trial++) {
         const id = newId()
         if (c.existing) {
           expect(await store.save({ id, isNew: true, meta: meta(), set: initial, removed: [] })).toBe('saved')
