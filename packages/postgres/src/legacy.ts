@@ -39,16 +39,40 @@ export function fromLegacy(id: string, json: string, leftMs: number, now: number
       : Number.isFinite(fromRow)
         ? fromRow
         : now + (originalMaxAge ?? DAY_MS)
+  const own = ownMeta((data as Record<string, unknown>)[LEGACY_META])
   const attributes: Record<string, string> = Object.create(null)
   for (const [name, value] of Object.entries(data)) {
-    if (value !== undefined) attributes[name] = JSON.stringify(value)
+    if (value !== undefined && name !== LEGACY_META) attributes[name] = JSON.stringify(value)
   }
-  return {
+  const record: SessionRecord = {
     id,
-    createdAt: now,
+    createdAt: own.createdAt ?? now,
     lastAccessedAt: now,
     maxInactiveMs: originalMaxAge ?? DAY_MS,
     expiresAt: Math.round(expiresAt),
     attributes,
   }
+  if (own.principal) record.principal = own.principal
+  return record
+}
+
+/**
+ * The key sessionkit keeps its own metadata under in a session it writes in connect-pg-simple's
+ * format (`legacy.keep`), where the format has no place for it; the peers carry it along as one
+ * more session key. The same key as the redis store's.
+ */
+export const LEGACY_META = '__sessionkit'
+
+export interface LegacyMeta {
+  createdAt?: number
+  principal?: string
+}
+
+function ownMeta(value: unknown): LegacyMeta {
+  if (typeof value !== 'object' || value === null) return {}
+  const { createdAt, principal } = value as Record<string, unknown>
+  const own: LegacyMeta = {}
+  if (Number.isSafeInteger(createdAt)) own.createdAt = createdAt as number
+  if (typeof principal === 'string' && principal !== '') own.principal = principal
+  return own
 }

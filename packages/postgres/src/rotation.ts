@@ -1,7 +1,8 @@
-import type { SaveResult } from '@sessionkit/core'
+import type { SaveResult, SessionChange } from '@sessionkit/core'
 import { isSessionError } from '@sessionkit/core'
 import { sqlState } from './errors'
 import type { Executor, Query } from './executor'
+import type { KeptLegacy } from './keep'
 import type { LegacyRows } from './migration'
 import { bind, type Statements } from './statements'
 
@@ -32,16 +33,19 @@ export class Rotations {
     private readonly executor: Executor,
     private readonly statements: Statements,
     private readonly legacy: LegacyRows | undefined,
+    private readonly kept: KeptLegacy | undefined,
   ) {}
 
-  async rotate(id: string, values: unknown[]): Promise<SaveResult> {
+  /** `values`: the rotation statement's, computed once so that every copy is the same statement. */
+  async rotate(change: SessionChange, values: unknown[]): Promise<SaveResult> {
+    const { id } = change
     const progress = { sent: false }
     try {
-      return await this.executor.run('save', (query) => this.once(query, id, values, false), progress)
+      return await this.executor.run('save', (query) => this.once(query, change, values, false), progress)
     } catch (err) {
       if (!progress.sent || !isSessionError(err, 'STORE_UNAVAILABLE') || sqlState(err.cause) !== undefined)
         throw err
-      const replay = this.replay(id, values).finally(() => this.#replaying.delete(id))
+      const replay = this.replay(change, values).finally(() => this.#replaying.delete(id))
       this.#replaying.set(id, replay)
       this.track(replay)
       return 'saved'
@@ -49,25 +53,34 @@ export class Rotations {
   }
 
   /** One copy of the rotation; `again` when an earlier copy may have committed. */
-  private async once(query: Query, id: string, values: unknown[], again: boolean): Promise<SaveResult> {
+  private async once(
+    query: Query,
+    change: SessionChange,
+    values: unknown[],
+    again: boolean,
+  ): Promise<SaveResult> {
     const [row] = await query(bind(this.statements.rotate, values))
     let found = row?.found === true
     let moved = row?.moved === true
-    if (!found && this.legacy) ({ found, moved } = await this.legacy.rotateFrom(query, values))
+    if (!found && this.kept)
+      ({ found, moved } = await this.kept.rotate(query, change, Number(values[1]), again))
+    else if (!found && this.legacy) ({ found, moved } = await this.legacy.rotateFrom(query, values))
     if (found) return moved ? 'saved' : 'collision'
     if (!again) return 'gone'
     // The previous row is gone: an earlier copy moved it if the new id exists.
-    const [present] = await query(bind(this.statements.load, [id, Date.now()]))
+    const [present] = await query(bind(this.statements.load, [change.id, Date.now()]))
     return present ? 'saved' : 'gone'
   }
 
-  private async replay(id: string, values: unknown[]): Promise<void> {
+  private async replay(change: SessionChange, values: unknown[]): Promise<void> {
     const until = performance.now() + REPLAY_MS
     for (let n = 0; performance.now() < until && !this.executor.closed; n++) {
       // Unref'd: a process that is shutting down does not wait for a replay.
       await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(n, BACKOFF_MS.length - 1)]).unref())
       try {
-        await this.executor.run('save (rotation sent again)', (query) => this.once(query, id, values, true))
+        await this.executor.run('save (rotation sent again)', (query) =>
+          this.once(query, change, values, true),
+        )
         return
       } catch (err) {
         // The server answered: this copy rolled back, and an earlier one either committed or

@@ -10,6 +10,7 @@ import { isSessionError, SessionError } from '@sessionkit/core'
 import pg from 'pg'
 import { Executor, transaction } from './executor'
 import { qualified } from './identifiers'
+import { KeptLegacy } from './keep'
 import { LegacyRows } from './migration'
 import type { PgPool } from './pool'
 import { createValues, toRecord, updateValues } from './record'
@@ -62,9 +63,11 @@ export interface PostgresStoreOptions {
   /**
    * Also read sessions that connect-pg-simple wrote (its table, default `session`: `sid`,
    * `sess`, `expire`) when no row exists in the new table; their first save, touch or rotation
-   * moves them over and deletes the legacy row.
+   * moves them over and deletes the legacy row. `keep: true` (while express-session servers on
+   * connect-pg-simple still share the database) keeps those sessions, and new ones, in
+   * connect-pg-simple's table and format instead, so the peers see every write.
    */
-  legacy?: { tableName?: string; schemaName?: string }
+  legacy?: { tableName?: string; schemaName?: string; keep?: boolean }
 }
 
 /**
@@ -96,6 +99,7 @@ export class PostgresStore implements SessionStore {
   private readonly statements: Statements
   private readonly legacy: LegacyRows | undefined
   private readonly rotations: Rotations
+  private readonly kept: KeptLegacy | undefined
   private readonly timeoutMs: number
   private readonly cleanupLimit: number
   private timer: NodeJS.Timeout | undefined
@@ -160,7 +164,14 @@ export class PostgresStore implements SessionStore {
     this.legacy = legacyTable === undefined ? undefined : new LegacyRows(legacyTable, this.statements)
     this.executor = new Executor(this.pool, timeout, retries)
     this.timeoutMs = timeout
-    this.rotations = new Rotations(this.executor, this.statements, this.legacy)
+    this.kept =
+      legacyTable !== undefined && options.legacy?.keep
+        ? new KeptLegacy(
+            legacyTable,
+            `SELECT 1 FROM ${this.table} AS t WHERE t.id = $1::text AND t.expires_at > now() AND t.expires_at_ms > $4::bigint`,
+          )
+        : undefined
+    this.rotations = new Rotations(this.executor, this.statements, this.legacy, this.kept)
     if (interval !== undefined) {
       const onError = options.onCleanupError
       this.timer = setInterval(() => {
@@ -202,11 +213,12 @@ export class PostgresStore implements SessionStore {
     if (change.previousId !== undefined && change.previousId !== id) {
       // Values computed before the call: a copy sent again must be the same statement.
       const values = [...createValues(id, Date.now(), meta, change.set), change.previousId]
-      return this.rotations.rotate(id, values)
+      return this.rotations.rotate(change, values)
     }
     return this.executor.run('save', async (query) => {
       const now = Date.now()
       if (change.isNew) {
+        if (this.kept) return this.kept.create(query, change, now)
         const rows = await query(bind(this.statements.create, createValues(id, now, meta, change.set)))
         return rows.length > 0 ? 'saved' : 'collision'
       }
@@ -214,6 +226,7 @@ export class PostgresStore implements SessionStore {
         bind(this.statements.update, updateValues(id, now, meta, change.set, change.removed)),
       )
       if (rows.length > 0) return 'saved'
+      if (this.kept) return (await this.kept.save(query, change, now)) ?? 'gone'
       return this.legacy ? this.legacy.migrate(query, id, change, now) : 'gone'
     })
   }
@@ -223,6 +236,7 @@ export class PostgresStore implements SessionStore {
       const now = Date.now()
       const rows = await query(bind(this.statements.touch, [id, now, meta.lastAccessedAt, meta.expiresAt]))
       if (rows.length > 0) return true
+      if (this.kept) return (await this.kept.touch(query, id, meta, now)) ?? false
       if (!this.legacy) return false
       // Only the two times: a touch never writes owner or idle timeout, whatever `meta` carries.
       const times = { createdAt: now, lastAccessedAt: meta.lastAccessedAt, expiresAt: meta.expiresAt }
@@ -236,7 +250,8 @@ export class PostgresStore implements SessionStore {
 
   async findByPrincipal(principal: string): Promise<SessionRecord[]> {
     return this.executor.run('findByPrincipal', async (query) => {
-      const rows = await query(bind(this.statements.byPrincipal, [principal, Date.now()]))
+      const now = Date.now()
+      const rows = await query(bind(this.statements.byPrincipal, [principal, now]))
       const records: SessionRecord[] = []
       for (const row of rows) {
         try {
@@ -246,6 +261,7 @@ export class PostgresStore implements SessionStore {
           if (!isSessionError(err, 'CORRUPT_RECORD')) throw err
         }
       }
+      if (this.kept) records.push(...(await this.kept.findByPrincipal(query, principal, now)))
       return records
     })
   }

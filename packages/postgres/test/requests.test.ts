@@ -89,3 +89,38 @@ it('with legacy (connect-pg-simple) reads: a miss costs a second statement; a mo
   expect(sent).toEqual(['SELECT'])
   await store.close()
 })
+
+it('with legacy keep (mixed fleet): what a session in connect-pg-simple’s format costs', async () => {
+  const { wrapped, sent } = counting(pool)
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS session (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)',
+  )
+  const store = new PostgresStore({ pool: wrapped, tableName: 'requests', legacy: { keep: true } })
+  const count = async (fn: () => Promise<unknown>) => {
+    sent.length = 0
+    await fn()
+    return [...sent]
+  }
+  const id = newId()
+  const rotated = newId()
+  const costs = {
+    'new session': await count(() =>
+      store.save({ id, isNew: true, meta: meta(), set: { a: '1' }, removed: [] }),
+    ),
+    load: await count(() => store.load(id)),
+    save: await count(() => store.save({ id, isNew: false, meta: meta(), set: { b: '2' }, removed: [] })),
+    touch: await count(() => store.touch(id, meta())),
+    rotation: await count(() =>
+      store.save({ id: rotated, previousId: id, isNew: false, meta: meta(), set: { a: '1' }, removed: [] }),
+    ),
+  }
+  console.info(costs)
+  expect(costs).toEqual({
+    'new session': ['INSERT'],
+    load: ['SELECT', 'SELECT'],
+    save: ['UPDATE', 'BEGIN', 'SELECT', 'UPDATE', 'COMMIT'],
+    touch: ['UPDATE', 'BEGIN', 'SELECT', 'UPDATE', 'COMMIT'],
+    rotation: ['WITH', 'BEGIN', 'SELECT', 'INSERT', 'DELETE', 'COMMIT'],
+  })
+  await store.close()
+})
