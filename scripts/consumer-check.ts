@@ -13,6 +13,9 @@
  *     @types/express-session and @fastify/session's types) twice: through the aliases as
  *     written, and with the peer's name rewritten to ours (a program of their own, as their
  *     declaration merging would clash with types.ts's).
+ * Then runs the conformance README's "Write your own store" walkthrough as a newcomer would:
+ * scripts/consumers/store-walkthrough/ (a store and its conformance test, outside any workspace)
+ * with vitest, against the installed tarballs; every case it does not skip must pass.
  * The workspace's own typecheck reads sources; only this sees the published .d.ts files.
  *
  *   tsx scripts/consumer-check.ts [--keep]    (--keep leaves the temp dir for inspection)
@@ -59,6 +62,7 @@ const thirdParty: Record<string, string> = {
   ioredis: 'packages/redis',
   '@aws-sdk/client-dynamodb': 'packages/dynamodb',
   '@types/node': '.',
+  vitest: 'packages/conformance',
 }
 
 /**
@@ -273,8 +277,18 @@ async function main(): Promise<void> {
         },
       ]
     })
+    jobs.push(async () => {
+      const walkthrough = join(consumer, 'store-walkthrough')
+      mkdirSync(walkthrough)
+      writeFileSync(join(walkthrough, 'package.json'), JSON.stringify({ private: true, type: 'module' }))
+      for (const file of readdirSync(join(fixtures, 'store-walkthrough')))
+        copyFileSync(join(fixtures, 'store-walkthrough', file), join(walkthrough, file))
+      const vitest = join(consumer, 'node_modules/vitest/vitest.mjs')
+      const ran = await run(process.execPath, [vitest, 'run'], walkthrough)
+      if (ran.code !== 0) problems.push(`the conformance walkthrough's store fails the suite:\n${ran.output}`)
+    })
     await inPairs(jobs)
-    step(`compiled and ran ${setups.map((s) => s.name).join(', ')}`)
+    step(`compiled and ran ${setups.map((s) => s.name).join(', ')}, and the store walkthrough`)
     if (problems.length > 0) {
       console.error(`consumer-check FAILED (${keep ? `kept ${temp}` : 'rerun with --keep to inspect'}):`)
       for (const p of problems) console.error(`- ${p}`)

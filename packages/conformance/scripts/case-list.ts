@@ -18,7 +18,9 @@ export function renderCaseList(): string {
     const needs = [...(c.requires ?? []), ...(c.timing ? ['clock'] : [])]
     return `| \`${c.id}\` | ${c.title.replaceAll('|', '\\|')} | ${needs.map((n) => `\`${n}\``).join(', ')} |`
   })
-  return [START, '', '| id | the promise it checks | needs |', '| --- | --- | --- |', ...rows, '', END].join('\n')
+  return [START, '', '| id | the promise it checks | needs |', '| --- | --- | --- |', ...rows, '', END].join(
+    '\n',
+  )
 }
 
 /** The README with its case list replaced by the current one. */

@@ -166,13 +166,16 @@ describe('the gallery of broken stores: each fails a case naming what it broke',
     const failed = new Map<string, string>()
     for (const { case: c, skipReason } of planCases(optionsFor('non-atomic'), full)) {
       if (skipReason !== undefined) continue
-      await runConformanceCase(c, optionsFor('non-atomic'), { namespace: `all-${c.id}`, capabilities: full }).catch(
-        (error: Error) => failed.set(c.id, error.message),
-      )
+      await runConformanceCase(c, optionsFor('non-atomic'), {
+        namespace: `all-${c.id}`,
+        capabilities: full,
+      }).catch((error: Error) => failed.set(c.id, error.message))
     }
     const races = ['save/attribute-merge', 'save/race-delete', 'save/concurrent-create', 'touch/race-delete']
     for (const id of [...races, 'touch/race-save', 'rotate/concurrent']) {
-      expect(failed.get(id), `${id} passed a store without atomic writes`).toMatch(/interleaving|must have exactly one/)
+      expect(failed.get(id), `${id} passed a store without atomic writes`).toMatch(
+        /interleaving|must have exactly one/,
+      )
     }
   }, 60_000)
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ConformanceOptions, cases, runConformanceCase, storeInWorker } from '../src/index'
 // @ts-expect-error: plain JavaScript without declarations (a worker thread loads it as is)
-import * as syncFile from './fixtures/sync-file-store.mjs'
+import { createNaiveStore, createStore, removeNamespace } from './fixtures/sync-file-store.mjs'
 
 /**
  * A store over a synchronous driver with no transactions passes every race case when both
@@ -25,7 +25,7 @@ function options(naive: boolean, inWorker: boolean): ConformanceOptions {
   const exportName = naive ? 'createNaiveStore' : 'createStore'
   return {
     name: exportName,
-    createStore: ({ namespace }) => syncFile[exportName]({ namespace }),
+    createStore: ({ namespace }) => (naive ? createNaiveStore : createStore)({ namespace }),
     ...(inWorker && { createPeer: ({ namespace }) => storeInWorker(module, { namespace, exportName }) }),
   }
 }
@@ -44,22 +44,28 @@ async function failures(naive: boolean, inWorker: boolean): Promise<Map<string, 
 }
 
 afterAll(() => {
-  for (const namespace of namespaces) syncFile.removeNamespace(namespace)
+  for (const namespace of namespaces) removeNamespace(namespace)
 })
 
 describe('a synchronous-driver store and storeInWorker', () => {
-  it('without transactions, passes the race cases when both instances share a thread', { timeout: 60_000 }, async () => {
+  it('without transactions, passes the race cases when both instances share a thread', {
+    timeout: 60_000,
+  }, async () => {
     expect([...(await failures(true, false)).keys()]).toEqual([])
   })
 
-  it('without transactions, fails them when the peer runs in a worker thread, naming the semantic', { timeout: 60_000 }, async () => {
+  it('without transactions, fails them when the peer runs in a worker thread, naming the semantic', {
+    timeout: 60_000,
+  }, async () => {
     const failed = await failures(true, true)
     expect([...failed.keys()]).toEqual(raceCases)
     expect(failed.get('save/attribute-merge')).toMatch(/no concurrent save may lose another one/)
     expect(failed.get('save/race-delete')).toMatch(/a save racing a delete resurrected it/)
   })
 
-  it('with a cross-thread lock, passes them with the peer in a worker thread', { timeout: 60_000 }, async () => {
+  it('with a cross-thread lock, passes them with the peer in a worker thread', {
+    timeout: 60_000,
+  }, async () => {
     expect(Object.fromEntries(await failures(false, true))).toEqual({})
   })
 })
