@@ -37,7 +37,9 @@ export class Rotations {
   ) {}
 
   /** `values`: the rotation statement's, computed once so that every copy is the same statement. */
-  async rotate(change: SessionChange, values: unknown[]): Promise<SaveResult> {
+  async rotate(given: SessionChange, values: unknown[]): Promise<SaveResult> {
+    // A copy: a replay runs after the call returned, and the caller may reuse its objects.
+    const change = { ...given, meta: { ...given.meta }, set: { ...given.set }, removed: [...given.removed] }
     const { id } = change
     const progress = { sent: false }
     try {
