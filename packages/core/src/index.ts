@@ -28,8 +28,10 @@ export {
 } from './lifecycle/cookie-settings'
 export {
   type CommitOutcome,
+  type CommitPlan,
   type CookieInstruction,
   type OpenInput,
+  type Preview,
   RequestLifecycle,
   type Snapshot,
 } from './lifecycle/request'

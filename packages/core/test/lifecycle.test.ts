@@ -189,19 +189,25 @@ describe('explicit saves (koa-session)', () => {
   })
 
   it('reports why the commit would write: data changed, forced by the rules, or none', async () => {
+    // koa-session's beforeSave question, answered from the plan.
+    const writeReason = (lifecycle: Awaited<ReturnType<typeof begin>>) => {
+      const plan = lifecycle.preview().plan
+      if (plan?.store !== 'write') return undefined
+      return lifecycle.isModified() ? 'modified' : plan.force ? 'forced' : undefined
+    }
     const { begin } = setup({ renew: false })
-    expect((await begin()).writeReason()).toBeUndefined() // new and empty
+    expect(writeReason(await begin())).toBeUndefined() // new and empty
     const fresh = await begin()
     fresh.data.a = 1
-    expect(fresh.writeReason()).toBe('modified')
+    expect(writeReason(fresh)).toBe('modified')
     const id = await login(begin)
     const loaded = await begin(id)
-    expect(loaded.writeReason()).toBeUndefined()
+    expect(writeReason(loaded)).toBeUndefined()
     loaded.data.user = 'bob'
-    expect(loaded.writeReason()).toBe('modified')
+    expect(writeReason(loaded)).toBe('modified')
     const rolling = setup({ rolling: true })
     const rolled = await rolling.begin(await login(rolling.begin))
-    expect(rolled.writeReason()).toBe('forced')
+    expect(writeReason(rolled)).toBe('forced')
   })
 })
 
@@ -267,7 +273,7 @@ describe('commit cost', () => {
   })
 })
 
-describe('prepareEnd', () => {
+describe("preview('end')", () => {
   it('settles a commit that needs no store call at once, and the commit answers the same', async () => {
     const { store, begin } = setup({}, { touchAfterMs: 60_000 })
     const id = await login(begin)
@@ -281,7 +287,7 @@ describe('prepareEnd', () => {
     }
     const lifecycle = await begin(id)
     expect(lifecycle.data.user).toBe('alice')
-    const end = lifecycle.prepareEnd()
+    const end = lifecycle.preview('end')
     expect(end.outcome).toEqual({ result: 'unchanged', cookie: undefined })
     expect(await lifecycle.commit()).toBe(end.outcome)
     expect(calls).toEqual(['load'])
@@ -292,17 +298,17 @@ describe('prepareEnd', () => {
     const id = await login(begin)
     const changed = await begin(id)
     changed.data.user = 'bob'
-    expect(changed.prepareEnd().outcome).toBeUndefined()
+    expect(changed.preview('end').outcome).toBeUndefined()
     expect((await changed.commit()).result).toBe('saved')
 
     const due = await begin(id)
     due.session.lastAccessedAt -= 61_000
-    expect(due.prepareEnd().outcome).toBeUndefined()
+    expect(due.preview('end').outcome).toBeUndefined()
     expect((await due.commit()).result).toBe('touched')
 
     const queued = await begin(id)
     const saving = queued.save()
-    expect(queued.prepareEnd().outcome).toBeUndefined()
+    expect(queued.preview('end').outcome).toBeUndefined()
     await saving
     queued.data.user = 'carol' // a settled end would answer its outcome and lose this
     expect((await queued.commit()).result).toBe('saved')
@@ -312,14 +318,14 @@ describe('prepareEnd', () => {
     const { begin } = setup({}, { touchAfterMs: 60_000 })
     const id = await login(begin)
     const lifecycle = await begin(id)
-    expect(lifecycle.prepareEnd().outcome?.result).toBe('unchanged')
+    expect(lifecycle.preview('end').outcome?.result).toBe('unchanged')
     await lifecycle.destroy()
     expect((await lifecycle.commit()).result).toBe('destroyed')
     expect(await (await begin(id)).isNew).toBe(true)
   })
 })
 
-describe('prepareEnd then commit', () => {
+describe("preview('end') then commit", () => {
   it('the commit writes the session as it was at the end, encoded once for end, prediction and write', async () => {
     const { encoded, codec } = countingCodec()
     const { begin } = setup({}, { codec })
@@ -329,11 +335,11 @@ describe('prepareEnd then commit', () => {
     const lifecycle = await begin(created.id)
     ;(lifecycle.data.profile as { name: string }).name = 'grace'
     encoded.length = 0
-    const end = lifecycle.prepareEnd()
+    const end = lifecycle.preview('end')
     expect(end.outcome).toBeUndefined()
     // The same decision (its expiry is computed at each call: the clock may tick in between).
-    expect({ ...lifecycle.predictCookie(), expires: undefined }).toEqual({
-      ...end.predicted,
+    expect({ ...lifecycle.preview().cookie, expires: undefined }).toEqual({
+      ...end.cookie,
       expires: undefined,
     })
     ;(lifecycle.data.profile as { name: string }).name = 'after the end'
@@ -347,7 +353,7 @@ describe('prepareEnd then commit', () => {
     const id = await login(begin)
     const lifecycle = await begin(id)
     lifecycle.data.step = 1
-    expect(lifecycle.prepareEnd().outcome).toBeUndefined()
+    expect(lifecycle.preview('end').outcome).toBeUndefined()
     lifecycle.data.step = 2
     await lifecycle.save()
     await lifecycle.commit()

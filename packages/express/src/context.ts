@@ -1,10 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import {
-  type CommitOutcome,
-  type CookieInstruction,
-  type RequestLifecycle,
-  SessionError,
-} from '@sessionkit/core'
+import { type CommitOutcome, type Preview, type RequestLifecycle, SessionError } from '@sessionkit/core'
 import { Cookie, type CookieOptions, cookieFromSettings, invalidExpiry, settingsOf } from './cookie'
 import { addStored, CONTEXT, Session, type SessionContext, type SessionRequest } from './session'
 import { overridden } from './store'
@@ -210,7 +205,7 @@ export class RequestContext implements SessionContext {
   prepare(): void {
     if (this.#prepared) return
     this.#applyEnd()
-    this.lifecycle.validate()
+    this.lifecycle.preview('check')
   }
 
   /**
@@ -219,10 +214,10 @@ export class RequestContext implements SessionContext {
    * no store call, its outcome: the response then ends at once, as express-session ends it
    * when it has nothing to save or touch. Runs once, as `prepare`.
    */
-  prepareEnd(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
-    if (this.#prepared) return { predicted: this.lifecycle.predictCookie() }
+  prepareEnd(): Preview {
+    if (this.#prepared) return this.lifecycle.preview()
     this.#applyEnd()
-    return this.lifecycle.prepareEnd()
+    return this.lifecycle.preview('end')
   }
 
   #applyEnd(): void {

@@ -170,7 +170,7 @@ function hold(
     // app removed (`req.session = null`) or a `req.sessionID` it overwrote with a non-string.
     if (!outcome && !presentsSession(ctx)) return
     try {
-      const cookie = outcome ? outcome.cookie : ctx.lifecycle.predictCookie()
+      const cookie = outcome ? outcome.cookie : ctx.lifecycle.preview().cookie
       // express-session's serialize error (an invalid expiry): no cookie, the error to next(err),
       // wherever the peer would send one (an invalid expiry is no browser-session cookie to it).
       const invalid = ctx.cookieError()
@@ -196,7 +196,10 @@ function hold(
     ? gateHeaders(
         res,
         () =>
-          !ctx.ended && !failed && presentsSession(ctx) && cookiesUnsaved(ctx, ctx.lifecycle.predictCookie()),
+          !ctx.ended &&
+          !failed &&
+          presentsSession(ctx) &&
+          cookiesUnsaved(ctx, ctx.lifecycle.preview().cookie),
         () => ctx.save(),
         answerWithError,
       )
@@ -238,7 +241,7 @@ function hold(
         finish(rest)
         return this
       }
-      const predicted = end.predicted
+      const predicted = end.cookie
       const waitForStore =
         predicted?.action === 'set' &&
         (confirmCookies ||

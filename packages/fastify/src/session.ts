@@ -46,7 +46,7 @@ export type SessionCallback<T = void> = (err?: any, value?: T) => void
 export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
 /** A loaded session whose fixed `expires` has passed (see {@link FixedExpiry}). */
 export const kExpiredOnLoad: unique symbol = Symbol('sessionkit.fastify.expiredOnLoad')
-/** Commits at once when that needs no store call; answers whether it did (see core's `prepareEnd`). */
+/** Commits at once when that needs no store call; answers whether it did (see core's `preview('end')`). */
 export const kCommitNow: unique symbol = Symbol('sessionkit.fastify.commitNow')
 
 /**
@@ -275,9 +275,9 @@ export class FastifySession {
   /** The onSend half: core's commit, then the cookie it decided. Runs once. */
   [kCommitNow](reply: FastifyReply): boolean {
     if (this.#committing) return false
-    let outcome: ReturnType<RequestLifecycle['prepareEnd']>['outcome']
+    let outcome: CommitOutcome | undefined
     try {
-      outcome = this.#lifecycle.prepareEnd().outcome
+      outcome = this.#lifecycle.preview('end').outcome
     } catch {
       return false // the commit reports it
     }
@@ -321,7 +321,7 @@ export class FastifySession {
    * store's expiry still moves only with the throttled touch (`touchAfter`).
    */
   async #rollingCookie(): Promise<CookieInstruction | undefined> {
-    const cookie = this.#lifecycle.predictCookie()
+    const cookie = this.#lifecycle.preview().cookie
     if (cookie?.action !== 'set' || cookie.id !== this.#lifecycle.presentedId) return undefined
     try {
       return (await this.#ctx.manager.repository.load(cookie.id)) ? cookie : undefined

@@ -213,10 +213,10 @@ export class SessionkitSession implements RequestSession, SessionHost {
     const forced = save || regenerate || session._requireSave
     if (!forced && this.#staysInCookie(session)) return
     // koa-session calls `beforeSave` only when it is about to save.
-    if (options.beforeSave && (forced || lifecycle.writeReason())) options.beforeSave(ctx, session)
+    if (options.beforeSave && (forced || writes(lifecycle))) options.beforeSave(ctx, session)
     if (forced) await lifecycle.save()
     // Settled at once when the commit needs no store call (a read-only request, mostly).
-    const { cookie } = (!forced && lifecycle.prepareEnd().outcome) || (await lifecycle.commit())
+    const { cookie } = (!forced && lifecycle.preview('end').outcome) || (await lifecycle.commit())
     if (cookie?.action === 'set') {
       if (this.#inCookie) mode.counts.moved++
       this.#inCookie = undefined
@@ -249,4 +249,10 @@ function features(request: SessionkitSession): SessionkitFeatures {
       return request.lifecycle!.revokeAll(options)
     },
   }
+}
+
+/** koa-session calls `beforeSave` only before a write: the commit's plan writes, for a change or by its rules. */
+function writes(lifecycle: RequestLifecycle): boolean {
+  const plan = lifecycle.preview().plan
+  return plan?.store === 'write' && (plan.force || lifecycle.isModified())
 }

@@ -6,6 +6,7 @@ import {
   restoreCookieSettings,
   storedCookieSettings,
 } from './cookie-settings'
+import type { RequestFacts } from './plan'
 import type { LifecycleHost, OpenInput, Snapshot } from './request-types'
 
 const COOKIE = 'cookie'
@@ -38,8 +39,8 @@ export class RequestState<Data extends object = Record<string, unknown>> {
   protected readonly host: LifecycleHost<Data>
   protected readonly context: unknown
   protected originalId: string
-  /** An explicit `save()` wrote the session. */
-  protected wroteEarly = false
+  /** What the request did to its session so far (see {@link RequestFacts}). */
+  protected readonly facts: RequestFacts
   /** A commit holds one sync and one diff (see `hold`): nested syncs are no-ops meanwhile. */
   #holding = false
 
@@ -50,6 +51,14 @@ export class RequestState<Data extends object = Record<string, unknown>> {
     this.presentedId = input.id
     this.presented = input.presented ?? input.id !== undefined
     this.secure = input.secure
+    this.facts = {
+      detached: false,
+      explicitSave: 'none',
+      failedSave: undefined,
+      removal: 'none',
+      touchRequested: false,
+      resign: input.resign === true,
+    }
     if (loaded) {
       this.session = loaded
       this.cookie = this.adopt(loaded)
@@ -87,7 +96,7 @@ export class RequestState<Data extends object = Record<string, unknown>> {
    */
   isModified(options: { includeCookie?: boolean; sinceSave?: boolean } = {}): boolean {
     if (!options.sinceSave) {
-      if (this.wroteEarly) return true
+      if (this.facts.explicitSave === 'wrote') return true
       if (this.session.id !== this.originalId) {
         if (!this.session.isNew || this.host.rules.regeneratedCountsAsModified) return true
       }

@@ -2,48 +2,47 @@ import { isConnectDriven } from '../adapt-store'
 import { storeErrorForApp } from '../connect-call'
 import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
-import { type Session, STATE } from '../session'
-import { type CommitDecision, decideCommit } from './commit-decision'
+import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
+import { type CommitPlan, planCommit } from './plan'
 import { RequestState } from './request-state'
-import type { CommitOutcome, CookieInstruction, LifecycleHost, OpenInput } from './request-types'
+import type { CommitOutcome, CookieInstruction } from './request-types'
 
+export type { CommitPlan, RequestFacts } from './plan'
 export type { CommitOutcome, CookieInstruction, LifecycleHost, OpenInput, Snapshot } from './request-types'
+
+/**
+ * What the commit would do if it ran now ({@link RequestLifecycle.preview}): its plan (`undefined`
+ * when the session cannot be planned now: the commit reports why), the cookie it would send once
+ * the store confirms, and with `'end'` its outcome when it needed no store call.
+ */
+export interface Preview {
+  plan: CommitPlan | undefined
+  cookie: CookieInstruction | undefined
+  outcome?: CommitOutcome
+}
+
+/** The commit {@link RequestLifecycle.preview} prepared at the end of the response. */
+interface PreparedEnd {
+  /** Settled: a later commit answers this outcome again. */
+  outcome?: CommitOutcome
+  /** The hold (one read, one encoding) passed on to the commit. */
+  release?: () => void
+  /** The peer's object for a connect store, as it was at the end. */
+  object?: () => Record<string, unknown>
+}
 
 /**
  * One request's session, from open to commit. Every operation (save, reload, regenerate,
  * destroy, revokeAll, commit) runs after the previous one finished, so a binding can start
- * them from callbacks in any order.
+ * them from callbacks in any order. What the commit does is one plan (`planCommit`), which
+ * the commit and every "what would happen" question ({@link preview}) share.
  */
 export class RequestLifecycle<Data extends object = Record<string, unknown>> extends RequestState<Data> {
-  readonly #resign: boolean
-  #savedEarly = false
-  #touchRequested = false
-  #destroyedHere = false
-  /** A destroy was attempted (it may have failed): the commit does not try it again. */
-  #destroyAttempted = false
-  /**
-   * The data an explicit `save()` failed to write, encoded: as the peers do, the commit does
-   * not write it again unless the app changed it since (the app had the error already).
-   */
-  #failedSave: string | undefined
-  /** A write answered `gone`: deleted elsewhere (logout in another tab, a rotation). */
-  #gone = false
-  #detached = false
   #queue: Promise<unknown> = Promise.resolve()
   /** Operations queued or running: a commit can be settled at once only when none is. */
   #busy = 0
-  /** Settled by {@link prepareEnd}: a later commit answers this outcome again. */
-  #settled: CommitOutcome | undefined
-  /** The hold (one read, one encoding) {@link prepareEnd} passes on to the commit. */
-  #endHold: (() => void) | undefined
-  /** The peer's object for a connect store, as it was at {@link prepareEnd}. */
-  #endObject: (() => Record<string, unknown>) | undefined
-
-  constructor(host: LifecycleHost<Data>, input: OpenInput, loaded: Session<Data> | undefined) {
-    super(host, input, loaded)
-    this.#resign = input.resign === true
-  }
+  #end: PreparedEnd | undefined
 
   /** New id, same data (at login, against session fixation); written at commit. */
   changeId(): string {
@@ -52,12 +51,12 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
 
   /** Asks for the store's expiry to be extended at commit although no touch is due. */
   touch(): void {
-    this.#touchRequested = true
+    this.facts.touchRequested = true
   }
 
   /** Forgets the session for this request without deleting it (`req.session = null`, unset: keep). */
   detach(): void {
-    this.#detached = true
+    this.facts.detached = true
   }
 
   /** New id and empty data; the old record is deleted now, the new one written at commit. */
@@ -78,7 +77,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         if (this.session.id !== before) {
           this.data = {}
           this.cookie = { ...this.defaults }
-          this.#detached = false
+          this.facts.detached = false
         }
       }
     })
@@ -109,16 +108,16 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** Writes the session now (forced), as the peers' `save()`. */
   save(): Promise<CommitResult> {
     return this.#run(async () => {
-      this.#failedSave = undefined
+      this.facts.failedSave = undefined
       let result: CommitResult
       try {
-        result = await this.#write({ saveUninitialized: true, force: true }, true)
+        result = await this.#write({ force: true }, true)
       } catch (err) {
-        if (this.host.rules.failedSaveCountsAsSaved) this.#failedSave = this.encodedData()
+        if (this.host.rules.failedSaveCountsAsSaved) this.facts.failedSave = this.encodedData()
         throw err
       }
-      this.#savedEarly = true
-      if (result === 'created' || result === 'saved') this.wroteEarly = true
+      if (result === 'created' || result === 'saved') this.facts.explicitSave = 'wrote'
+      else if (this.facts.explicitSave === 'none') this.facts.explicitSave = 'saved'
       return result
     })
   }
@@ -140,63 +139,46 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   }
 
   /**
-   * Throws now what the commit would throw before any store call: a `cookie.maxAge` that is
-   * not finite, an attribute the codec cannot encode, a session over `maxSizeBytes`. For
-   * frameworks that send the response's headers before the store write completes.
+   * What the commit would do if it ran now, without a store round trip.
+   * - `'peek'` (default): never throws; for headers sent before the store write completes (a
+   *   streamed body) and peer hooks that run only before a write (koa-session's `beforeSave`).
+   * - `'check'`: throws what the commit would throw before any store call (a `cookie.maxAge`
+   *   that is not finite, an attribute the codec cannot encode, a session over `maxSizeBytes`).
+   * - `'end'`: `'check'` for a binding about to end its response. When the commit needs no
+   *   store call (nothing to write, touch or delete, no operation queued) it is done here and
+   *   `outcome` is its result, so the response can end in one write, as the peers end it when
+   *   they have nothing to save; a later {@link commit} answers the same outcome. Otherwise the
+   *   commit reuses this read and encoding of the session (the session as at the end).
    */
-  validate(): void {
-    if (this.#detached || this.session.isDestroyed) return
-    this.sync()
-    try {
-      this.host.repository.isModified(this.session)
-    } finally {
-      this.unsync()
+  preview(at: 'peek' | 'check' | 'end' = 'peek'): Preview {
+    if (at === 'peek') {
+      try {
+        const plan = this.#plan()
+        return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
+      } catch {
+        return { plan: undefined, cookie: undefined } // the commit reports it
+      }
     }
-  }
-
-  /**
-   * {@link validate}, then {@link predictCookie}, on one read of the binding's object and one
-   * encoding of the attributes (nothing runs in between that could change them): a binding
-   * that does both before sending its headers pays for one pass over the data, not two.
-   */
-  validateAndPredict(): CookieInstruction | undefined {
-    if (this.#detached || this.session.isDestroyed) return undefined
-    const release = this.hold() // throws what validate would throw for an invalid cookie.maxAge
-    try {
-      this.validate()
-      return this.predictCookie()
-    } finally {
-      release()
-    }
-  }
-
-  /**
-   * {@link validateAndPredict} for a binding about to end its response, on one read and one
-   * encoding of the session. When the commit would make no store call at all (nothing to
-   * write, touch or delete, no operation queued) it is done here and `outcome` is its result,
-   * so the response can end in one write, as the peers end it when they have nothing to save;
-   * a later {@link commit} answers the same outcome.
-   */
-  prepareEnd(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
-    if (this.#detached || this.session.isDestroyed) return { predicted: undefined }
-    const release = this.hold() // throws what validate would throw for an invalid cookie.maxAge
+    if (this.facts.detached || this.session.isDestroyed) return { plan: undefined, cookie: undefined }
+    const release = this.hold() // throws for an invalid cookie.maxAge
     let kept = false
     try {
-      this.validate()
-      const end = this.#settleIfStoreFree()
+      this.host.repository.isModified(this.session) // throws what the write would
+      if (at === 'check') return { plan: undefined, cookie: undefined }
+      const end = this.#prepareEnd()
       if (!end.outcome && this.#busy === 0) {
         // The commit writes what the session was at the end of the response, as the peers
-        // serialize it there: it reuses this read and encoding (and so does a cookie
-        // prediction meanwhile) unless another operation comes first. Not while one is
-        // queued: a save that runs before the commit changes what the commit must compare.
-        this.#endHold = release
+        // serialize it there: it reuses this read and encoding (and so does a preview
+        // meanwhile) unless another operation comes first. Not while one is queued: a save
+        // that runs before the commit changes what the commit must compare.
         kept = true
+        this.#end = { release }
         // A connect store driven the peer's way gets the peer's object as it was here too:
         // the peers hand it to the store's `set` inside `res.end`.
         const object = this.connectObject
         if (object && readsPeerWrites(this.host.repository.store)) {
           const atEnd = object()
-          this.#endObject = () => atEnd
+          this.#end.object = () => atEnd
         }
       }
       return end
@@ -205,123 +187,77 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     }
   }
 
-  /** Gives up the hold {@link prepareEnd} kept for the commit. */
-  #releaseEnd(): void {
-    const release = this.#endHold
-    this.#endHold = undefined
-    this.#endObject = undefined
-    release?.()
-  }
-
-  #settleIfStoreFree(): { predicted: CookieInstruction | undefined; outcome?: CommitOutcome } {
+  /** The end's preview; settled when the commit would make no store call and nothing is queued. */
+  #prepareEnd(): Preview {
+    let plan: CommitPlan
     try {
-      const decision = this.#decide()
-      const idle = this.#busy === 0 && this.#failedSave === undefined
-      if (!decision.save) {
-        if (!idle || this.#savedEarly) return { predicted: undefined }
-        const clear = this.host.rules.clearUnknownId && this.presented && this.presentedId !== this.session.id
-        this.#settled = { result: 'skipped', cookie: clear ? this.#clear() : undefined }
-        return { predicted: undefined, outcome: this.#settled }
-      }
-      if (idle && this.host.repository.saveIsNoop(this.session, { force: decision.force })) {
-        this.#settled = { result: 'unchanged', cookie: this.#cookieFor('unchanged', decision) }
-        return { predicted: this.#settled.cookie, outcome: this.#settled }
-      }
-      return { predicted: this.#cookieFor(this.session.isNew ? 'created' : 'saved', decision) }
+      plan = this.#plan()
     } catch {
-      return { predicted: undefined } // as predictCookie: the commit reports it
+      return { plan: undefined, cookie: undefined } // the commit reports it
     }
-  }
-
-  /**
-   * The cookie the commit would send, decided now without a store round trip: for
-   * frameworks whose headers leave before the save completes (a streamed body).
-   */
-  predictCookie(): CookieInstruction | undefined {
-    if (this.#detached || this.session.isDestroyed) return undefined
-    try {
-      const decision = this.#decide()
-      return decision.save ? this.#cookieFor(this.session.isNew ? 'created' : 'saved', decision) : undefined
-    } catch {
-      return undefined
+    const idle = this.#busy === 0 && this.facts.failedSave === undefined
+    let outcome: CommitOutcome | undefined
+    if (idle && plan.store === 'none' && plan.result === 'skipped') {
+      outcome = { result: 'skipped', cookie: this.#cookie(plan, 'skipped') }
+    } else if (idle && plan.store === 'write' && this.host.repository.saveIsNoop(this.session, plan)) {
+      outcome = { result: 'unchanged', cookie: this.#cookie(plan, 'unchanged') }
     }
-  }
-
-  /**
-   * Why the commit would write the session if it ran now: `'modified'` (changed data, a
-   * new session with data, an explicit save that wrote), `'forced'` (rolling, renew, resave, a
-   * due touch or re-sign), or `undefined` (no write). For peer hooks that run only before a
-   * write, such as koa-session's `beforeSave`.
-   */
-  writeReason(): 'modified' | 'forced' | undefined {
-    if (this.#detached || this.session.isDestroyed) return undefined
-    const decision = this.#decide()
-    if (!decision.save) return undefined
-    if (this.isModified()) return 'modified'
-    return decision.force ? 'forced' : undefined
+    if (!outcome) return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
+    this.#end = { outcome }
+    return { plan, cookie: outcome.cookie, outcome }
   }
 
   /** The end-of-request commit, after any operation still running. */
   commit(): Promise<CommitOutcome> {
     return this.#run(async () => {
-      if (this.#settled) return this.#settled
-      const endHold = this.#endHold
-      this.#endHold = undefined
+      const end = this.#end
+      if (end?.outcome) return end.outcome // settled at the end: answered again
+      this.#end = undefined
       try {
-        return await this.#commit(endHold)
+        return await this.#commit(end)
       } finally {
-        this.#endObject = undefined
-        endHold?.()
+        end?.release?.()
       }
     }, true)
   }
 
-  async #commit(endHold: (() => void) | undefined): Promise<CommitOutcome> {
-    const session = this.session
-    // Destroyed through the core session (`session.destroy()`) and not deleted yet.
-    if (session.isDestroyed && !this.#destroyAttempted && !this.#gone) await this.#destroy()
-    if (session.isDestroyed) {
-      const clear = this.#destroyedHere && this.host.rules.clearOnDestroy && this.presentedId !== undefined
-      return {
-        result: this.#destroyedHere ? 'destroyed' : 'gone',
-        cookie: clear ? this.#clear() : undefined,
+  async #commit(end: PreparedEnd | undefined): Promise<CommitOutcome> {
+    if (this.session.isDestroyed || this.facts.detached) {
+      let plan = this.#plan()
+      if (plan.store === 'delete') {
+        await this.#destroy()
+        plan = this.#plan()
       }
+      return this.#done(plan)
     }
-    if (this.#detached) return { result: undefined, cookie: undefined }
-    if (this.#failedSave !== undefined && this.#failedSave === this.encodedData()) {
-      return { result: 'skipped', cookie: undefined }
-    }
-    // Validates cookie.maxAge before anything is written (prepareEnd's hold did already).
-    const release = endHold ? () => {} : this.hold()
+    // Validates cookie.maxAge before anything is written (the end's hold did already); the
+    // plan and the write share one read and one encoding of the session.
+    const release = end?.release ? () => {} : this.hold()
     try {
-      const decision = this.#decide()
-      if (!decision.save) {
-        // The peer still sends the cookie of a session the app saved explicitly.
-        if (this.#savedEarly)
-          return { result: 'unchanged', cookie: this.#cookieFor('unchanged', { send: true }) }
-        const clear = this.host.rules.clearUnknownId && this.presented && this.presentedId !== session.id
-        return { result: 'skipped', cookie: clear ? this.#clear() : undefined }
-      }
-      const result = await this.#write(
-        { saveUninitialized: true, force: decision.force },
-        false,
-        decision.resave,
-      )
-      return { result, cookie: this.#cookieFor(result, decision) }
+      const plan = this.#plan()
+      if (plan.store !== 'write') return this.#done(plan)
+      const result = await this.#write(plan, false, end?.object)
+      return this.#done(plan, result)
     } finally {
       release()
     }
   }
 
+  /** The outcome of a plan carried out: `result` is the store's answer to a write. */
+  #done(plan: CommitPlan, result = plan.store === 'none' ? plan.result : undefined): CommitOutcome {
+    const outcome = { result, cookie: this.#cookie(plan, result) }
+    return outcome
+  }
+
   async #write(
-    options: { saveUninitialized: boolean; force: boolean },
-    explicit = false,
-    resave = false,
+    plan: { force: boolean; resave?: boolean },
+    explicit: boolean,
+    endObject?: () => Record<string, unknown>,
   ): Promise<CommitResult> {
     this.sync()
     try {
-      const result = await this.#save(options, explicit, resave)
-      if (result === 'gone') this.#gone = true
+      const result = await this.#save(plan.force, explicit, plan.resave === true, endObject)
+      if (result === 'gone' && this.facts.removal === 'none') this.facts.removal = 'gone'
       return result
     } finally {
       this.unsync()
@@ -330,12 +266,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
 
   /** The repository's save; a connect store driven the peer's way gets the peer's object. */
   #save(
-    options: { saveUninitialized: boolean; force: boolean },
+    force: boolean,
     explicit: boolean,
     resave: boolean,
+    endObject: (() => Record<string, unknown>) | undefined,
   ): Promise<CommitResult> {
-    const object = this.#endObject ?? this.connectObject
-    const save = () => this.host.repository.save(this.session, options)
+    const object = endObject ?? this.connectObject
+    const save = () => this.host.repository.save(this.session, { saveUninitialized: true, force })
     return object && readsPeerWrites(this.host.repository.store)
       ? peerWrites.run({ object, explicit, resave }, save)
       : save()
@@ -344,21 +281,22 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   async #destroy(): Promise<void> {
     const repository = this.host.repository
     const unstored = this.session.storedId === undefined ? this.session.id : undefined
-    this.#destroyAttempted = true
+    this.facts.removal = 'attempted'
     this.session.destroy()
     await repository.save(this.session)
     // The peers call a connect store's `destroy` for a session never stored as well (apps and
     // their tests count on that call and its errors); a sessionkit store is spared it.
     if (unstored !== undefined && isConnectDriven(repository.store)) await repository.delete(unstored)
-    this.#destroyedHere = true
+    this.facts.removal = 'destroyed'
   }
 
   #run<T>(op: () => Promise<T>, commit = false): Promise<T> {
-    // Anything but the commit after the end (a late save, a destroy) makes it decide again,
+    // Anything but the commit after the end (a late save, a destroy) makes it plan again,
     // on the session as it is then.
     if (!commit) {
-      this.#settled = undefined
-      this.#releaseEnd()
+      const end = this.#end
+      this.#end = undefined
+      end?.release?.()
     }
     this.#busy++
     const result = this.#queue
@@ -373,33 +311,47 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     return result
   }
 
-  /** When and how to write, by the peer's rules. */
-  #decide(): CommitDecision {
-    return decideCommit({
+  /** The commit's plan for the request as it is now. */
+  #plan(): CommitPlan {
+    return planCommit({
       rules: this.host.rules,
+      facts: this.facts,
       session: this.session,
-      cookie: () => this.cookie,
-      secure: this.secure,
       presentedId: this.presentedId,
-      savedEarly: this.#savedEarly,
-      resign: this.#resign,
-      touchRequested: this.#touchRequested,
+      presented: this.presented,
+      secure: this.secure,
+      cookie: () => this.cookie,
       isModified: () => this.isModified(),
       unchangedSinceSave: () => !this.isModified({ sinceSave: true }),
+      failedSaveUnchanged: () => this.facts.failedSave === this.encodedData(),
     })
   }
 
-  #cookieFor(result: CommitResult, decision: { send: boolean }): CookieInstruction | undefined {
-    return setCookieFor(result, decision, {
-      session: this.session,
-      cookie: this.cookie,
-      secure: this.secure,
-      rules: this.host.rules,
-      savedEarly: this.#savedEarly,
-    })
+  /**
+   * The result a preview assumes: a write the store confirms (also the one a failed explicit
+   * save attempted, whose cookie the peer sends with its headers).
+   */
+  #predictedResult(plan: CommitPlan): CommitResult | undefined {
+    if (plan.store === 'none' && !(plan.result === 'skipped' && plan.cookie === 'set')) return plan.result
+    return plan.store === 'delete' ? undefined : this.session.isNew ? 'created' : 'saved'
   }
 
-  #clear(): CookieInstruction {
-    return clearCookie({ cookie: this.cookie, secure: this.secure, rules: this.host.rules })
+  /** The plan's cookie for the store's answer: Set-Cookie only for what the store confirmed. */
+  #cookie(plan: CommitPlan, result: CommitResult | undefined): CookieInstruction | undefined {
+    if (plan.cookie === 'clear') {
+      return clearCookie({ cookie: this.cookie, secure: this.secure, rules: this.host.rules })
+    }
+    if (plan.cookie === 'none' || result === undefined) return undefined
+    return setCookieFor(
+      result,
+      { send: true },
+      {
+        session: this.session,
+        cookie: this.cookie,
+        secure: this.secure,
+        rules: this.host.rules,
+        savedEarly: this.facts.explicitSave !== 'none',
+      },
+    )
   }
 }
