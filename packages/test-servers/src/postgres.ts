@@ -84,6 +84,22 @@ const FAST_SETTINGS: Record<string, string> = {
 class PortInUse extends Error {}
 
 /**
+ * Directories of servers not yet stopped: removed when the test process exits, so a test file
+ * that fails before its `stop()` (during setup) leaves no data directory behind.
+ */
+const liveDirs = new Set<string>()
+let dirHookInstalled = false
+
+function removeAtExit(dir: string): void {
+  liveDirs.add(dir)
+  if (dirHookInstalled) return
+  dirHookInstalled = true
+  process.once('exit', () => {
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
+  })
+}
+
+/**
  * `initdb` into a temp directory, then `postgres` on a free loopback port (never 5432, never a
  * server the machine runs) with its socket in that directory and durability off. Resolves once
  * `pg_isready` says it accepts connections.
@@ -99,6 +115,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const bin = assertPostgresInstalled()
   const owner = serverUser()
   const dir = mkdtempSync(join(tmpdir(), 'sessionkit-postgres-'))
+  removeAtExit(dir)
   const data = join(dir, 'data')
   const socketDir = join(dir, 'socket')
   try {
@@ -280,6 +297,7 @@ async function startOn(
       stopped = true
       await kill()
       rmSync(dir, { recursive: true, force: true })
+      liveDirs.delete(dir)
     },
     sql: (text: string) =>
       new Promise((resolve, reject) => {
