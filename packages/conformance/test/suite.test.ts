@@ -185,3 +185,29 @@ describe('the gallery of broken stores: each fails a case naming what it broke',
     expect(readme).toContain(`catches all ${faults} deliberately broken stores`)
   })
 })
+
+describe('a hang is reported by the case, naming the operation, before the runner’s timeout', () => {
+  it('an update that never settles fails its case after operationTimeoutMs', async () => {
+    const options = optionsFor()
+    const hanging: ConformanceOptions<ReferenceStore> = {
+      ...options,
+      operationTimeoutMs: 200,
+      createStore: async (ctx) => {
+        const store = await options.createStore(ctx)
+        const save = store.save.bind(store)
+        store.save = (change) => (change.isNew ? save(change) : new Promise(() => {}))
+        return store
+      },
+    }
+    const c = cases.find((x) => x.id === 'save/set-remove')!
+    const started = Date.now()
+    const error = await runConformanceCase(c, hanging, { namespace: 'hang', capabilities: full }).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect((error as Error).message).toMatch(
+      /^\[save\/set-remove\] .*: store\.save\(update [^)]+\) did not settle within 200 ms/,
+    )
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+})
