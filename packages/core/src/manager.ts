@@ -19,9 +19,11 @@
  *    response (`set`: sign `cookie.id`, send with `cookie.attributes` and `cookie.expires`;
  *    `clear`: expire it). Core decides saves, touches, cookie expiry (capped at the absolute
  *    timeout), Secure over plain HTTP, and never re-sends a cookie the store did not confirm.
- *    A binding that can end its response early calls `lifecycle.prepareEnd()` first: when the
+ *    A binding that can end its response early calls `lifecycle.preview('end')` first: when the
  *    commit needs no store call (most read-only requests) it is settled there and then, and
- *    the response ends at once, as the peers end it when they have nothing to save.
+ *    the response ends at once, as the peers end it when they have nothing to save. What the
+ *    commit will do is one plan (`CommitPlan`); `lifecycle.preview()` answers it at any time
+ *    (for headers sent early, or a peer hook that runs only before a write).
  *
  * `open(req)` / `commit(req, res, session)` below are the same lifecycle for plain Node
  * servers, with the id in a cookie or header resolver.
@@ -32,6 +34,7 @@ import { storeErrorForApp } from './connect-call'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
+import { debug, errorName, shortId, since } from './lifecycle/debug'
 import { type OpenInput, RequestLifecycle } from './lifecycle/request'
 import { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 import { isSecure } from './lifecycle/secure'
@@ -142,6 +145,11 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
       (options.secret === undefined ? undefined : new CookieIdResolver({ secret: options.secret }))
     this.trustProxy = options.trustProxy ?? false
     this.persistentCookie = options.persistentCookie ?? true
+    if (debug.enabled) {
+      // Why a presented id loaded nothing, said where the repository knows it.
+      this.repository.on('expired', (id) => debug.write('load %s: expired', shortId(id)))
+      this.repository.on('error', (err) => debug.write('load: %s (%s)', err.message, err.code))
+    }
   }
 
   /** New ids come from the app's generator, where collisions are possible. */
@@ -162,12 +170,17 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
   /** Begins a request: loads the session `input.id` names (store errors reject) or makes a new one. */
   async begin(input: OpenInput): Promise<RequestLifecycle<Data>> {
     let loaded: Session<Data> | undefined
+    const start = debug.enabled ? performance.now() : 0
     try {
       loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
     } catch (err) {
+      if (debug.enabled)
+        debug.write('store load %s: failed in %s (%s)', shortId(input.id), since(start), errorName(err))
       throw storeErrorForApp(err)
     }
-    return new RequestLifecycle<Data>(this, input, loaded)
+    const lifecycle = new RequestLifecycle<Data>(this, input, loaded)
+    if (debug.enabled) logBegin(input, lifecycle.id, loaded !== undefined, start)
+    return lifecycle
   }
 
   /** Plain Node: the request's session, loaded when its id is valid and live, else a new one. */
@@ -207,4 +220,17 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     if (!this.resolver) throw new SessionError('INVALID_OPTIONS', 'a secret or a resolver is required')
     return this.resolver
   }
+}
+
+/** Debug output: where the request's session came from, and why not from the store. */
+function logBegin(input: OpenInput, id: string, found: boolean, start: number): void {
+  if (input.id !== undefined) {
+    const answer = found ? 'found' : 'not found (never stored, deleted, expired or unreadable)'
+    debug.write('store load %s: %s in %s', shortId(input.id), answer, since(start))
+  } else if (input.presented) {
+    debug.write('cookie did not verify (unsigned, tampered, or signed with a secret no longer listed)')
+  } else {
+    debug.write('no session cookie')
+  }
+  if (!found) debug.write('new session %s', shortId(id))
 }

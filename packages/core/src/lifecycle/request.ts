@@ -4,6 +4,7 @@ import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
 import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
+import { debug, errorName, shortId, since, warnSecureOverHttp } from './debug'
 import { type CommitPlan, planCommit } from './plan'
 import { RequestState } from './request-state'
 import type { CommitOutcome, CookieInstruction } from './request-types'
@@ -204,6 +205,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     }
     if (!outcome) return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
     this.#end = { outcome }
+    if (debug.enabled) this.#log(plan, outcome, 'at end')
     return { plan, cookie: outcome.cookie, outcome }
   }
 
@@ -236,6 +238,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     try {
       const plan = this.#plan()
       if (plan.store !== 'write') return this.#done(plan)
+      if (plan.secureBlocked) warnSecureOverHttp()
       const result = await this.#write(plan, false, end?.object)
       return this.#done(plan, result)
     } finally {
@@ -246,7 +249,26 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** The outcome of a plan carried out: `result` is the store's answer to a write. */
   #done(plan: CommitPlan, result = plan.store === 'none' ? plan.result : undefined): CommitOutcome {
     const outcome = { result, cookie: this.#cookie(plan, result) }
+    if (debug.enabled) this.#log(plan, outcome, 'commit')
     return outcome
+  }
+
+  #log(plan: CommitPlan, outcome: CommitOutcome, when: string): void {
+    const store =
+      plan.store === 'none'
+        ? 'no store call'
+        : plan.store === 'write' && plan.force
+          ? 'write (forced)'
+          : plan.store
+    debug.write(
+      '%s %s: %s -> %s, %s (%s)',
+      when,
+      shortId(this.session.id),
+      store,
+      outcome.result ?? 'nothing',
+      outcome.cookie ? `${outcome.cookie.action} cookie` : 'no cookie',
+      plan.reason,
+    )
   }
 
   async #write(
@@ -255,10 +277,22 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     endObject?: () => Record<string, unknown>,
   ): Promise<CommitResult> {
     this.sync()
+    const start = debug.enabled ? performance.now() : 0
     try {
       const result = await this.#save(plan.force, explicit, plan.resave === true, endObject)
       if (result === 'gone' && this.facts.removal === 'none') this.facts.removal = 'gone'
+      if (debug.enabled)
+        debug.write('store save %s: %s in %s', shortId(this.session.id), result, since(start))
       return result
+    } catch (err) {
+      if (debug.enabled)
+        debug.write(
+          'store save %s: failed in %s (%s)',
+          shortId(this.session.id),
+          since(start),
+          errorName(err),
+        )
+      throw err
     } finally {
       this.unsync()
     }
@@ -281,6 +315,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   async #destroy(): Promise<void> {
     const repository = this.host.repository
     const unstored = this.session.storedId === undefined ? this.session.id : undefined
+    const start = debug.enabled ? performance.now() : 0
     this.facts.removal = 'attempted'
     this.session.destroy()
     await repository.save(this.session)
@@ -288,6 +323,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     // their tests count on that call and its errors); a sessionkit store is spared it.
     if (unstored !== undefined && isConnectDriven(repository.store)) await repository.delete(unstored)
     this.facts.removal = 'destroyed'
+    if (debug.enabled) debug.write('store delete %s: done in %s', shortId(this.session.id), since(start))
   }
 
   #run<T>(op: () => Promise<T>, commit = false): Promise<T> {
