@@ -10,6 +10,17 @@ export interface ReplicaWait {
   onShortfall?: 'error' | 'accept'
 }
 
+/**
+ * The cause of a STORE_UNAVAILABLE that Redis itself answered before writing anything (the
+ * script found fewer replicas than asked, or the master is known to lack them): the one failure
+ * of a write whose outcome is certain.
+ */
+export const NOTHING_WRITTEN: unique symbol = Symbol('nothing written')
+
+export function isNothingWritten(err: unknown): boolean {
+  return (err as { cause?: unknown } | undefined)?.cause === NOTHING_WRITTEN
+}
+
 /** The guard arguments of one write (see scripts.ts `guarded`). */
 export interface WriteBudget {
   /** Redis-clock ms past which the script writes nothing; undefined = no deadline. */
@@ -112,6 +123,7 @@ export class Writes {
       throw new SessionError(
         'STORE_UNAVAILABLE',
         'redis write reached the server after the store had given up on it; nothing was written',
+        { cause: NOTHING_WRITTEN },
       )
     }
     const wanted = this.wait
@@ -120,6 +132,7 @@ export class Writes {
       throw new SessionError(
         'STORE_UNAVAILABLE',
         `redis master has ${reply[1]} of ${wanted?.replicas} replicas online; nothing was written`,
+        { cause: NOTHING_WRITTEN },
       )
     }
     const [, online, value] = reply
@@ -148,6 +161,7 @@ export class Writes {
       throw new SessionError(
         'STORE_UNAVAILABLE',
         `redis master of ${key.slice(0, 12)}… has fewer than ${wanted.replicas} replicas online; nothing was sent`,
+        { cause: NOTHING_WRITTEN },
       )
     }
     const reply = await command(this.target)

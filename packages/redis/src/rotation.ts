@@ -1,6 +1,6 @@
 import { type SaveResult, type SessionChange, SessionError } from '@sessionkit/core'
 import type { Client, Reply } from './commands'
-import type { WriteBudget, Writes } from './durability'
+import { isNothingWritten, type WriteBudget, type Writes } from './durability'
 import type { LegacyRecords } from './migration'
 import type { PrincipalIndex } from './principal-index'
 import { checked, createArgs } from './record'
@@ -57,6 +57,7 @@ export async function rotate(
   change: SessionChange,
   deadline: number,
   budget: WriteBudget,
+  progress: { committing: boolean } = { committing: false },
 ): Promise<SaveResult> {
   const previousId = change.previousId!
   const key = ctx.key(change.id)
@@ -105,6 +106,16 @@ export async function rotate(
   }
 
   const attempt = () => take(ctx, previousId, change.id)
+  // Before answering, a take that Redis refused unwritten (the old record's master lacks its
+  // replica, strict `waitForReplicas`) ends the rotation: nothing was taken, so the old id
+  // still loads and STORE_UNAVAILABLE is the truth. After answering `saved`, the client holds
+  // the new id and the take is sent again until it lands (below).
+  const refused = Symbol('refused')
+  const firstAttempt = () =>
+    attempt().catch((err: unknown) => {
+      if (isNothingWritten(err)) return refused
+      throw err
+    })
   const settle = async (taken: Taken): Promise<SaveResult> => {
     if (taken.result === 'gone') {
       await withdraw()
@@ -115,12 +126,26 @@ export async function rotate(
     if (taken.principal) ctx.resolutions.track(ctx.index.remove(taken.principal, previousId).catch(() => {}))
     return 'saved'
   }
-  const answer = await answerOf(attempt, deadline)
-  if (answer.answered) return settle(answer.value)
+  // From here a copy of the take may land: the caller waits for this function's answer even
+  // past its bound (store.ts), or it could answer STORE_UNAVAILABLE for a rotation that commits.
+  progress.committing = true
+  const answer = await answerOf(firstAttempt, deadline)
+  if (answer.answered && answer.value === refused) {
+    await withdraw()
+    throw new SessionError(
+      'STORE_UNAVAILABLE',
+      "redis rotation: the old record's master lacks its replica; nothing changed",
+    )
+  }
+  if (answer.answered) return settle(answer.value as Taken)
   // The new record exists and the client is about to be told its id: that is the session now.
   // The take goes on until a copy answers, which makes the answer true (see above).
+  const pending = answer.pending.then((value) => {
+    if (value === refused) throw new Error('refused; sent again')
+    return value as Taken
+  })
   ctx.resolutions.track(
-    answerOf(attempt, performance.now() + RESOLVE_MS, answer.pending).then((late) =>
+    answerOf(attempt, performance.now() + RESOLVE_MS, pending).then((late) =>
       late.answered ? settle(late.value) : undefined,
     ),
   )

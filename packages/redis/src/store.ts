@@ -191,38 +191,53 @@ export class RedisStore implements SessionStore {
   async save(change: SessionChange): Promise<SaveResult> {
     const started = performance.now()
     const deadline = started + this.timeoutMs - ROTATION_MARGIN_MS
-    return this.deadlines.run('save', async () => {
-      const kept = this.kept && (await this.kept.save(change, Date.now()))
-      if (kept) return kept
-      if (change.previousId !== undefined && change.previousId !== change.id) {
-        // Tracked: a rotation goes on past its answer until its outcome is known (rotation.ts).
-        const budget = await this.budget(started)
-        return this.resolutions.track(rotate(this.rotation, change, deadline, budget))
-      }
-      const now = Date.now()
-      const key = this.key(change.id)
-      const args = change.isNew
-        ? createArgs(now, change.meta, change.set)
-        : updateArgs(now, change.meta, change.set, change.removed)
-      const budget = await this.budget(started)
-      const [result, before, principal, expiresAt] = checked(
-        await this.writes.script<Reply>(
-          key,
-          (c, guard) => c.sessionkitSave(key, [...guard, ...args]),
-          budget,
-          (r) => r[0] === 'saved',
-        ),
-        'save',
-      )
-      if (result === 'saved') {
-        // Saved whatever the index does: on Cluster it may live on another shard (principal-index.ts).
-        await this.index.follow(change.id, before!, principal!, Number(expiresAt), budget.until)
-        return 'saved'
-      }
-      if (result === 'gone' && this.legacy && !change.isNew)
-        return this.legacy.migrate(change.id, change, now)
-      return result as SaveResult
-    })
+    const progress = { committing: false }
+    let rotation: Promise<SaveResult> | undefined
+    return this.deadlines
+      .run('save', async () => {
+        const kept = this.kept && (await this.kept.save(change, Date.now()))
+        if (kept) return kept
+        if (change.previousId !== undefined && change.previousId !== change.id) {
+          // Tracked: a rotation goes on past its answer until its outcome is known (rotation.ts).
+          const budget = await this.budget(started)
+          rotation = this.resolutions.track(rotate(this.rotation, change, deadline, budget, progress))
+          return rotation
+        }
+        return this.saveRecord(change, started)
+      })
+      .catch((err: unknown) => {
+        // The bound passed (an event loop running late) while a copy of the take was in
+        // flight: the rotation answers at its own deadline, which has passed too, and only its
+        // answer is true (`saved` when the take may still land).
+        if (rotation && progress.committing) return rotation
+        throw err
+      })
+  }
+
+  /** A save that is not a rotation: one script, then the index once the outcome is `saved`. */
+  private async saveRecord(change: SessionChange, started: number): Promise<SaveResult> {
+    const now = Date.now()
+    const key = this.key(change.id)
+    const args = change.isNew
+      ? createArgs(now, change.meta, change.set)
+      : updateArgs(now, change.meta, change.set, change.removed)
+    const budget = await this.budget(started)
+    const [result, before, principal, expiresAt] = checked(
+      await this.writes.script<Reply>(
+        key,
+        (c, guard) => c.sessionkitSave(key, [...guard, ...args]),
+        budget,
+        (r) => r[0] === 'saved',
+      ),
+      'save',
+    )
+    if (result === 'saved') {
+      // Saved whatever the index does: on Cluster it may live on another shard (principal-index.ts).
+      await this.index.follow(change.id, before!, principal!, Number(expiresAt), budget.until)
+      return 'saved'
+    }
+    if (result === 'gone' && this.legacy && !change.isNew) return this.legacy.migrate(change.id, change, now)
+    return result as SaveResult
   }
 
   async touch(id: string, meta: SessionTouch): Promise<boolean> {

@@ -79,6 +79,22 @@ it("a shard without its replica fails only its own sessions' writes; the princip
   expect(await store.load(fresh)).toBeDefined()
   expect(await store.load(rotated)).toBeUndefined()
 
+  // A rotation of a session on the shard without its replica: its take is refused unwritten,
+  // so the rotation fails at once and the old id keeps working, also once the shard is back.
+  const movedTo = healthyId()
+  const away = await timed(() =>
+    store.save({
+      id: movedTo,
+      previousId: victimId,
+      isNew: false,
+      meta: meta(),
+      set: { n: '2' },
+      removed: [],
+    }),
+  )
+  expect(!away.ok && isSessionError(away.error, 'STORE_UNAVAILABLE')).toBe(true)
+  expect(away.ms).toBeLessThan(WAIT.timeoutMs)
+
   // The replica back: the pending entry lands in Redis, where every process sees it.
   await replica.restart()
   await waitFor(
@@ -87,6 +103,9 @@ it("a shard without its replica fails only its own sessions' writes; the princip
     20_000,
     100,
   )
+  await store.settled()
+  expect((await store.load(victimId))?.attributes.n).toBe('0')
+  expect(await store.load(movedTo)).toBeUndefined()
   const other = new RedisStore({ client, prefix: 'ix:' })
   expect((await other.findByPrincipal(principal)).map((r) => r.id).sort()).toEqual([existing, fresh].sort())
   await store.close()
