@@ -227,6 +227,11 @@ function logBegin(input: OpenInput, id: string, found: boolean, start: number): 
   if (input.id !== undefined) {
     const answer = found ? 'found' : 'not found (never stored, deleted, expired or unreadable)'
     debug.write('store load %s: %s in %s', shortId(input.id), answer, since(start))
+  } else if (input.presented === undefined) {
+    // The binding did not say whether a cookie came (express: one that did not verify reads as none).
+    debug.write(
+      'no verified session cookie (none, or unsigned, tampered, or signed with a secret no longer listed)',
+    )
   } else if (input.presented) {
     debug.write('cookie did not verify (unsigned, tampered, or signed with a secret no longer listed)')
   } else {
