@@ -1,5 +1,6 @@
 import type { SessionStore } from '@sessionkit/core'
 import { MemoryStore } from '@sessionkit/memory'
+import { PostgresStore } from '@sessionkit/postgres'
 import { RedisStore } from '@sessionkit/redis'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 
@@ -8,7 +9,7 @@ interface SpecOptions {
   waitForReplicas?: { replicas: number; timeoutMs: number; onShortfall?: 'error' | 'accept' }
   /** ioredis' `enableAutoPipelining`, which the Redis README recommends (off unless given). */
   enableAutoPipelining?: boolean
-  /** Every store call settles within this bound (Redis `commandTimeoutMs`). */
+  /** Every store call settles within this bound (Redis `commandTimeoutMs`, PostgreSQL `operationTimeoutMs`). */
   commandTimeoutMs?: number
 }
 
@@ -23,6 +24,7 @@ export type StoreSpec = SpecOptions &
     | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string }
     | { kind: 'cluster'; nodes: { host: string; port: number }[] }
     | { kind: 'dynamodb'; endpoint: string; tableName: string }
+    | { kind: 'postgres'; url: string }
   )
 
 export interface OpenStore {
@@ -57,6 +59,14 @@ export async function openStore(spec: StoreSpec): Promise<OpenStore> {
       return redisStore(new Cluster(spec.nodes, { redisOptions: resilient, ...pipelining }), redisOptions)
     case 'dynamodb':
       return openDynamoDB(spec)
+    case 'postgres': {
+      // The store's own pool (connectionString): bounded connects and statements, ended by close().
+      const store = new PostgresStore({
+        connectionString: spec.url,
+        operationTimeoutMs: spec.commandTimeoutMs,
+      })
+      return { store, close: () => store.close() }
+    }
   }
 }
 
@@ -114,4 +124,14 @@ async function openDynamoDB(spec: DynamoSpec): Promise<OpenStore> {
 export async function dynamodbAvailable(): Promise<boolean> {
   const pkg: Record<string, unknown> = await import('@sessionkit/dynamodb')
   return typeof pkg.DynamoDBStore === 'function' && typeof pkg.ensureTable === 'function'
+}
+
+/** Creates the session table and its indexes (once, before instances open the store). */
+export async function ensurePostgresSchema(spec: Extract<StoreSpec, { kind: 'postgres' }>): Promise<void> {
+  const store = new PostgresStore({ connectionString: spec.url })
+  try {
+    await store.createSchema()
+  } finally {
+    await store.close()
+  }
 }

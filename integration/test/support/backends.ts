@@ -1,5 +1,10 @@
 import * as servers from '@sessionkit/test-servers'
-import { dynamodbAvailable, ensureDynamoDBTable, type StoreSpec } from '../../src/stores'
+import {
+  dynamodbAvailable,
+  ensureDynamoDBTable,
+  ensurePostgresSchema,
+  type StoreSpec,
+} from '../../src/stores'
 
 export interface BackendServer {
   spec: StoreSpec
@@ -51,6 +56,17 @@ export const SHARED_BACKENDS: BackendRow[] = [
       const spec: StoreSpec = { kind: 'dynamodb', endpoint: dynamo.endpoint, tableName: 'sessions' }
       await ensureDynamoDBTable(spec)
       return { spec, stop: () => dynamo.stop() }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    available: async () => true,
+    start: async () => {
+      // A throwaway server on a free loopback port (never the machine's 5432).
+      const postgres = await servers.startPostgres()
+      const spec: StoreSpec = { kind: 'postgres', url: postgres.url }
+      await ensurePostgresSchema(spec)
+      return { spec, stop: () => postgres.stop() }
     },
   },
 ]
