@@ -5,7 +5,8 @@
  * - sticky: the balancer pins each client to one instance, still memory per server;
  * - shared: round-robin over one shared store.
  * Embedded (default): the instances run in this process and "shared" is one memory store
- * they share. `--store redis://…` runs each instance as its own process on that store.
+ * they share. `--store redis://…` (or `dynamodb://…`, `postgres://…`) runs each instance as its
+ * own process on that store.
  */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -18,7 +19,7 @@ import {
   startInProcessFleet,
   startProcessFleet,
 } from '@sessionkit/integration/fleet'
-import { ensureDynamoDBTable, openStore } from '@sessionkit/integration/stores'
+import { ensureDynamoDBTable, ensurePostgresSchema, openStore } from '@sessionkit/integration/stores'
 import { parseOptions } from './options'
 
 type Mode = 'memory' | 'sticky' | 'shared'
@@ -33,6 +34,12 @@ const storeLabel = options.store
 let shared = options.store ? undefined : await openStore({ kind: 'memory' })
 
 if (options.store?.kind === 'dynamodb') await ensureDynamoDBTable(options.store)
+// The store never creates its table by itself; the demo asks, as one would for a dev database
+// (CREATE … IF NOT EXISTS: an existing table and its sessions are kept).
+if (options.store?.kind === 'postgres') {
+  console.log(`creating the session table in ${redactedUrl(options.store.url)} if it is missing`)
+  await ensurePostgresSchema(options.store)
+}
 
 let mode: Mode = 'shared'
 let fleet: Fleet = await startFleet(mode)
@@ -62,11 +69,27 @@ async function instanceSpecs(): Promise<InstanceSpec[]> {
 
 function describeStore(): string {
   const store = options.store!
-  return store.kind === 'redis'
-    ? store.url
-    : store.kind === 'dynamodb'
-      ? `${store.endpoint} table ${store.tableName}`
-      : ''
+  switch (store.kind) {
+    case 'redis':
+      return store.url
+    case 'dynamodb':
+      return `${store.endpoint} table ${store.tableName}`
+    case 'postgres':
+      return `${redactedUrl(store.url)} table sessionkit_sessions`
+    default:
+      return ''
+  }
+}
+
+/** The URL without its password: the page and the log show it. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@')
+  }
 }
 
 async function startFleet(m: Mode): Promise<Fleet> {

@@ -6,9 +6,13 @@ export interface DemoOptions {
   store: StoreSpec | undefined
 }
 
-const USAGE = `usage: pnpm demo [--port 3000] [--store redis://host:port | --store dynamodb://host:port/table]`
+const USAGE =
+  'usage: pnpm demo [--port 3000] [--store redis://host:port | --store dynamodb://host:port/table | --store postgres://user@host:port/db]'
 
-/** `--port`, `--store redis://…` and `--store dynamodb://host:port/table` (DynamoDB Local or any endpoint). */
+/**
+ * `--port`, `--store redis://…`, `--store dynamodb://host:port/table` (DynamoDB Local or any
+ * endpoint) and `--store postgres://…` (a node-postgres connection string; `postgresql://` too).
+ */
 export function parseOptions(argv: string[]): DemoOptions {
   const options: DemoOptions = { port: 3000, store: undefined }
   for (let i = 0; i < argv.length; i++) {
@@ -27,7 +31,8 @@ function storeSpec(url: string): StoreSpec {
   if (/^rediss?:\/\//.test(url)) return { kind: 'redis', url }
   const dynamo = /^dynamodb:\/\/([^/]+)\/(.+)$/.exec(url)
   if (dynamo) return { kind: 'dynamodb', endpoint: `http://${dynamo[1]}`, tableName: dynamo[2]! }
-  return fail(`--store takes redis://… or dynamodb://host:port/table, not ${url}`)
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url }
+  return fail(`--store takes redis://…, dynamodb://host:port/table or postgres://…, not ${url}`)
 }
 
 function fail(message: string): never {
