@@ -4,3 +4,4 @@ export {
   type MemoryStoreEvents,
   type MemoryStoreOptions,
 } from './memory-store'
+export { type CopyOptions, type CopyReport, copySessions, importSessions } from './move'

@@ -14,6 +14,7 @@ import {
 } from '@sessionkit/core'
 import { EvictionOrder, Tier } from './eviction'
 import { ExpiryHeap } from './heap'
+import { type CopyOptions, type CopyReport, copySessions, writeDump } from './move'
 
 /**
  * Options of {@link MemoryStore}.
@@ -260,6 +261,62 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> implements Sess
     const ids: string[] = []
     for (const id of [...this.records.keys()]) if (this.live(id)) ids.push(id)
     return ids
+  }
+
+  /**
+   * Copies of the live sessions, in the order they were created, without counting as a use of
+   * them (like {@link peek}). What {@link drainTo} and {@link dump} carry.
+   *
+   * @example
+   * ```ts
+   * for (const record of store.exportSessions()) console.log(record.id, record.expiresAt)
+   * ```
+   */
+  exportSessions(): SessionRecord[] {
+    this.assertOpen()
+    const records: SessionRecord[] = []
+    for (const id of [...this.records.keys()]) {
+      const entry = this.live(id)
+      if (entry) records.push(toRecord(entry))
+    }
+    return records
+  }
+
+  /**
+   * Creates every live session in `target` (a shared store: Redis, DynamoDB, PostgreSQL) with
+   * the same id, data, principal and expiry; ids `target` already holds are left alone. For the
+   * graceful shutdown of a server whose next version uses `target`: call it once the server has
+   * stopped taking requests and finished those in flight (a later write here is not carried).
+   * The store stays open; close it afterwards.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close(async () => {
+   *   await memoryStore.drainTo(new RedisStore({ client }))
+   *   process.exit(0)
+   * }))
+   * ```
+   */
+  async drainTo(target: SessionStore, options: CopyOptions = {}): Promise<CopyReport> {
+    return copySessions(this.exportSessions(), target, options)
+  }
+
+  /**
+   * Writes every live session to the file `path` (mode 0600, written whole or not at all), for
+   * `importSessions(path, target)` in the next version's first start: the route for a single
+   * server, where the old process has ended before the new one starts. Answers how many
+   * sessions it wrote.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close(async () => {
+   *   await memoryStore.dump('/var/lib/app/sessions.jsonl')
+   *   process.exit(0)
+   * }))
+   * ```
+   */
+  async dump(path: string): Promise<number> {
+    return writeDump(path, this.exportSessions())
   }
 
   /**
