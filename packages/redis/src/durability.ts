@@ -193,7 +193,15 @@ export class Writes {
         }),
       ])
       clearTimeout(timer)
-    } else acked = await pending
+    } else {
+      acked = await pending
+      // 'error': the script counted the replica online, so it is slow rather than gone (a gone
+      // replica makes the next scripts refuse). Wait again while the bound allows one more
+      // full WAIT: a 503 for a write the replica is about to have would be false.
+      while (acked < wanted.replicas && until !== undefined && performance.now() + wanted.timeoutMs < until) {
+        acked = await this.#ack(key).catch(() => wanted.replicas)
+      }
+    }
     if (acked >= wanted.replicas) return
     this.#mark(key, true)
     if (accept) return
