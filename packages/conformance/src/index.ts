@@ -25,7 +25,7 @@ export { storeInWorker, type WorkerStoreOptions } from './worker'
  * capability first and becomes mandatory only at the next major.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * if (CONFORMANCE_VERSION !== 2) throw new Error('re-read the store contract')
  * ```
  */
@@ -35,7 +35,7 @@ export const CONFORMANCE_VERSION = 2
  * Every case, `capabilities/truthful` first. Ids are stable within a major.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * for (const c of cases) console.log(c.id, c.title, c.requires ?? [])
  * ```
  */
@@ -66,7 +66,7 @@ const DEFAULT_OPERATION_TIMEOUT_MS = 10_000
  * otherwise silently run the case, or silently skip nothing).
  *
  * @example
- * ```ts
+ * ```ts fragment
  * const plan = planCases({ name: 'Mine', createStore, skip: { 'roundtrip/large-value': '400 KB items' } },
  *   { principalIndex: false, shared: true })
  * plan.filter((p) => p.skipReason).forEach((p) => console.log(p.case.id, p.skipReason))
@@ -106,7 +106,7 @@ function reasonToSkip<S extends SessionStore>(
  * building block of runner adapters (`@sessionkit/conformance/vitest` is one).
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import { test } from 'node:test'
  * for (const { case: c, skipReason } of planCases(options, capabilities)) {
  *   test(c.id, { skip: skipReason }, () => runConformanceCase(c, options, { namespace: `t-${c.id}`, capabilities }))
@@ -179,7 +179,7 @@ function namePromise(c: ConformanceCase, error: unknown): unknown {
  * Disposes a store the way the suite does: the author's `disposeStore`, else `close()`.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * const probe = await options.createStore({ namespace: 'probe' })
  * const { capabilities } = probe
  * await disposeStore(probe, options)
