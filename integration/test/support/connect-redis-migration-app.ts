@@ -123,7 +123,7 @@ if (framework === 'express') {
     // (docs/MIGRATION.md); a counter that must equal its acknowledged increments needs `false`.
     rolling: false,
     store,
-    cookie: { secure: false, maxAge: MAX_AGE },
+    cookie: { secure: 'auto', maxAge: MAX_AGE },
   })
   app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
     reply.status(err.statusCode ?? 500).send({ error: err.message })
