@@ -61,6 +61,8 @@ const thirdParty: Record<string, string> = {
   '@fastify/cookie': 'packages/fastify',
   ioredis: 'packages/redis',
   '@aws-sdk/client-dynamodb': 'packages/dynamodb',
+  pg: 'packages/postgres',
+  '@types/pg': 'packages/postgres',
   '@types/node': '.',
   vitest: 'packages/conformance',
 }

@@ -9,6 +9,7 @@ import { Store } from '@sessionkit/express'
 import fastifySession from '@sessionkit/fastify'
 import koaSession from '@sessionkit/koa'
 import { MemoryStore } from '@sessionkit/memory'
+import { PostgresStore } from '@sessionkit/postgres'
 import { RedisStore } from '@sessionkit/redis'
 import Fastify from 'fastify'
 import Koa from 'koa'
@@ -35,6 +36,8 @@ export function handler(req: Express.Request): void {
 export const memory = new MemoryStore({ maxSessions: 'many' })
 // @ts-expect-error: client is required
 export const redis = new RedisStore({})
+// @ts-expect-error: pool is a pg.Pool (PgPool), not a connection string
+export const postgres = new PostgresStore({ pool: 'postgres://localhost/app' })
 // @ts-expect-error: maxAge is a number or 'session'
 export const koa = koaSession({ maxAge: 'forever' }, new Koa())
 new Koa().use((ctx) => {

@@ -21,11 +21,13 @@ import session, { type SessionData, type SessionOptions } from '@sessionkit/expr
 import fastifySession, { type FastifySessionOptions } from '@sessionkit/fastify'
 import koaSession, { type SessionOptions as KoaOptions } from '@sessionkit/koa'
 import { MemoryStore, type MemoryStoreOptions } from '@sessionkit/memory'
+import { PostgresStore, type PostgresStoreOptions, schemaSql } from '@sessionkit/postgres'
 import { RedisStore, type RedisStoreOptions } from '@sessionkit/redis'
 import express from 'express'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import Koa from 'koa'
+import { Pool } from 'pg'
 
 declare module '@sessionkit/express' {
   interface SessionData {
@@ -69,6 +71,17 @@ const dynamoOptions: DynamoDBStoreOptions = {
 }
 const dynamo: SessionStore = new DynamoDBStore(dynamoOptions)
 const table: string | undefined = createTableInput('sessions').TableName
+
+// postgres: the app's pg.Pool (which never connects here: nothing runs a query)
+const postgresOptions: PostgresStoreOptions = {
+  pool: new Pool({ connectionString: 'postgres://app@localhost/app', connectionTimeoutMillis: 2000 }),
+  tableName: 'sessions',
+  schemaName: 'auth',
+}
+const postgres: PostgresStore = new PostgresStore(postgresOptions)
+const postgresStore: SessionStore = postgres
+const createSchema: () => Promise<void> = () => postgres.createSchema()
+const ddl: string = schemaSql({ tableName: 'sessions', schemaName: 'auth' })
 
 // conformance
 const conformance: ConformanceOptions<MemoryStore> = { name: 'memory', createStore: () => new MemoryStore() }
@@ -145,6 +158,9 @@ export const used = [
   redis,
   dynamo,
   table,
+  postgresStore,
+  createSchema,
+  ddl,
   conformance,
   describe,
   caseIds,
