@@ -34,7 +34,7 @@ import { storeErrorForApp } from './connect-call'
 import { SessionError } from './errors'
 import { isValidCustomId, isValidSessionId } from './ids'
 import type { CookieSettings } from './lifecycle/cookie-settings'
-import { debug, errorName, shortId, since } from './lifecycle/debug'
+import { debug, logStore, logStoreError, shortId } from './lifecycle/debug'
 import { type OpenInput, RequestLifecycle } from './lifecycle/request'
 import { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 import { isSecure } from './lifecycle/secure'
@@ -174,8 +174,7 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     try {
       loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
     } catch (err) {
-      if (debug.enabled)
-        debug.write('store load %s: failed in %s (%s)', shortId(input.id), since(start), errorName(err))
+      if (debug.enabled) logStoreError('load', input.id, err, start)
       throw storeErrorForApp(err)
     }
     const lifecycle = new RequestLifecycle<Data>(this, input, loaded)
@@ -225,8 +224,12 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
 /** Debug output: where the request's session came from, and why not from the store. */
 function logBegin(input: OpenInput, id: string, found: boolean, start: number): void {
   if (input.id !== undefined) {
-    const answer = found ? 'found' : 'not found (never stored, deleted, expired or unreadable)'
-    debug.write('store load %s: %s in %s', shortId(input.id), answer, since(start))
+    logStore(
+      'load',
+      input.id,
+      found ? 'found' : 'not found (never stored, deleted, expired or unreadable)',
+      start,
+    )
   } else if (input.presented === undefined) {
     // The binding did not say whether a cookie came (express: one that did not verify reads as none).
     debug.write(

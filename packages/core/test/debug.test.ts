@@ -122,6 +122,17 @@ describe('a secure cookie over plain HTTP', () => {
     }
   })
 
+  it('warns also where the rules skip the save with the cookie (@fastify/session)', async () => {
+    resetSecureOverHttpWarning()
+    const manager = new SessionManager({ store: new MemoryStore(), rules: { secureOverHttp: 'no-save' } })
+    const lifecycle = await manager.begin({ id: undefined, cookie, secure: false })
+    lifecycle.data.user = 'alice'
+    const warned = once(process, 'warning')
+    expect(await lifecycle.commit()).toEqual({ result: 'skipped', cookie: undefined })
+    const [warning] = (await warned) as [Error & { code?: string }]
+    expect(warning.code).toBe('SESSIONKIT_SECURE_OVER_HTTP')
+  })
+
   it('does not warn where the cookie is sent: over HTTPS, or handed to the framework (koa)', async () => {
     resetSecureOverHttpWarning()
     const warnings: Error[] = []

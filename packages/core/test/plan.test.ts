@@ -233,6 +233,7 @@ describe('planCommit: @fastify/session', () => {
       store: 'none',
       result: 'skipped',
       cookie: 'none',
+      secureBlocked: true,
     })
   })
 

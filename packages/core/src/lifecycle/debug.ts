@@ -1,4 +1,6 @@
 import { debuglog } from 'node:util'
+import type { CommitPlan } from './plan'
+import type { CommitOutcome } from './request-types'
 
 const log = debuglog('sessionkit')
 
@@ -25,6 +27,36 @@ export function since(start: number): string {
 export function errorName(err: unknown): string {
   const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown }
   return String(code ?? name ?? typeof err)
+}
+
+/** One store call: what it answered and how long it took. */
+export function logStore(call: string, id: string | undefined, answer: string, start: number): void {
+  debug.write('store %s %s: %s in %s', call, shortId(id), answer, since(start))
+}
+
+/** A store call that failed: its error's code or name, never its message. */
+export function logStoreError(call: string, id: string | undefined, err: unknown, start: number): void {
+  debug.write('store %s %s: failed in %s (%s)', call, shortId(id), since(start), errorName(err))
+}
+
+/** A commit carried out (or settled at the end of the response): the plan, the outcome, why. */
+export function logCommit(when: string, id: string, plan: CommitPlan, outcome: CommitOutcome): void {
+  const store =
+    plan.store === 'none'
+      ? 'no store call'
+      : plan.store === 'write' && plan.force
+        ? 'write (forced)'
+        : plan.store
+  const cookie = outcome.cookie ? `${outcome.cookie.action} cookie` : 'no cookie'
+  debug.write(
+    '%s %s: %s -> %s, %s (%s)',
+    when,
+    shortId(id),
+    store,
+    outcome.result ?? 'nothing',
+    cookie,
+    plan.reason,
+  )
 }
 
 let warnedSecureOverHttp = false

@@ -59,6 +59,8 @@ export type CommitPlan =
       store: 'none'
       result: CommitResult | undefined
       cookie: CookieAction
+      /** A Secure cookie the rules keep off this plain-HTTP response, and with it the save. */
+      secureBlocked?: true
       reason: string
     }
   | {
@@ -79,7 +81,9 @@ export type CommitPlan =
       reason: string
     }
 
-const none = (result: CommitResult | undefined, cookie: CookieAction, reason: string): CommitPlan => ({
+type NoStoreCall = Extract<CommitPlan, { store: 'none' }>
+
+const none = (result: CommitResult | undefined, cookie: CookieAction, reason: string): NoStoreCall => ({
   store: 'none',
   result,
   cookie,
@@ -121,7 +125,7 @@ function planByRules(input: PlanInput): CommitPlan {
     return known
   }
   const savedEarly = facts.explicitSave !== 'none'
-  const noWrite = (why: string): CommitPlan => {
+  const noWrite = (why: string): NoStoreCall => {
     // The peer still sends the cookie of a session the app saved explicitly.
     if (savedEarly) return none('unchanged', 'set', `${why}; saved explicitly`)
     const clear = rules.clearUnknownId && input.presented && input.presentedId !== session.id
@@ -136,7 +140,9 @@ function planByRules(input: PlanInput): CommitPlan {
     reason: secureBlocked && send ? `${reason}; secure cookie over plain HTTP not sent` : reason,
   })
 
-  if (secureBlocked && rules.secureOverHttp === 'no-save') return noWrite('secure cookie over plain HTTP')
+  if (secureBlocked && rules.secureOverHttp === 'no-save') {
+    return { ...noWrite('secure cookie over plain HTTP: not saved'), secureBlocked: true }
+  }
   if (session.isNew) {
     if (rules.saveUninitialized) return write(true, false, true, 'new (saveUninitialized)')
     if (savedEarly) return write(true, false, true, 'new, saved explicitly')

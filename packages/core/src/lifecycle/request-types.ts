@@ -1,6 +1,7 @@
 import type { CookieOptions } from '../cookie'
 import type { CommitResult, SessionRepository } from '../repository'
 import type { CookieSettings } from './cookie-settings'
+import type { CommitPlan } from './plan'
 import type { CommitRules } from './rules'
 
 /** What a request hands the lifecycle when it begins. */
@@ -39,6 +40,17 @@ export interface CommitOutcome {
   /** `undefined` when the session was detached from the request (nothing to commit). */
   result: CommitResult | undefined
   cookie: CookieInstruction | undefined
+}
+
+/**
+ * What the commit would do if it ran now (`RequestLifecycle.preview`): its plan (`undefined`
+ * when the session cannot be planned now: the commit reports why), the cookie it would send once
+ * the store confirms, and with `'end'` its outcome when it needed no store call.
+ */
+export interface Preview {
+  plan: CommitPlan | undefined
+  cookie: CookieInstruction | undefined
+  outcome?: CommitOutcome
 }
 
 /** What the binding's session object holds now; read before every decision and write. */

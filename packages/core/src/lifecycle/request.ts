@@ -4,24 +4,20 @@ import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
 import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
-import { debug, errorName, shortId, since, warnSecureOverHttp } from './debug'
+import { debug, logCommit, logStore, logStoreError, warnSecureOverHttp } from './debug'
 import { type CommitPlan, planCommit } from './plan'
 import { RequestState } from './request-state'
-import type { CommitOutcome, CookieInstruction } from './request-types'
+import type { CommitOutcome, CookieInstruction, Preview } from './request-types'
 
 export type { CommitPlan, RequestFacts } from './plan'
-export type { CommitOutcome, CookieInstruction, LifecycleHost, OpenInput, Snapshot } from './request-types'
-
-/**
- * What the commit would do if it ran now ({@link RequestLifecycle.preview}): its plan (`undefined`
- * when the session cannot be planned now: the commit reports why), the cookie it would send once
- * the store confirms, and with `'end'` its outcome when it needed no store call.
- */
-export interface Preview {
-  plan: CommitPlan | undefined
-  cookie: CookieInstruction | undefined
-  outcome?: CommitOutcome
-}
+export type {
+  CommitOutcome,
+  CookieInstruction,
+  LifecycleHost,
+  OpenInput,
+  Preview,
+  Snapshot,
+} from './request-types'
 
 /** The commit {@link RequestLifecycle.preview} prepared at the end of the response. */
 interface PreparedEnd {
@@ -205,7 +201,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     }
     if (!outcome) return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
     this.#end = { outcome }
-    if (debug.enabled) this.#log(plan, outcome, 'at end')
+    if (debug.enabled) logCommit('at end', this.session.id, plan, outcome)
     return { plan, cookie: outcome.cookie, outcome }
   }
 
@@ -237,8 +233,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     const release = end?.release ? () => {} : this.hold()
     try {
       const plan = this.#plan()
+      if (plan.store !== 'delete' && plan.secureBlocked) warnSecureOverHttp()
       if (plan.store !== 'write') return this.#done(plan)
-      if (plan.secureBlocked) warnSecureOverHttp()
       const result = await this.#write(plan, false, end?.object)
       return this.#done(plan, result)
     } finally {
@@ -249,26 +245,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** The outcome of a plan carried out: `result` is the store's answer to a write. */
   #done(plan: CommitPlan, result = plan.store === 'none' ? plan.result : undefined): CommitOutcome {
     const outcome = { result, cookie: this.#cookie(plan, result) }
-    if (debug.enabled) this.#log(plan, outcome, 'commit')
+    if (debug.enabled) logCommit('commit', this.session.id, plan, outcome)
     return outcome
-  }
-
-  #log(plan: CommitPlan, outcome: CommitOutcome, when: string): void {
-    const store =
-      plan.store === 'none'
-        ? 'no store call'
-        : plan.store === 'write' && plan.force
-          ? 'write (forced)'
-          : plan.store
-    debug.write(
-      '%s %s: %s -> %s, %s (%s)',
-      when,
-      shortId(this.session.id),
-      store,
-      outcome.result ?? 'nothing',
-      outcome.cookie ? `${outcome.cookie.action} cookie` : 'no cookie',
-      plan.reason,
-    )
   }
 
   async #write(
@@ -281,17 +259,10 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     try {
       const result = await this.#save(plan.force, explicit, plan.resave === true, endObject)
       if (result === 'gone' && this.facts.removal === 'none') this.facts.removal = 'gone'
-      if (debug.enabled)
-        debug.write('store save %s: %s in %s', shortId(this.session.id), result, since(start))
+      if (debug.enabled) logStore('save', this.session.id, result, start)
       return result
     } catch (err) {
-      if (debug.enabled)
-        debug.write(
-          'store save %s: failed in %s (%s)',
-          shortId(this.session.id),
-          since(start),
-          errorName(err),
-        )
+      if (debug.enabled) logStoreError('save', this.session.id, err, start)
       throw err
     } finally {
       this.unsync()
@@ -323,7 +294,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     // their tests count on that call and its errors); a sessionkit store is spared it.
     if (unstored !== undefined && isConnectDriven(repository.store)) await repository.delete(unstored)
     this.facts.removal = 'destroyed'
-    if (debug.enabled) debug.write('store delete %s: done in %s', shortId(this.session.id), since(start))
+    if (debug.enabled) logStore('delete', this.session.id, 'done', start)
   }
 
   #run<T>(op: () => Promise<T>, commit = false): Promise<T> {
