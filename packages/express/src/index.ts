@@ -54,7 +54,13 @@ declare global {
  * @example
  * ```ts
  * import session from '@sessionkit/express' // was: import session from 'express-session'
+ * import express from 'express'
  *
+ * declare module '@sessionkit/express' {
+ *   interface SessionData { views: number }
+ * }
+ *
+ * const app = express()
  * app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }))
  * app.get('/', (req, res) => {
  *   req.session.views = (req.session.views ?? 0) + 1

@@ -162,8 +162,16 @@ export interface FastifySessionPlugin extends FastifyPluginAsync<FastifySessionO
  * import fastifyCookie from '@fastify/cookie'
  * import fastifySession from '@sessionkit/fastify'
  * import { RedisStore } from '@sessionkit/redis'
+ * import Fastify from 'fastify'
+ * import { Redis } from 'ioredis'
  *
+ * declare module 'fastify' {
+ *   interface Session { views: number }
+ * }
+ *
+ * const app = Fastify()
  * app.register(fastifyCookie)
+ * const client = new Redis(process.env.REDIS_URL!)
  * app.register(fastifySession, { secret: process.env.SESSION_SECRET!, store: new RedisStore({ client }) })
  * app.get('/', async (request) => {
  *   request.session.views = (request.session.views ?? 0) + 1
@@ -209,7 +217,7 @@ export {
    * The plugin, as a named export (`import { fastifySession } from '@sessionkit/fastify'`).
    *
    * @example
-   * ```ts
+   * ```ts fragment
    * app.register(fastifySession, { secret: process.env.SESSION_SECRET! })
    * ```
    */
@@ -219,7 +227,7 @@ export {
    * under the peer's names `MemoryStore`/`Store`.
    *
    * @example
-   * ```ts
+   * ```ts fragment
    * app.register(fastifySession, { secret, store: new MemoryStore({ maxSessions: 100_000 }) })
    * ```
    */

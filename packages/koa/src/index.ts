@@ -63,6 +63,7 @@ const INSTANCE = Symbol('sessionkit.koa.instance')
  * @example
  * ```ts
  * import session from '@sessionkit/koa' // was: import session from 'koa-session'
+ * import Koa from 'koa'
  *
  * const app = new Koa()
  * app.keys = ['some secret hurr']
