@@ -64,7 +64,7 @@ function readWhile(store: RedisStore, ids: string[]) {
       const id = ids[Math.floor(Math.random() * ids.length)]!
       const record = await store.load(id)
       reads++
-      if (!record || !record.attributes.user) missing++
+      if (!record?.attributes.user) missing++
     }
   })()
   return {
