@@ -1,9 +1,11 @@
 import { fork } from 'node:child_process'
 import { join } from 'node:path'
+import { RedisStore } from '@sessionkit/redis'
 import { type RedisServer, startRedis, trackChild } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Balancer, startBalancer } from '../src/balancer'
+import { copyKoaRedisSessions } from '../src/koa-redis-copy'
 import { Client, type Reply } from './support/client'
 import type { Phase } from './support/koa-redis-migration-app'
 
@@ -258,8 +260,8 @@ class User {
 }
 
 /** USERS users in a loop until stopped; `rounds(n)` resolves once each made n more requests. */
-async function startLoad(baseUrl: string) {
-  const figures: Figures = {
+function emptyFigures(): Figures {
+  return {
     requests: 0,
     logouts: 0,
     lostWrites: 0,
@@ -270,6 +272,10 @@ async function startLoad(baseUrl: string) {
     servedBy: {},
     problems: [],
   }
+}
+
+async function startLoad(baseUrl: string) {
+  const figures = emptyFigures()
   const users = Array.from({ length: USERS }, (_, i) => new User(`user${i + 1}`, baseUrl, figures))
   await Promise.all(users.map((u) => u.login()))
   let running = true
@@ -423,5 +429,49 @@ describe('koa-session + koa-redis → @sessionkit/koa keeping koa-redis (docs/MI
       },
     )
     await expectEveryUserInKoaRedis(load.users)
+  })
+
+  it('leaving koa-redis: bulk copy, then @sessionkit/koa on RedisStore', { timeout: 300_000 }, async () => {
+    const client = new Redis(redis.url)
+    const balancer = await startBalancer({ backends: [], mode: 'round-robin' })
+    try {
+      await client.flushall()
+      const figures = emptyFigures()
+      let server = await startServer('s1', 'sessionkit')
+      balancer.setBackends([{ name: 's1:sessionkit', url: server.url }])
+      const users = Array.from({ length: USERS }, (_, i) => new User(`user${i + 1}`, balancer.url, figures))
+      for (const user of users) {
+        await user.login()
+        for (let i = 0; i < 3; i++) await user.step(true)
+      }
+      // The cutover: the last koa-redis server has stopped, nothing writes koa-redis records now.
+      await server.stop()
+      const target = new RedisStore({ client })
+      const cursors: string[] = []
+      const report = await copyKoaRedisSessions({
+        client,
+        target,
+        batch: 5,
+        onProgress: (p) => cursors.push(p.cursor),
+      })
+      expect(report).toEqual({ copied: USERS, alreadyThere: 0, expired: 0, unreadable: 0, cursor: '0' })
+      // Several SCAN calls: a run stopped midway resumes from the last cursor it reported.
+      expect(cursors.length).toBeGreaterThan(1)
+      expect(await copyKoaRedisSessions({ client, target })).toMatchObject({ copied: 0, alreadyThere: USERS })
+
+      server = await startServer('s1', 'redis-store')
+      balancer.setBackends([{ name: 's1:redis-store', url: server.url }])
+      for (const user of users) {
+        await user.step(false)
+        await user.step(true)
+      }
+      await server.stop()
+      expectZeros(figures)
+      expect(crashes).toEqual([])
+      expect(figures.acknowledgedWrites).toBe(USERS * 4)
+    } finally {
+      await balancer.close()
+      client.disconnect()
+    }
   })
 })

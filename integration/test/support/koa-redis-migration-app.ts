@@ -8,9 +8,12 @@
  */
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { RedisStore } from '@sessionkit/redis'
+import { Redis } from 'ioredis'
 import Koa from 'koa'
 
-export type Phase = 'koa-session' | 'sessionkit'
+/** `'redis-store'`: after koa-redis, @sessionkit/koa on `RedisStore` (leaving koa-redis). */
+export type Phase = 'koa-session' | 'sessionkit' | 'redis-store'
 
 const { name, phase, redisUrl } = JSON.parse(process.argv[2]!) as {
   name: string
@@ -35,7 +38,9 @@ interface KoaRedis {
 const fromKoa = createRequire(join(import.meta.dirname, '../../../packages/koa/package.json'))
 const redisStore = fromKoa('koa-redis') as (options: object) => KoaRedis
 
-const store = redisStore({ url: redisUrl })
+const client = phase === 'redis-store' ? new Redis(redisUrl, { maxRetriesPerRequest: 1 }) : undefined
+const store = client ? new RedisStore({ client }) : redisStore({ url: redisUrl })
+const quit = async () => void (await (client ? client.quit() : (store as KoaRedis).quit()))
 const session =
   phase === 'koa-session'
     ? (fromKoa('koa-session') as { default: Middleware }).default
@@ -76,7 +81,7 @@ process.send?.({ port: (server.address() as { port: number }).port })
 process.once('disconnect', () => process.exit(0))
 process.once('SIGTERM', () => {
   server.close(async () => {
-    await store.quit()
+    await quit()
     process.exit(0)
   })
   server.closeIdleConnections()
