@@ -74,6 +74,11 @@ export class Writes {
   readonly target: Client
   readonly #owned: (Redis | Cluster) | undefined
   readonly #nodes = new Map<string, NodeState>()
+  /**
+   * Until the store's connection is first ready: with `enableOfflineQueue: false` (which the
+   * README allows once your client is ready) a write sent before would fail at once.
+   */
+  #connecting: Promise<void> | undefined
 
   constructor(
     client: Client,
@@ -95,6 +100,9 @@ export class Writes {
     client.once('end', () => writer.disconnect())
     this.#owned = writer
     this.target = withScripts(writer)
+    this.#connecting = new Promise<void>((resolve) => writer.once('ready', () => resolve())).then(() => {
+      this.#connecting = undefined
+    })
   }
 
   close(): void {
@@ -118,6 +126,7 @@ export class Writes {
     budget: WriteBudget,
     wrote: (reply: T) => boolean = () => true,
   ): Promise<T> {
+    if (this.#connecting) await this.#connecting
     const reply = (await run(this.target, this.guard(budget))) as Guarded<T>
     if (reply[0] === 'late') {
       throw new SessionError(
@@ -156,6 +165,7 @@ export class Writes {
   ): Promise<T> {
     const wanted = this.wait
     if (!wanted) return command(this.target)
+    if (this.#connecting) await this.#connecting
     const short = this.#node(key).shortUntil > performance.now()
     if (short && wanted.onShortfall !== 'accept') {
       throw new SessionError(

@@ -354,6 +354,22 @@ describe('waitForReplicas covers every write', () => {
     }
   })
 
+  it("the store's own write connection: a save right after construction works with enableOfflineQueue: false", async () => {
+    const c = new Redis(server.url, { enableOfflineQueue: false })
+    clients.push(c)
+    await new Promise((resolve) => c.once('ready', resolve))
+    // No replica here: 'accept' saves without one.
+    const store = new RedisStore({
+      client: c,
+      prefix: 'wait3:',
+      waitForReplicas: { replicas: 1, timeoutMs: 50, onShortfall: 'accept' },
+    })
+    expect(await store.save({ id: newId(), isNew: true, meta: meta(), set: { a: '1' }, removed: [] })).toBe(
+      'saved',
+    )
+    await store.close()
+  })
+
   it('a delete that reached too few replicas is reported (a failover could bring the session back)', async () => {
     const store = new RedisStore({
       client: client(),
