@@ -328,8 +328,10 @@ async function count() {
 async function convertAll() {
   const client = new Redis(redis.url)
   try {
+    // docs/MIGRATION.md's script, as written there.
     return await new RedisStore({ client, legacy: { prefix: 'sess:' } }).migration!.convert({
-      ratePerSecond: 500,
+      batch: 500,
+      ratePerSecond: 2000,
     })
   } finally {
     client.disconnect()

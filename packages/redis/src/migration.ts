@@ -40,25 +40,27 @@ export class LegacyRecords {
     return this.prefix + id
   }
 
-  /** The live session a legacy record holds; `raw`: the value already read. */
+  /**
+   * The session: its legacy record while one exists (until a move's drop commits it), else the
+   * new layout's record. `raw`: the legacy value already read.
+   */
   async load(
     id: string,
     now: number,
     raw?: { json: string; pttl: number },
   ): Promise<SessionRecord | undefined> {
     raw ??= await this.read(id)
-    if (!raw) return this.movedMeanwhile(id, now)
+    if (!raw) return this.current(id, now)
     const record = fromLegacy(id, raw.json, raw.pttl, now)
     return record.expiresAt > now ? record : undefined
   }
 
-  /**
-   * The caller found no record in the new layout, then no legacy record: a move may have run in
-   * between (it writes the new record before it drops the legacy one), so look once more.
-   */
-  private async movedMeanwhile(id: string, now: number): Promise<SessionRecord | undefined> {
+  /** The session in the new layout (no legacy record: never had one, or it was moved). */
+  private async current(id: string, now: number): Promise<SessionRecord | undefined> {
     const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
-      if (isWrongType(err)) return {}
+      if (isWrongType(err)) {
+        throw new SessionError('CORRUPT_RECORD', 'redis key for a session is not a hash', { cause: err })
+      }
       throw err
     })
     return Object.keys(hash).length > 0 ? parseRecord(id, hash, now) : undefined

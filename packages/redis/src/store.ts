@@ -165,14 +165,16 @@ export class RedisStore implements SessionStore {
   async load(id: string): Promise<SessionRecord | undefined> {
     return this.deadlines.run('load', async () => {
       const now = Date.now()
+      // With `legacy`, a connect-redis record is the session while it exists: a move writes the
+      // new record before it drops the old one, and the drop is its commit point (migration.ts).
+      if (this.legacy) return this.legacy.load(id, now)
       const hash = await this.client.hgetall(this.key(id)).catch((err: unknown) => {
         if (isWrongType(err)) {
           throw new SessionError('CORRUPT_RECORD', 'redis key for a session is not a hash', { cause: err })
         }
         throw err
       })
-      if (Object.keys(hash).length > 0) return parseRecord(id, hash, now)
-      return this.legacy?.load(id, now)
+      return Object.keys(hash).length > 0 ? parseRecord(id, hash, now) : undefined
     })
   }
 
