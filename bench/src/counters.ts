@@ -1,6 +1,7 @@
 /**
  * Counters a server process keeps about its own store traffic when the store has no server
- * statistics of its own to ask (DynamoDB Local): read by the harness over the stats port.
+ * statistics of its own to ask (DynamoDB Local), or when only the client sees it (PostgreSQL's
+ * round trips): read by the harness over the stats port.
  */
 export const counters = { storeRequests: 0, storeBytesSent: 0 }
 

@@ -13,6 +13,8 @@ export type Variant =
   /** ours + Redis on an ioredis client with default options, to show what autopipelining buys. */
   | 'ours-redis-plain'
   | 'ours-dynamodb'
+  /** ours + PostgreSQL on a `pg.Pool` with its default size (10 connections). */
+  | 'ours-postgres'
 
 export type Workload = 'read' | 'write' | 'new' | 'big' | 'wide'
 
@@ -23,6 +25,8 @@ export interface ServerConfig {
   redisUrl?: string
   /** `new DynamoDBClient(dynamo)` reaches the cell's DynamoDB Local. */
   dynamo?: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }
+  /** The cell's PostgreSQL server (`postgres://…`). */
+  postgresUrl?: string
 }
 
 export interface WorkloadSpec {
@@ -59,6 +63,7 @@ export const variants: readonly Variant[] = [
   'ours-redis',
   'ours-redis-plain',
   'ours-dynamodb',
+  'ours-postgres',
 ]
 
 export const variantTitle: Record<Variant, string> = {
@@ -69,6 +74,7 @@ export const variantTitle: Record<Variant, string> = {
   'ours-redis': 'ours + Redis',
   'ours-redis-plain': 'ours + Redis, ioredis defaults',
   'ours-dynamodb': 'ours + DynamoDB Local',
+  'ours-postgres': 'ours + PostgreSQL',
 }
 
 /** The peer each variant is compared with. */
@@ -87,14 +93,14 @@ export const peerName: Record<Framework, { memory: string; redis: string }> = {
 /**
  * Whether a cell belongs to the matrix at all: the 100 000-attribute session is measured in
  * memory only (it measures decoding, not the network), ioredis' default client options only
- * on reads (what autopipelining changes), DynamoDB Local under Express only (the store's cost
- * does not depend on the framework).
+ * on reads (what autopipelining changes), DynamoDB Local and PostgreSQL under Express only (the
+ * store's cost does not depend on the framework).
  */
 export function inMatrix(framework: Framework, variant: Variant, workload: Workload): boolean {
   if (variant === 'bare') return true
   if (workload === 'wide' && variant !== 'peer-memory' && variant !== 'ours-memory') return false
   if (variant === 'ours-redis-plain' && workload !== 'read') return false
-  if (variant === 'ours-dynamodb' && framework !== 'express') return false
+  if ((variant === 'ours-dynamodb' || variant === 'ours-postgres') && framework !== 'express') return false
   return true
 }
 

@@ -1,8 +1,9 @@
-import { type RedisServer, startDynamoDB, startRedis } from '@sessionkit/test-servers'
+import { type PostgresServer, type RedisServer, startDynamoDB, startRedis } from '@sessionkit/test-servers'
 import type { Counters } from '../counters'
 import { type Framework, type ServerConfig, type Variant, type WorkloadSpec, workloads } from '../matrix'
 import { type LoadResult, load } from './load'
 import { countCommands } from './monitor'
+import { type PostgresSample, postgresDelta, samplePostgres, startPostgresWithStats } from './postgres'
 import { type RedisSample, redisDelta, sampleRedis } from './redis'
 import { type ServerProcess, startServer } from './server-process'
 
@@ -19,8 +20,10 @@ export interface Measurement extends LoadResult {
   monitor?: { requests: number; sent: number; inScripts: number }
   /** CPU time (user + system) the app server process spent over the measured seconds. */
   serverCpuMicros: number
-  /** In-process counts of store requests (DynamoDB), when the store has no server stats. */
+  /** In-process counts of store requests (DynamoDB; PostgreSQL: round trips), seen by the client. */
   store?: { requests: number; bytes: number }
+  /** The PostgreSQL server's own figures over the measured run. */
+  postgres?: PostgresSample
 }
 
 export interface MeasureOptions {
@@ -36,22 +39,28 @@ export const bareWorkload: WorkloadSpec = { ...workloads[0]!, setup: undefined }
 export interface Stack {
   server: ServerProcess
   redis: RedisServer | undefined
+  postgres: PostgresServer | undefined
   close(): Promise<void>
 }
 
-/** The store server a variant needs, started fresh: Redis, DynamoDB Local, or none. */
+/** The store server a variant needs, started fresh: Redis, DynamoDB Local, PostgreSQL, or none. */
 async function startStoreServer(variant: Variant, config: ServerConfig) {
   if (variant.includes('redis')) {
     const redis = await startRedis()
     config.redisUrl = redis.url
-    return { redis, stop: () => redis.stop() }
+    return { redis, postgres: undefined, stop: () => redis.stop() }
   }
   if (variant === 'ours-dynamodb') {
     const dynamo = await startDynamoDB()
     config.dynamo = dynamo.clientConfig
-    return { redis: undefined, stop: () => dynamo.stop() }
+    return { redis: undefined, postgres: undefined, stop: () => dynamo.stop() }
   }
-  return { redis: undefined, stop: async () => {} }
+  if (variant === 'ours-postgres') {
+    const postgres = await startPostgresWithStats()
+    config.postgresUrl = postgres.url
+    return { redis: undefined, postgres, stop: () => postgres.stop() }
+  }
+  return { redis: undefined, postgres: undefined, stop: async () => {} }
 }
 
 /** Starts a fresh store server (Redis cells) and a fresh app server using it. */
@@ -67,6 +76,7 @@ export async function openStack(
     return {
       server,
       redis: storeServer.redis,
+      postgres: storeServer.postgres,
       async close() {
         await server.stop()
         await storeServer.stop()
@@ -90,13 +100,14 @@ export async function measureCell(key: CellKey, options: MeasureOptions): Promis
 
 /** Setup, warm-up and measurement of one cell on a running stack. */
 export async function measureOn(stack: Stack, key: CellKey, options: MeasureOptions): Promise<Measurement> {
-  const { server, redis } = stack
+  const { server, redis, postgres } = stack
   const base = `http://127.0.0.1:${server.port}`
   const cookie = await prepare(base, key)
   const url = base + key.workload.path
   const run = { connections: key.workload.connections, cookie }
   if (options.warmupSeconds > 0) await load(url, { ...run, length: { seconds: options.warmupSeconds } })
   const redisBefore = redis && (await sampleRedis(redis.port))
+  const postgresBefore = postgres && (await samplePostgres(postgres))
   const serverBefore = await serverCounters(server)
   // The wide session is driven one request at a time: a fixed count, not seconds of 1 s each.
   const length =
@@ -107,7 +118,9 @@ export async function measureOn(stack: Stack, key: CellKey, options: MeasureOpti
         : { requests: 300 }
   const loaded = await load(url, { ...run, length })
   const serverAfter = await serverCounters(server)
+  const postgresAfter = postgres && (await samplePostgres(postgres))
   const result: Measurement = { ...loaded, serverCpuMicros: serverAfter.cpuMicros - serverBefore.cpuMicros }
+  if (postgresBefore && postgresAfter) result.postgres = postgresDelta(postgresBefore, postgresAfter)
   if (serverAfter.storeRequests > serverBefore.storeRequests) {
     result.store = {
       requests: serverAfter.storeRequests - serverBefore.storeRequests,

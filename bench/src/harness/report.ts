@@ -85,6 +85,13 @@ export function renderMarkdown(info: RunInfo, results: CellResult[]): string {
       'requests the SDK sent per HTTP request and *bytes to store* their body bytes, both counted by an ' +
       'SDK middleware in the server (DynamoDB Local has no statistics to ask).',
   )
+  out.push(
+    '- PostgreSQL (ours alone, under Express; a `pg.Pool` of 10 connections): *executed per request* ' +
+      'shows the round trips the app made (every `query()` of a pooled connection, counted in the ' +
+      'server), the statements PostgreSQL executed (pg_stat_statements calls, BEGIN/COMMIT included), ' +
+      'their execution time (total_exec_time, planning excluded) and the CPU of the postmaster and ' +
+      'its backends (/proc, 10 ms ticks), each per request over the measured seconds.',
+  )
   out.push('', ...targets(results), '')
   for (const workload of workloads) {
     const rows = results.filter((r) => r.workload === workload.name && r.variant !== 'bare')
@@ -125,9 +132,12 @@ function row(r: CellResult): string {
     ? Object.entries(r.perCommand)
         .map(([name, perRequest]) => `${name} ${fmt(perRequest, 2)}`)
         .join(', ')
-    : r.storeRequestsPerRequest !== undefined
-      ? `${fmt(r.storeRequestsPerRequest, 2)} requests`
-      : ''
+    : r.postgresStatementsPerRequest !== undefined
+      ? `${fmt(r.storeRequestsPerRequest ?? 0, 2)} round trips, ${fmt(r.postgresStatementsPerRequest, 2)} statements, ` +
+        `DB exec ${fmt(r.postgresExecMicrosPerRequest, 1)} µs, DB CPU ${fmt(r.postgresCpuMicrosPerRequest, 1)} µs`
+      : r.storeRequestsPerRequest !== undefined
+        ? `${fmt(r.storeRequestsPerRequest, 2)} requests`
+        : ''
   return [
     head,
     fmt(m.rps),

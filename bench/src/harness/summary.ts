@@ -25,6 +25,10 @@ export interface CellResult {
   /** Bytes the app sent to the store per request (Redis: total_net_input_bytes). */
   storeBytesPerRequest?: number
   storeRequestsPerRequest?: number
+  /** PostgreSQL: statements the server executed, their execution time and its CPU, per request. */
+  postgresStatementsPerRequest?: number
+  postgresExecMicrosPerRequest?: number
+  postgresCpuMicrosPerRequest?: number
   perCommand?: Record<string, number>
   /** Against the peer cell of the same framework and workload, in this run. */
   vsPeer?: {
@@ -76,7 +80,13 @@ export function summarize(
     }
     if (median.store) {
       result.storeRequestsPerRequest = median.store.requests / median.requests
-      result.storeBytesPerRequest = median.store.bytes / median.requests
+      // PostgreSQL's round trips are counted without their bytes.
+      if (median.store.bytes > 0) result.storeBytesPerRequest = median.store.bytes / median.requests
+    }
+    if (median.postgres) {
+      result.postgresStatementsPerRequest = median.postgres.statements / median.requests
+      result.postgresExecMicrosPerRequest = (median.postgres.execMs * 1000) / median.requests
+      result.postgresCpuMicrosPerRequest = median.postgres.cpuMicros / median.requests
     }
     return result
   })
