@@ -98,6 +98,11 @@ async function expiring(inMs: number): Promise<string> {
   return id
 }
 
+async function readDump(path: string): Promise<SessionRecord[]> {
+  const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean)
+  return lines.slice(1).map((line) => JSON.parse(line) as SessionRecord)
+}
+
 /** Until the clock is past `instant`: expiry is the event awaited, it has no callback. */
 async function pastInstant(instant: number): Promise<void> {
   while (Date.now() <= instant) await new Promise((resolve) => setTimeout(resolve, 5))
@@ -118,7 +123,7 @@ async function expectAllInRedis(expected: SessionRecord[]) {
 describe('MemoryStore.drainTo a real RedisStore', () => {
   it('carries every live session with its data, principal and expiry; expired ones are not carried', async () => {
     const ids = await populate()
-    const doomed = await expiring(30)
+    const doomed = await expiring(500)
     const before = memory.exportSessions()
     expect(before.map((r) => r.id)).toEqual([...ids, doomed])
     await pastInstant(before.at(-1)!.expiresAt)
@@ -177,7 +182,7 @@ describe('MemoryStore.dump, then importSessions after the restart', () => {
   it('carries every live session across the restart of a single server, then deletes the file', async () => {
     const path = join(dir, 'sessions.jsonl')
     const ids = await populate()
-    const doomed = await expiring(200)
+    const doomed = await expiring(500)
     const expected = memory.exportSessions().filter((r) => r.id !== doomed)
 
     expect(await memory.dump(path)).toBe(SESSIONS + 1)
@@ -185,7 +190,7 @@ describe('MemoryStore.dump, then importSessions after the restart', () => {
     // The old process ends: everything in memory is gone.
     await memory.close()
     // The doomed session expires while the new version starts.
-    await pastInstant(Date.now() + 200)
+    await pastInstant((await readDump(path)).find((r) => r.id === doomed)!.expiresAt)
 
     expect(await importSessions(path, redis, { batch: 50 })).toEqual({
       copied: SESSIONS,
