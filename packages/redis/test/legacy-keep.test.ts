@@ -210,6 +210,20 @@ describe('legacy.keep: sessions stay in connect-redis format', () => {
 })
 
 describe('legacy without keep: moving a session never hides it from a concurrent read', () => {
+  it('a move not yet committed (its drop pending or failing) is invisible: the legacy record is read', async () => {
+    const mover = new RedisStore({ client: shared, legacy: {} })
+    const id = newId()
+    await connectRedis.set(id, expressSession({ user: 'ivy', counter: 1 }))
+    // What a move leaves before its drop: the new record, made from the legacy one it read ...
+    const loaded = (await mover.load(id))!
+    const m = { ...updateOf(loaded), maxInactiveMs: 3_600_000, principal: null }
+    const plain = new RedisStore({ client: shared })
+    await plain.save({ id, isNew: true, meta: m, set: { ...loaded.attributes }, removed: [] })
+    // ... while a phase-1 (or peer) server writes the legacy record: the drop will fail.
+    await connectRedis.set(id, expressSession({ user: 'ivy', counter: 2 }))
+    for (const reader of [store, mover]) expect((await reader.load(id))?.attributes.counter).toBe('2')
+  })
+
   it('a load racing the move of its session always finds it (200 trials)', async () => {
     const mover = new RedisStore({ client: new Redis(server.url), legacy: {} })
     const reader = new RedisStore({ client: new Redis(server.url), legacy: {} })
