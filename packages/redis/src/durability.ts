@@ -117,7 +117,7 @@ export class Writes {
   }
 
   /**
-   * A guarded script (save, touch, index). `wrote` tells from its answer whether anything was
+   * A guarded script (save, touch, delete, take, index). `wrote` tells from its answer whether anything was
    * written; only then is a replica waited for.
    */
   async script<T>(
