@@ -260,7 +260,7 @@ describe('planCommit: reasons', () => {
     )
     expect(planCommit(request(EXPRESS, fresh)).reason).toBe('new, unmodified')
     expect(planCommit(request(EXPRESS, { secure: false, secureCookie: true, modified: true })).reason).toBe(
-      'loaded, cookie (modified); secure cookie over plain HTTP not sent',
+      'loaded; secure cookie over plain HTTP not sent',
     )
   })
 })

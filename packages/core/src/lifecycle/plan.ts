@@ -117,40 +117,21 @@ export function planCommit(input: PlanInput): CommitPlan {
 function planByRules(input: PlanInput): CommitPlan {
   const { rules, facts, session } = input
   const attributes = resolvedAttributes(input.cookie(), input.secure)
-  const secureBlocked = attributes.secure === true && !input.secure && rules.secureOverHttp !== 'send'
-  // Asked only when the rules need it: it encodes every attribute.
-  let known: boolean | undefined
-  const modified = () => {
-    known ??= input.isModified()
-    return known
-  }
+  const blocked = attributes.secure === true && !input.secure && rules.secureOverHttp !== 'send'
   const savedEarly = facts.explicitSave !== 'none'
-  const noWrite = (why: string): NoStoreCall => {
-    // The peer still sends the cookie of a session the app saved explicitly.
-    if (savedEarly) return none('unchanged', 'set', `${why}; saved explicitly`)
-    const clear = rules.clearUnknownId && input.presented && input.presentedId !== session.id
-    return none('skipped', clear ? 'clear' : 'none', clear ? `${why}; unknown id cleared` : why)
-  }
-  const write = (force: boolean, resave: boolean, send: boolean, reason: string): CommitPlan => ({
-    store: 'write',
-    force,
-    resave,
-    cookie: send && !secureBlocked ? 'set' : 'none',
-    secureBlocked,
-    reason: secureBlocked && send ? `${reason}; secure cookie over plain HTTP not sent` : reason,
-  })
-
-  if (secureBlocked && rules.secureOverHttp === 'no-save') {
-    return { ...noWrite('secure cookie over plain HTTP: not saved'), secureBlocked: true }
+  if (blocked && rules.secureOverHttp === 'no-save') {
+    return { ...noWrite(input, 'secure cookie over plain HTTP: not saved'), secureBlocked: true }
   }
   if (session.isNew) {
-    if (rules.saveUninitialized) return write(true, false, true, 'new (saveUninitialized)')
-    if (savedEarly) return write(true, false, true, 'new, saved explicitly')
-    return modified() ? write(true, false, true, 'new, modified') : noWrite('new, unmodified')
+    const why =
+      (rules.saveUninitialized && 'new (saveUninitialized)') ||
+      (savedEarly && 'new, saved explicitly') ||
+      (input.isModified() && 'new, modified')
+    return why ? write(true, false, true, blocked, why) : noWrite(input, 'new, unmodified')
   }
   if (rules.saveOnceAfterExplicitSave && savedEarly && input.unchangedSinceSave()) {
     const again = input.presentedId === session.id ? rules.rolling : rules.saveUninitialized
-    if (!again) return noWrite('unchanged since explicit save')
+    if (!again) return noWrite(input, 'unchanged since explicit save')
   }
   const renewDue =
     rules.renew &&
@@ -164,16 +145,39 @@ function planByRules(input: PlanInput): CommitPlan {
     (facts.resign && 're-sign') ||
     (facts.touchRequested && 'touch requested') ||
     undefined
-  const sentFor =
-    (input.presentedId !== session.id && 'id not in the cookie') ||
-    (rules.rolling && 'rolling') ||
-    (renewDue && 'renew due') ||
-    (facts.resign && 're-sign') ||
-    (rules.resendExplicitSave === true && savedEarly && 'saved explicitly') ||
-    ((rules.resendModified === 'always' || input.cookie().originalMaxAge !== null) &&
-      modified() &&
-      'modified') ||
-    undefined
-  const reason = `loaded${forcedBy ? `, forced (${forcedBy})` : ''}${sentFor ? `, cookie (${sentFor})` : ''}`
-  return write(forcedBy !== undefined, resave, sentFor !== undefined, reason)
+  const sentFor = blocked
+    ? undefined
+    : (input.presentedId !== session.id && 'id not in the cookie') ||
+      (rules.rolling && 'rolling') ||
+      (renewDue && 'renew due') ||
+      (facts.resign && 're-sign') ||
+      (rules.resendExplicitSave === true && savedEarly && 'saved explicitly') ||
+      // Asked last: it encodes every attribute.
+      ((rules.resendModified === 'always' || input.cookie().originalMaxAge !== null) &&
+        input.isModified() &&
+        'modified') ||
+      undefined
+  const reason =
+    forcedBy === undefined && sentFor === undefined
+      ? 'loaded'
+      : `loaded${forcedBy ? `, forced (${forcedBy})` : ''}${sentFor ? `, cookie (${sentFor})` : ''}`
+  return write(forcedBy !== undefined, resave, sentFor !== undefined, blocked, reason)
+}
+
+function write(force: boolean, resave: boolean, send: boolean, blocked: boolean, reason: string): CommitPlan {
+  return {
+    store: 'write',
+    force,
+    resave,
+    cookie: send && !blocked ? 'set' : 'none',
+    secureBlocked: blocked,
+    reason: blocked ? `${reason}; secure cookie over plain HTTP not sent` : reason,
+  }
+}
+
+/** No write: the peer still sends the cookie of a session the app saved explicitly. */
+function noWrite(input: PlanInput, why: string): NoStoreCall {
+  if (input.facts.explicitSave !== 'none') return none('unchanged', 'set', `${why}; saved explicitly`)
+  const clear = input.rules.clearUnknownId && input.presented && input.presentedId !== input.session.id
+  return none('skipped', clear ? 'clear' : 'none', clear ? `${why}; unknown id cleared` : why)
 }

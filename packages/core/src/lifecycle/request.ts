@@ -5,7 +5,7 @@ import type { CommitResult } from '../repository'
 import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
 import { debug, logCommit, logStore, logStoreError, warnSecureOverHttp } from './debug'
-import { type CommitPlan, planCommit } from './plan'
+import { type CommitPlan, type PlanInput, planCommit } from './plan'
 import { RequestState } from './request-state'
 import type { CommitOutcome, CookieInstruction, Preview } from './request-types'
 
@@ -40,6 +40,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** Operations queued or running: a commit can be settled at once only when none is. */
   #busy = 0
   #end: PreparedEnd | undefined
+  /** What the plan reads, made once per request: planning allocates nothing. */
+  readonly #planInput: PlanInput = this.#readForPlan()
 
   /** New id, same data (at login, against session fixation); written at commit. */
   changeId(): string {
@@ -320,10 +322,17 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
 
   /** The commit's plan for the request as it is now. */
   #plan(): CommitPlan {
-    return planCommit({
+    return planCommit(this.#planInput)
+  }
+
+  #readForPlan(): PlanInput {
+    const request = this
+    return {
       rules: this.host.rules,
       facts: this.facts,
-      session: this.session,
+      get session() {
+        return request.session
+      },
       presentedId: this.presentedId,
       presented: this.presented,
       secure: this.secure,
@@ -331,7 +340,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
       isModified: () => this.isModified(),
       unchangedSinceSave: () => !this.isModified({ sinceSave: true }),
       failedSaveUnchanged: () => this.facts.failedSave === this.encodedData(),
-    })
+    }
   }
 
   /**
