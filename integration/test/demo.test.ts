@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDynamoDB, startRedis } from '@sessionkit/test-servers'
+import { startDynamoDB, startPostgres, startRedis } from '@sessionkit/test-servers'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // `pnpm demo` driven in a real headless Chromium (Debian's `chromium`, as .ci/run installs it):
 // embedded (instances in one process, shared memory store), then with `--store redis://` and
-// `--store dynamodb://` (instances as separate processes on a real store).
+// `--store dynamodb://` and `--store postgres://` (instances as separate processes on a real store).
 const root = join(import.meta.dirname, '..', '..')
 const output = join(import.meta.dirname, '..', 'test-output')
 const INSTALL_HINT = 'chromium is not installed; install it with: apt-get install -y chromium'
@@ -82,6 +82,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 let browser: Browser
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined
 let dynamo: Awaited<ReturnType<typeof startDynamoDB>> | undefined
+let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined
 beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })
 })
@@ -89,6 +90,7 @@ afterAll(async () => {
   await browser?.close()
   await redis?.stop()
   await dynamo?.stop()
+  await postgres?.stop()
 })
 
 describe.each([
@@ -105,6 +107,14 @@ describe.each([
     args: async () => {
       dynamo ??= await startDynamoDB()
       return ['--store', `dynamodb://${dynamo.host}:${dynamo.port}/demo-sessions`]
+    },
+  },
+  {
+    // An empty database: the demo creates the session table itself.
+    name: '--store postgres://',
+    args: async () => {
+      postgres ??= await startPostgres()
+      return ['--store', postgres.url]
     },
   },
 ])('pnpm demo ($name) in headless Chromium', ({ name, args }) => {
