@@ -30,10 +30,13 @@ export async function findByPrincipal(
   // Not a key the GSI can hold (empty, or over 2048 bytes): no session can have it.
   if (principal === '' || Buffer.byteLength(principal) > 2048) return []
   const ids = await indexedIds(client, tableName, principal, signal)
-  const items: Record<string, AttributeValue>[] = []
+  // The batches go out together: a principal with thousands of sessions costs one round trip
+  // of BatchGetItem calls, not one per hundred ids, within the operation's one deadline.
+  const batches: Promise<Record<string, AttributeValue>[]>[] = []
   for (let i = 0; i < ids.length; i += BATCH) {
-    items.push(...(await batchGet(client, tableName, ids.slice(i, i + BATCH), consistentRead, signal)))
+    batches.push(batchGet(client, tableName, ids.slice(i, i + BATCH), consistentRead, signal))
   }
+  const items = (await Promise.all(batches)).flat()
   const now = Date.now()
   const records = await Promise.all(
     items.map((item) =>
