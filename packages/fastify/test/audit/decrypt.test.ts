@@ -1,5 +1,5 @@
 import { sign } from '@fastify/cookie'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import fastifySession from '../../src/index'
 import { build, PLUGINS, peer, recordingStore, SECRET } from './harness'
 
@@ -136,7 +136,18 @@ async function useOnCustomRequest(
 }
 
 describe('decryptSession onto a custom request object, side by side with @fastify/session', () => {
-  const later = (ms: number) => new Date(Date.now() + ms)
+  // The cases are built when the file is collected and run later, one implementation after
+  // the other: with a running clock a seeded expiry's seconds-left would differ between them.
+  // Only Date is frozen, at the instant the seeds are computed from.
+  const T0 = Date.now()
+  const later = (ms: number) => new Date(T0 + ms)
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(T0)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
   it.each([
     ['a bare object, secure: auto', {}, { plugin: { secure: 'auto' } }],
     ['an HTTPS-looking object, secure: auto', { protocol: 'https' }, { plugin: { secure: 'auto' } }],
