@@ -184,6 +184,7 @@ function hold(
   /** The error handler answers instead: nothing of the app's response was sent. */
   const answerWithError = (err: unknown) => {
     failed = true
+    dropAppEntity(res)
     res.end = function end(this: ServerResponse, ...args: any[]) {
       // The app's own `res.end` after the error handler's answer goes nowhere.
       if (res.writableEnded) return this
@@ -231,6 +232,7 @@ function hold(
       } catch (err) {
         // Nothing is sent yet: the error handler answers instead.
         failed = true
+        dropAppEntity(res)
         res.end = realEnd
         next(err)
         return this
@@ -265,12 +267,25 @@ function hold(
           return
         }
         failed = true
+        dropAppEntity(res)
         res.end = realEnd
         next(err)
       },
     )
     return this
   } as ServerResponse['end']
+}
+
+/**
+ * The error handler answers instead of the app's response: the headers describing the app's
+ * body go (its `Content-Length` would otherwise stay, and a handler ending with no body of its
+ * own, `res.status(err.statusCode).end()`, would promise bytes it never sends: the client sees
+ * a dropped connection). What `res.send` sets again is set again.
+ */
+function dropAppEntity(res: ServerResponse): void {
+  if (res.headersSent) return
+  for (const name of ['Content-Length', 'Content-Type', 'Content-Encoding', 'ETag', 'Transfer-Encoding'])
+    res.removeHeader(name)
 }
 
 /** The request still has the session it began with (express-session cookies nothing else). */
