@@ -190,6 +190,10 @@ export class RequestContext implements SessionContext {
     this.req.sessionID = this.lifecycle.changeId()
   }
 
+  get principal(): string | undefined {
+    return this.lifecycle.session.principal
+  }
+
   setPrincipal(name: string | undefined): void {
     this.lifecycle.session.setPrincipal(name)
   }

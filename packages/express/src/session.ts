@@ -12,6 +12,7 @@ export interface SessionContext {
   regenerate(): Promise<void>
   destroy(): Promise<void>
   changeId(): Promise<void>
+  readonly principal: string | undefined
   setPrincipal(name: string | undefined): void
   revokeAll(exceptCurrent: boolean): Promise<number>
 }
@@ -113,6 +114,14 @@ export class Session {
   setPrincipal(name: string | undefined): this {
     bound(this).setPrincipal(name)
     return this
+  }
+
+  /**
+   * The session's owner set by `setPrincipal` (sessionkit addition), `undefined` when none:
+   * a method, so `principal` stays free for your data (as on Koa and Fastify).
+   */
+  getPrincipal(): string | undefined {
+    return bound(this).principal
   }
 
   /**

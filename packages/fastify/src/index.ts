@@ -5,9 +5,11 @@ import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
 import { type Context, FastifySession, kCommit, kCommitNow, presentedValue } from './session'
-import { MemoryStore } from './store'
+import { MemoryStore, requestStore } from './store'
 import type { FastifySessionObject, SessionStore } from './types'
 
+/** sessionkit's one error class and its check, from `@sessionkit/core`: handle errors by `code` / `statusCode`. */
+export { isSessionError, SessionError, type SessionErrorCode } from '@sessionkit/core'
 export { type CookieOptions, SessionCookie, type SessionCookieJSON } from './cookie'
 export type { CookieSigner, FastifySessionOptions, UnsignResult } from './options'
 export type { SessionCallback } from './session'
@@ -82,7 +84,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       (err) => callback?.(err),
     )
   } as FastifyInstance['decryptSession'])
-  fastify.decorateRequest('sessionStore', { getter: () => userStore as FastifyRequest['sessionStore'] })
+  const shownStore = requestStore(userStore) as FastifyRequest['sessionStore']
+  fastify.decorateRequest('sessionStore', { getter: () => shownStore })
   fastify.decorateRequest('session', null as never)
 
   fastify.addHook('onRequest', async (request) => {

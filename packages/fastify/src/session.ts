@@ -250,6 +250,11 @@ export class FastifySession {
     return settle(null, () => promise, callback) ?? promise
   }
 
+  /** The session's owner set by `setPrincipal`, `undefined` when none. */
+  getPrincipal(): string | undefined {
+    return this.#lifecycle.session.principal
+  }
+
   /** Names the owner of the session, so `revokeAll` and `destroyAllFor` find it. */
   setPrincipal(principal: string | undefined): void {
     this.#lifecycle.session.setPrincipal(principal)

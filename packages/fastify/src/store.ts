@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { connectFace } from '@sessionkit/core'
+import { connectFace, isSessionStore, type SessionStore } from '@sessionkit/core'
 import { type MemoryStoreOptions, MemoryStore as SessionkitMemoryStore } from '@sessionkit/memory'
 import type { Session } from 'fastify'
 
@@ -77,4 +77,23 @@ class MapStore extends EventEmitter {
     this.store.delete(sid)
     callback()
   }
+}
+
+const PEER_METHODS = ['get', 'set', 'destroy'] as const
+
+/**
+ * What `request.sessionStore` shows: the store given (as @fastify/session, the same object),
+ * with the peer's callback `get`/`set`/`destroy` added to a sessionkit store that lacks them
+ * (Redis, DynamoDB, ...; the default MemoryStore has its own), so code written for
+ * `request.sessionStore.get(sid, cb)` works on every store. Added on the instance, not
+ * enumerable, only where the store has no member of that name.
+ */
+export function requestStore(store: object): object {
+  if (!isSessionStore(store)) return store
+  const face = connectFace(store as SessionStore) as unknown as Record<string, unknown>
+  for (const name of PEER_METHODS) {
+    if (name in store) continue
+    Object.defineProperty(store, name, { value: face[name], writable: true, configurable: true })
+  }
+  return store
 }

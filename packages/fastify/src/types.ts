@@ -32,9 +32,9 @@ declare module 'fastify' {
     session: FastifySessionObject
     /**
      * The store given in the options (or the default MemoryStore), typed as @fastify/session
-     * types it. The peer's `get`/`set`/`destroy` exist on the default MemoryStore and on
-     * callback stores; a sessionkit store (Redis, DynamoDB) has its own methods instead (use
-     * `fastify.sessionRepository`).
+     * types it. The peer's callback `get`/`set`/`destroy` work on every store: a sessionkit
+     * store (Redis, DynamoDB, ...) gets them added over its own methods. For sessionkit's
+     * operations (`destroyAllFor`, `findByPrincipal`) use `fastify.sessionRepository`.
      */
     readonly sessionStore: Readonly<SessionStore & Partial<CoreSessionStore>>
   }
@@ -67,6 +67,7 @@ declare module 'fastify' {
  * ```
  */
 export interface FastifySessionObject extends Data {
+  /** The session's id (unsigned); changes on `regenerate()` and `changeId()`. */
   readonly sessionId: string
   /** The signed id, as the cookie carries it (without `cookiePrefix`). */
   readonly encryptedSessionId: string
@@ -79,21 +80,34 @@ export interface FastifySessionObject extends Data {
   regenerate(keysToKeep: string[]): Promise<void>
   /** Cookie options for this session only (`maxAge` in ms). */
   options(opts: Partial<CookieOptions>): void
+  /** Deletes the session from the store now; the response clears the cookie. `request.session` is `null` after it. */
   destroy(callback: SessionCallback): void
   destroy(): Promise<void>
+  /** Replaces the data with what the store holds now (a `SESSION_NOT_FOUND` error when it is gone). */
   reload(callback: SessionCallback): void
   reload(): Promise<void>
+  /** Saves now, changed or not; the end-of-request save then writes only later changes. */
   save(callback: SessionCallback): void
   save(): Promise<void>
+  /** Sets one data key (the same as assigning `request.session[key]`). */
   set<K extends keyof Data>(key: K, value: Data[K]): void
+  /** Reads one data key (the same as `request.session[key]`). */
   get<K extends keyof Data>(key: K): Data[K] | undefined
+  /** True when the data changed since the session was loaded or last saved (cookie changes do not count). */
   isModified(): boolean
+  /** True once this request saved the session (`save()`, or the end-of-request save). */
   isSaved(): boolean
   /** sessionkit: new id, same data (at login, against session fixation). */
   changeId(callback?: SessionCallback): Promise<void>
-  /** sessionkit: names the session's owner (e.g. a user id). */
+  /** sessionkit: the session's owner set by `setPrincipal`, `undefined` when none. */
+  getPrincipal(): string | undefined
+  /** sessionkit: names the session's owner (e.g. a user id), so `revokeAll` and `destroyAllFor` find it. */
   setPrincipal(principal: string | undefined): void
-  /** sessionkit: deletes every session of this principal (this one too unless `exceptCurrent`). */
+  /**
+   * sessionkit: deletes every session of this principal (this one too unless `exceptCurrent`);
+   * answers how many. Needs a store with a principal index (MemoryStore, RedisStore,
+   * DynamoDBStore, PostgresStore).
+   */
   revokeAll(options?: { exceptCurrent?: boolean }, callback?: SessionCallback<number>): Promise<number>
 }
 

@@ -118,4 +118,30 @@ describe('stores', () => {
     expect(res.body.code).toBe('SESSION_TOO_LARGE')
     expect((await store.load(id))?.attributes.big).toBeUndefined()
   })
+
+  it("request.sessionStore answers the peer's get/set/destroy with any sessionkit store", async () => {
+    const store = new MemoryStore()
+    running = await start({ store }, (app) => {
+      routes(app)
+      app.get('/peek', (request, reply) => {
+        const sessionStore = request.sessionStore
+        sessionStore.get(String((request.query as { id: string }).id), (err, found) => {
+          reply.send({
+            err: err ? String(err) : null,
+            views: found?.views ?? null,
+            hasCookie: found?.cookie !== undefined,
+            sessionkit: sessionStore instanceof MemoryStore && typeof sessionStore.load === 'function',
+          })
+        })
+      })
+    })
+    const client = new Client(running.url)
+    const { id } = (await client.get('/')).body
+    expect((await client.get(`/peek?id=${id}`)).body).toEqual({
+      err: null,
+      views: 1,
+      hasCookie: true,
+      sessionkit: true,
+    })
+  })
 })

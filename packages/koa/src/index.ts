@@ -1,4 +1,4 @@
-import { isSessionStore, type SessionRepository } from '@sessionkit/core'
+import { isSessionStore, type SessionRepository, type SessionStore } from '@sessionkit/core'
 import type {} from 'koa'
 import { ClassicSession, type RequestSession } from './classic'
 import { type AnyContext, type ResolvedOptions, resolveOptions, type SessionOptions } from './options'
@@ -46,6 +46,17 @@ export interface SessionMiddleware {
   readonly migration?: MigrationCounts
 }
 
+/**
+ * What `session()` returns with a sessionkit store: `repository` and `migration` are always
+ * there, typed as Express's and Fastify's `repository` are.
+ */
+export interface SessionkitMiddleware extends SessionMiddleware {
+  /** The store's repository, e.g. `repository.destroyAllFor(userId)` from admin code. */
+  readonly repository: SessionRepository
+  /** Where the sessions this process served lived since it started (a copy), see docs/MIGRATION.md. */
+  readonly migration: MigrationCounts
+}
+
 interface KoaApp {
   use: (...args: never[]) => unknown
   context: object
@@ -74,6 +85,14 @@ const INSTANCE = Symbol('sessionkit.koa.instance')
  * })
  * ```
  */
+export function createSession(
+  options: SessionOptions & { store: SessionStore },
+  app: KoaApp,
+): SessionkitMiddleware
+export function createSession(
+  app: KoaApp,
+  options: SessionOptions & { store: SessionStore },
+): SessionkitMiddleware
 export function createSession(options: SessionOptions | undefined, app: KoaApp): SessionMiddleware
 export function createSession(app: KoaApp, options?: SessionOptions): SessionMiddleware
 export function createSession(first: unknown, second?: unknown): SessionMiddleware {
@@ -148,5 +167,7 @@ export {
 } from './options-schema'
 /** koa-session 7's name for the options `session()` takes. */
 export type CreateSessionOptions = SessionOptions
+/** sessionkit's one error class and its check, from `@sessionkit/core`: handle errors by `code` / `statusCode`. */
+export { isSessionError, SessionError, type SessionErrorCode } from '@sessionkit/core'
 export { Session } from './session'
 export type { MigrationCounts } from './sessionkit-mode'
