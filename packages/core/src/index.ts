@@ -43,6 +43,7 @@ export type { ConnectProtocol } from './peer-writes'
 export {
   type CommitOptions,
   type CommitResult,
+  type OptionNames,
   SessionRepository,
   type SessionRepositoryOptions,
 } from './repository'

@@ -40,6 +40,7 @@ import { type CommitRules, DEFAULT_RULES } from './lifecycle/rules'
 import { isSecure } from './lifecycle/secure'
 import type { ConnectProtocol } from './peer-writes'
 import { type CommitResult, SessionRepository, type SessionRepositoryOptions } from './repository'
+import { invalidDuration, optionName } from './repository-options'
 import {
   CookieIdResolver,
   type HttpRequestLike,
@@ -135,9 +136,9 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     this.browserSessionTimeoutMs =
       options.browserSessionTimeoutMs ?? storeTtlMs ?? this.repository.maxInactiveMs
     if (!(Number.isSafeInteger(this.browserSessionTimeoutMs) && this.browserSessionTimeoutMs > 0)) {
-      throw new SessionError(
-        'INVALID_OPTIONS',
-        'browserSessionTimeoutMs must be a positive whole number of milliseconds',
+      throw invalidDuration(
+        optionName(options.optionNames, 'browserSessionTimeoutMs'),
+        this.browserSessionTimeoutMs,
       )
     }
     this.resolver =

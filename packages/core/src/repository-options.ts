@@ -22,6 +22,31 @@ export interface SessionRepositoryOptions {
   maxSizeBytes?: number
   generateId?: () => string
   validateId?: (id: string) => boolean
+  /**
+   * For a binding: the names its users wrote for these options (`{ absoluteTimeoutMs:
+   * 'absoluteTimeout' }`), so an INVALID_OPTIONS message names the option the user set.
+   */
+  optionNames?: OptionNames
+}
+
+/** The name a binding's users write for each of core's timing and size options. */
+export type OptionNames = Partial<
+  Record<
+    'maxInactiveMs' | 'absoluteTimeoutMs' | 'touchAfterMs' | 'maxSizeBytes' | 'browserSessionTimeoutMs',
+    string
+  >
+>
+
+/** `names[option]`, else core's own name. */
+export const optionName = (names: OptionNames | undefined, option: keyof OptionNames): string =>
+  names?.[option] ?? option
+
+/** The INVALID_OPTIONS error of a duration option that is not a positive whole number of ms. */
+export function invalidDuration(name: string, value: unknown): SessionError {
+  return new SessionError(
+    'INVALID_OPTIONS',
+    `${name} must be a positive number of ms (a whole number, e.g. 3600000 for an hour), got ${String(value)}`,
+  )
 }
 
 /** What a commit did. */
@@ -67,12 +92,13 @@ export interface RepositorySettings {
 
 /** Checks the options (a `SessionError` INVALID_OPTIONS names the first bad one) and applies the defaults. */
 export function repositorySettings(options: SessionRepositoryOptions): RepositorySettings {
-  const maxInactiveMs = positive(options.maxInactiveMs, DAY, 'maxInactiveMs')
+  const names = options.optionNames
+  const maxInactiveMs = positive(options.maxInactiveMs, DAY, optionName(names, 'maxInactiveMs'), 'ms')
   const absoluteTimeoutMs =
     options.absoluteTimeoutMs === undefined
       ? undefined
-      : positive(options.absoluteTimeoutMs, 0, 'absoluteTimeoutMs')
-  const maxSizeBytes = positive(options.maxSizeBytes, 1024 * 1024, 'maxSizeBytes')
+      : positive(options.absoluteTimeoutMs, 0, optionName(names, 'absoluteTimeoutMs'), 'ms')
+  const maxSizeBytes = positive(options.maxSizeBytes, 1024 * 1024, optionName(names, 'maxSizeBytes'), 'bytes')
   const touchAfter = options.touchAfterMs
   if (
     touchAfter !== undefined &&
@@ -82,7 +108,7 @@ export function repositorySettings(options: SessionRepositoryOptions): Repositor
     // A touch interval at or past the idle timeout lets an active session expire between touches.
     throw new SessionError(
       'INVALID_OPTIONS',
-      `touchAfterMs must be a non-negative integer below maxInactiveMs (${maxInactiveMs}) or Infinity, got ${touchAfter}`,
+      `${optionName(names, 'touchAfterMs')} must be a whole number of ms from 0 to below the idle timeout (${maxInactiveMs} ms), or Infinity for never, got ${touchAfter}`,
     )
   }
   return {
@@ -95,11 +121,15 @@ export function repositorySettings(options: SessionRepositoryOptions): Repositor
   }
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+function positive(value: number | undefined, fallback: number, name: string, unit: 'ms' | 'bytes'): number {
   if (value === undefined) return fallback
   // Integers: every store keeps milliseconds as integers, and Redis refuses anything else.
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new SessionError('INVALID_OPTIONS', `${name} must be a positive integer, got ${value}`)
+    if (unit === 'ms') throw invalidDuration(name, value)
+    throw new SessionError(
+      'INVALID_OPTIONS',
+      `${name} must be a positive whole number of bytes (e.g. 1048576 for 1 MiB), got ${value}`,
+    )
   }
   return value
 }

@@ -22,7 +22,7 @@ import { type AttributeDiff as Diff, Session, STATE } from './session'
 import { callStore, storeError } from './store-errors'
 import type { SessionRecord, SessionStore, SessionTouch } from './types'
 
-export type { CommitOptions, CommitResult, SessionRepositoryOptions } from './repository-options'
+export type { CommitOptions, CommitResult, OptionNames, SessionRepositoryOptions } from './repository-options'
 
 /** Lookups `destroyAllFor` makes before giving up on a principal whose sessions keep moving. */
 const MAX_REVOCATION_ROUNDS = 20
@@ -310,7 +310,7 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
     if (!this.store.capabilities.principalIndex || !find) {
       throw new SessionError(
         'NOT_SUPPORTED',
-        'this store has no principal index (capabilities.principalIndex)',
+        'this store has no principal index (capabilities.principalIndex), which revokeAll, destroyAllFor and findByPrincipal need: use a store that has one (MemoryStore, RedisStore, DynamoDBStore, PostgresStore), or keep your own principal-to-session-ids index and destroy those ids',
       )
     }
     return callStore(() => find.call(this.store, principal))
