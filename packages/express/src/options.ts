@@ -139,6 +139,13 @@ export function resolveOptions(options: SessionOptions = {}): Config {
     // express-session's way with a connect store: `touch` for an unmodified session loaded
     // from the cookie (when the store has it), `set` with `resave` (core marks those writes).
     connect: { keepAlive: 'touch', destroyExpiredOnLoad: false, cookieChangeIsTouch: true },
+    // Errors name the options as the app wrote them.
+    optionNames: {
+      absoluteTimeoutMs: 'absoluteTimeout',
+      touchAfterMs: 'touchAfter',
+      browserSessionTimeoutMs: 'browserSessionTimeout',
+      maxSizeBytes: 'maxSizeBytes',
+    },
     ...(genid ? { genid: (req: unknown) => genid(req) } : {}),
     ...(opts.touchAfter === undefined
       ? isSessionStore(store)

@@ -1,6 +1,6 @@
 import * as core from '@sessionkit/core'
 import { describe, expect, it } from 'vitest'
-import { isSessionError, SessionError, type SessionErrorCode } from '../src/index'
+import session, { isSessionError, SessionError, type SessionErrorCode } from '../src/index'
 import { makeApp, request, sessionCookie } from './helpers'
 
 // The sessionkit additions have one name, type and default on Express, Fastify and Koa.
@@ -25,5 +25,15 @@ describe('sessionkit additions shared by the three bindings', () => {
     expect(isSessionError).toBe(core.isSessionError)
     const code: SessionErrorCode = 'STORE_UNAVAILABLE'
     expect(isSessionError(new SessionError(code, 'down'), code)).toBe(true)
+  })
+
+  it('an invalid sessionkit option names the option as written, with its unit', () => {
+    expect(() => session({ secret: 's', absoluteTimeout: -5 })).toThrow(
+      /^absoluteTimeout must be a positive number of ms .*got -5$/,
+    )
+    expect(() => session({ secret: 's', browserSessionTimeout: 1.5 })).toThrow(
+      /^browserSessionTimeout must be/,
+    )
+    expect(() => session({ secret: 's', touchAfter: -1 })).toThrow(/^touchAfter must be a whole number of ms/)
   })
 })

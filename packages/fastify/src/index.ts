@@ -42,6 +42,13 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     // @fastify/session's way with a callback store: `set` on every rolling request (never
     // `touch`), and a session past its cookie's expiry destroyed when loaded.
     connect: { keepAlive: 'set', destroyExpiredOnLoad: true },
+    // Errors name the options as the app wrote them.
+    optionNames: {
+      absoluteTimeoutMs: 'absoluteTimeout',
+      touchAfterMs: 'touchAfter',
+      browserSessionTimeoutMs: 'browserSessionTimeout',
+      maxSizeBytes: 'maxSizeBytes',
+    },
     ...(idGenerator ? { genid: (request: unknown) => idGenerator(request as FastifyRequest) } : {}),
     ...(options.touchAfter === undefined
       ? isSessionStore(userStore)

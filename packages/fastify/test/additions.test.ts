@@ -31,4 +31,13 @@ describe('sessionkit additions shared by the three bindings', () => {
     const code: SessionErrorCode = 'STORE_UNAVAILABLE'
     expect(isSessionError(new SessionError(code, 'down'), code)).toBe(true)
   })
+
+  it('an invalid sessionkit option names the option as written, with its unit', async () => {
+    await expect(start({ absoluteTimeout: -5 }, () => {})).rejects.toThrow(
+      /^absoluteTimeout must be a positive number of ms .*got -5$/,
+    )
+    await expect(start({ touchAfter: -1 }, () => {})).rejects.toThrow(
+      /^touchAfter must be a whole number of ms/,
+    )
+  })
 })

@@ -70,6 +70,14 @@ export class SessionkitMode {
       touchAfterMs: options.touchAfter ?? Number.POSITIVE_INFINITY,
       maxSizeBytes: options.maxSizeBytes,
       codec: options.codec,
+      // Errors name the options as the app wrote them (the idle timeout is `maxAge`).
+      optionNames: {
+        maxInactiveMs: 'maxAge',
+        absoluteTimeoutMs: 'absoluteTimeout',
+        touchAfterMs: 'touchAfter',
+        browserSessionTimeoutMs: 'browserSessionTimeout',
+        maxSizeBytes: 'maxSizeBytes',
+      },
     })
     this.carrier = new IdCarrier(options, app)
     this.defaults = {
