@@ -2,7 +2,9 @@ import { defineConfig } from 'tsup'
 
 /**
  * For bindings whose peer is CommonJS: `require('@sessionkit/express')` returns the default
- * export itself, as `require('express-session')` does, with the named exports on it.
+ * export itself, as `require('express-session')` does, with the named exports on it. Their
+ * build script then runs scripts/cjs-types.ts, which makes dist/index.d.cts say so
+ * (`export =`): tsup's declarations would type `require()` as a non-callable object.
  */
 export const requireReturnsDefault = 'module.exports = Object.assign(module.exports.default, module.exports)'
 

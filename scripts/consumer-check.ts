@@ -13,6 +13,9 @@
  *     @types/express-session and @fastify/session's types) twice: through the aliases as
  *     written, and with the peer's name rewritten to ours (a program of their own, as their
  *     declaration merging would clash with types.ts's).
+ * In the nodenext CommonJS setup, also compiles (checkJs for the .cjs file) and runs
+ * scripts/consumers/require/: `import session = require(...)` and `const session = require(...)`
+ * of the bindings whose `require()` returns the middleware (express, koa), as their peers'.
  * Then runs the conformance README's "Write your own store" walkthrough as a newcomer would:
  * scripts/consumers/store-walkthrough/ (a store and its conformance test, outside any workspace)
  * with vitest, against the installed tarballs; every case it does not skip must pass.
@@ -87,6 +90,8 @@ interface Setup {
   name: string
   type: 'module' | 'commonjs'
   compilerOptions: Record<string, unknown>
+  /** Compile and run scripts/consumers/require/ (CommonJS code: `.cts`, `.cjs`) here. */
+  requireFixtures?: boolean
 }
 
 const setups: Setup[] = [
@@ -99,6 +104,7 @@ const setups: Setup[] = [
     name: 'nodenext-cjs',
     type: 'commonjs',
     compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' },
+    requireFixtures: true,
   },
   { name: 'bundler', type: 'module', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' } },
 ]
@@ -217,7 +223,30 @@ function writeSetup(base: string, setup: Setup): string {
       false,
     ),
   )
+  if (setup.requireFixtures) {
+    mkdirSync(join(dir, 'require'))
+    for (const file of requireFixtures())
+      copyFileSync(join(fixtures, 'require', file), join(dir, 'require', file))
+    writeFileSync(
+      join(dir, 'tsconfig.require.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...compilerOptions,
+          allowJs: true,
+          checkJs: true,
+          rootDir: 'require',
+          outDir: 'out-require',
+        },
+        files: requireFixtures().map((f) => `require/${f}`),
+      }),
+    )
+  }
   return dir
+}
+
+/** The CommonJS fixtures, each compiled to `out-require/<name>.cjs`. */
+function requireFixtures(): string[] {
+  return readdirSync(join(fixtures, 'require')).filter((f) => /\.c[jt]s$/.test(f))
 }
 
 /** Runs `jobs` two at a time (the machines have two cores). */
@@ -279,6 +308,20 @@ async function main(): Promise<void> {
         },
       ]
     })
+    for (const [i, setup] of setups.entries()) {
+      if (!setup.requireFixtures) continue
+      const dir = dirs[i] as string
+      jobs.push(async () => {
+        const built = await run(process.execPath, [tsc, '-p', 'tsconfig.require.json'], dir)
+        if (built.code !== 0)
+          return void problems.push(`${setup.name}: the require() fixtures do not compile:\n${built.output}`)
+        for (const file of requireFixtures()) {
+          const emitted = join('out-require', file.replace(/\.cts$/, '.cjs'))
+          const ran = await run(process.execPath, [emitted], dir)
+          if (ran.code !== 0) problems.push(`${setup.name}: ${emitted} failed:\n${ran.output}`)
+        }
+      })
+    }
     jobs.push(async () => {
       const walkthrough = join(consumer, 'store-walkthrough')
       mkdirSync(walkthrough)
