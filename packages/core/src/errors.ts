@@ -39,6 +39,10 @@ const BRAND = Symbol.for('sessionkit.SessionError')
  * ```
  */
 export class SessionError extends Error {
+  /**
+   * What failed, to branch on: `STORE_UNAVAILABLE` (503), `SESSION_TOO_LARGE` (413),
+   * `INVALID_OPTIONS`, `NOT_SUPPORTED`, ... (see {@link SessionErrorCode}).
+   */
   readonly code: SessionErrorCode
   /** HTTP status a framework should answer with when this error reaches its handler. */
   readonly statusCode: number

@@ -46,8 +46,14 @@ const contextOf = (req: SessionRequest) => req[CONTEXT]
  * ```
  */
 export class Session {
+  /** The request this session belongs to (not enumerable, as express-session's). */
   declare readonly req: SessionRequest
+  /** The session's id, the same as `req.sessionID`; a new one after `regenerate()` or `changeId()`. */
   declare readonly id: string
+  /**
+   * This session's cookie settings (`maxAge`, `expires`, `httpOnly`, `secure`, `sameSite`, ...):
+   * change them here for this session only; they are stored with it.
+   */
   declare cookie: Cookie
 
   constructor(req: SessionRequest, data?: object | null) {
@@ -62,6 +68,7 @@ export class Session {
     return this.resetMaxAge()
   }
 
+  /** Resets the cookie's expiry to `originalMaxAge` from now (what `touch()` does). */
   resetMaxAge(): this {
     this.cookie.maxAge = this.cookie.originalMaxAge
     return this

@@ -111,6 +111,7 @@ export class FastifySession {
     })
   }
 
+  /** The session's id (unsigned); changes on `regenerate()` and `changeId()`. */
   get sessionId(): string {
     return this.#lifecycle.id
   }
@@ -122,10 +123,12 @@ export class FastifySession {
     return this.#signed.value
   }
 
+  /** Reads one data key (the same as `request.session[key]`). */
   get(key: string): unknown {
     return this[key]
   }
 
+  /** Sets one data key (the same as assigning `request.session[key]`). */
   set(key: string, value: unknown): void {
     this[key] = value
   }
@@ -238,6 +241,7 @@ export class FastifySession {
     return this.#lifecycle.isModified({ includeCookie: false, sinceSave: true })
   }
 
+  /** True once this request saved the session (`save()`, or the end-of-request save). */
   isSaved(): boolean {
     return this.#saved
   }

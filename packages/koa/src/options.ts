@@ -42,7 +42,9 @@ export interface SessionOptions {
   maxAge?: number | 'session'
   /** Commit after downstream middleware; `false` needs `ctx.session.manuallyCommit()`. Default: true. */
   autoCommit?: boolean
+  /** Replace a cookie of the same name set earlier in this response. Default: true. */
   overwrite?: boolean
+  /** The cookie is hidden from page scripts. Default: true. */
   httpOnly?: boolean
   /** Sign the cookie with `app.keys` (a `<key>.sig` cookie). Default: true. */
   signed?: boolean
@@ -50,12 +52,17 @@ export interface SessionOptions {
   rolling?: boolean
   /** Save and re-send the cookie when less than half of `maxAge` remains. Default: false. */
   renew?: boolean
-  /** Default: Secure exactly when the request is HTTPS (`app.proxy` for TLS-terminating proxies). */
+  /** The cookie's Secure attribute. Default: Secure exactly when the request is HTTPS (`app.proxy` for TLS-terminating proxies). */
   secure?: boolean
+  /** The cookie's SameSite attribute (`'lax'`, `'strict'`, `'none'`). Default: none sent. */
   sameSite?: string
+  /** The cookie's Partitioned attribute (CHIPS). Default: false. */
   partitioned?: boolean
+  /** The cookie's Priority attribute. Default: none sent. */
   priority?: 'low' | 'medium' | 'high'
+  /** The cookie's Domain attribute. Default: none, the request's host only. */
   domain?: string
+  /** The cookie's Path attribute. Default: `'/'`. */
   path?: string
   /** A sessionkit store (store mode on sessionkit), or a koa-session `{ get, set, destroy }` store. Default: none, the session lives in the cookie. */
   store?: ExternalStore | SessionStore
@@ -63,6 +70,7 @@ export interface SessionOptions {
   ContextStore?: new (
     ctx: AnyContext,
   ) => ExternalStore
+  /** Where the session key travels instead of the cookie (e.g. a header): `get(ctx)` and `set(ctx, key)`. */
   externalKey?: ExternalKey
   /** Cookie mode: session data to cookie value. Default: base64 JSON. */
   encode?: (data: Record<string, unknown>) => string
@@ -70,6 +78,7 @@ export interface SessionOptions {
   decode?: (value: string) => Record<string, unknown>
   /** New session ids. Default: `randomUUID()`, after `prefix`. */
   genid?: (ctx: AnyContext) => string
+  /** Prepended to ids made by the default `genid` (koa-session's option). Default: none. */
   prefix?: string
   /** Returning false discards a loaded session (`session:invalid`). */
   valid?: (ctx: AnyContext, data: Record<string, unknown>) => unknown
@@ -85,9 +94,14 @@ export interface SessionOptions {
   secret?: string | string[]
   /** Server-side idle timeout (ms) of sessions with a browser-session cookie (`maxAge` unset or `'session'`). Default: one day, koa-session's default life. */
   browserSessionTimeout?: number
-  /** Ms between expiry extensions of an unchanged session. */
+  /**
+   * Ms between expiry extensions (a `touch` in the store, no cookie) of an unchanged session.
+   * Default: never, as koa-session extends a session only by saving it and re-sending the
+   * cookie (`rolling`, `renew`); a silent touch would outlive the cookie's Expires. Express and
+   * Fastify default to a tenth of the idle timeout, at most 60 s (see the root README).
+   */
   touchAfter?: number
-  /** Ms from creation after which the session ends, active or not. */
+  /** Ms from creation after which the session ends, active or not. Default: none. */
   absoluteTimeout?: number
   /** Largest encoded session in bytes. Default: 1 MiB. */
   maxSizeBytes?: number

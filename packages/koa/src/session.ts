@@ -37,6 +37,7 @@ type Callback = (err?: Error) => void
  * `_expire`, then the data); `toJSON()` is what gets saved.
  */
 export class Session {
+  /** True for a session made on this request (none was loaded). */
   isNew = false
   /** Set when `maxAge` changes: the next commit saves whatever else changed. */
   _requireSave = false
@@ -80,6 +81,7 @@ export class Session {
     return Object.keys(this.toJSON()).length
   }
 
+  /** True when the session holds any data. */
   get populated(): boolean {
     return this.length > 0
   }
@@ -114,6 +116,7 @@ export class Session {
     return this.#host.commit()
   }
 
+  /** Commits now: saves when needed (or as `request` asks), and sets the cookie. */
   commit(request?: CommitRequest | Callback, callback?: Callback): Promise<void> | undefined {
     if (typeof request === 'function') return this.commit({}, request)
     const done = this.#host.commit(request ?? {})
@@ -149,7 +152,7 @@ export class Session {
     if (!features) {
       throw new SessionError(
         'NOT_SUPPORTED',
-        `session.${member}() needs a sessionkit store (option \`store\`)`,
+        `session.${member}() needs a sessionkit store: pass one as \`store\` (MemoryStore, RedisStore, DynamoDBStore or PostgresStore from @sessionkit/*); in cookie mode and with a koa-session store it does not exist`,
       )
     }
     return features
