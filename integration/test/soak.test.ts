@@ -155,6 +155,9 @@ async function soak(
   const lasting = [...load.counts.loggedOut, ...final.gone]
   const samples = load.samples
   const errors = samples.filter((s) => s.status !== 200)
+  const caughtAtFault = errors.filter(
+    (s) => s.kind === 'count' && s.start <= times.faultAt && s.end >= times.faultAt,
+  ).length
   // Reads answered before the fault: one in flight at the fault belongs to the fault.
   const before = reads(
     samples.filter((s) => s.end < times.faultAt),
@@ -209,6 +212,7 @@ async function soak(
     ],
     ['acknowledged increments lost', load.counts.lostAcked + final.lost],
     ['increments answered 5xx, applied anyway ("applied after 503")', final.appliedAfterError],
+    ['  of which could be in flight at the fault instant (5xx increments spanning it)', caughtAtFault],
     ['lasting logouts', lasting.length],
     [
       'confirmed-but-unsaved logins',
@@ -227,7 +231,16 @@ async function soak(
     console.info(`  ${status}: ${[...messages].slice(0, 6).join(' | ')}`)
 
   expect.soft(load.counts.lostAcked + final.lost, 'acknowledged increments lost').toBe(0)
-  expect.soft(final.appliedAfterError, 'increments answered with an error that were applied').toBe(0)
+  // A 503 means nothing changed, except for a write caught at the instant of the fault: sent,
+  // run, and then the server was killed or stopped before its answer left. No store answering
+  // within a bound can know that outcome (packages/redis/README.md, "A 503 means nothing
+  // changed", cases 1 and 2). Every increment started later, or answered before it, must not land.
+  expect
+    .soft(
+      final.appliedAfterError,
+      'increments answered with an error that were applied, beyond those in flight at the fault',
+    )
+    .toBeLessThanOrEqual(caughtAtFault)
   expect.soft(lasting, 'lasting logouts').toEqual([])
   expect.soft(unsaved, 'confirmed-but-unsaved logins').toEqual([])
   expect.soft(load.counts.leaks, 'cross-user leaks').toBe(0)
