@@ -13,4 +13,6 @@ turbo run test --concurrency=1 --continue
 turbo run build publint attw
 # Every README and entry-file @example block type-checks as written (needs the built dist).
 tsx scripts/readme-examples.ts
+# What users install: packed tarballs in fresh strict projects; the CommonJS .d.cts rewrite's own test.
 tsx scripts/consumer-check.ts
+vitest run scripts/cjs-types.test.ts
