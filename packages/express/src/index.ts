@@ -114,9 +114,8 @@ declare namespace session {
 }
 
 export default session
-/** sessionkit's one error class and its check, from `@sessionkit/core`: handle errors by `code` / `statusCode`. */
-export { isSessionError, SessionError, type SessionErrorCode } from '@sessionkit/core'
 export { Cookie, type CookieData, type CookieOptions } from './cookie'
+export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export type { SessionOptions } from './options'
 export { Session, type SessionCallback } from './session'
 export { type ConnectStore, MemoryStore, Store, type StoreConstructor } from './store'

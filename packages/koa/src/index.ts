@@ -167,7 +167,6 @@ export {
 } from './options-schema'
 /** koa-session 7's name for the options `session()` takes. */
 export type CreateSessionOptions = SessionOptions
-/** sessionkit's one error class and its check, from `@sessionkit/core`: handle errors by `code` / `statusCode`. */
-export { isSessionError, SessionError, type SessionErrorCode } from '@sessionkit/core'
+export { isSessionError, SessionError, type SessionErrorCode } from './errors'
 export { Session } from './session'
 export type { MigrationCounts } from './sessionkit-mode'
