@@ -36,6 +36,7 @@ declare global {
     interface Request {
       /** The session (absent on requests outside `cookie.path`, or after `destroy()`). */
       session: Session & Partial<SessionData>
+      /** The session's id, as `req.session.id` (the peer's name); a new one after `regenerate()`. */
       sessionID: string
       /**
        * The store, with connect methods (a connect face over a sessionkit store), and the

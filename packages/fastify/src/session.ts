@@ -66,6 +66,7 @@ export const kCommitNow: unique symbol = Symbol('sessionkit.fastify.commitNow')
  */
 export class FastifySession {
   [key: string]: unknown
+  /** This session's cookie (`maxAge`, `expires`, `httpOnly`, ...): change it here for this session only. */
   cookie: SessionCookieLike
   readonly #ctx: Context
   readonly #request: FastifyRequest

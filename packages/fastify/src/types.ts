@@ -14,6 +14,7 @@ declare module 'fastify' {
    * ```
    */
   interface ExpressSessionData {
+    /** This session's cookie (`maxAge`, `expires`, `httpOnly`, ...): change it here for this session only. */
     cookie: SessionCookie
   }
 
