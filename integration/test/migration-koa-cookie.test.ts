@@ -1,11 +1,8 @@
-import { fork } from 'node:child_process'
-import { join } from 'node:path'
-import { type RedisServer, startRedis, trackChild } from '@sessionkit/test-servers'
+import { type RedisServer, startRedis } from '@sessionkit/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Balancer, startBalancer } from '../src/balancer'
-import { Client, type Reply } from './support/client'
 import type { Phase } from './support/koa-cookie-migration-app'
+import { type Deploy, forkServer, rollTo, type Server, USERS, underLoad } from './support/rolling-deploy'
 
 /**
  * The koa-session cookie-mode path of docs/MIGRATION.md, run as an operator runs it: real
@@ -13,29 +10,11 @@ import type { Phase } from './support/koa-cookie-migration-app'
  * round-robin balancer, one Redis; users log in, then read and write in a loop while the
  * servers are replaced one by one (each new server takes traffic before the old one stops,
  * and the old one finishes what it has in flight), forward through the phases and back.
+ * The harness (fleet, load, figures): test/support/rolling-deploy.ts.
  */
-
-const here = import.meta.dirname
-const USERS = 12
-/** Requests every user makes between two server replacements. */
-const ROUNDS = 4
-const STARTUP_BOUND_MS = 60_000
-
-interface Server {
-  name: string
-  phase: Phase
-  url: string
-  stop(): Promise<void>
-}
 
 /** `middleware.migration` of @sessionkit/koa with a store (null on the other phases). */
 type MigrationCounts = { cookieSessions: number; storeSessions: number; moved: number } | null
-
-/** A server's counts, read from its admin route before it stops. */
-async function countsOf(server: Server): Promise<MigrationCounts> {
-  const body = (await (await fetch(`${server.url}/migration`)).json()) as { migration: MigrationCounts }
-  return body.migration
-}
 
 let redis: RedisServer
 /** Servers that exited without being stopped, with their last output. */
@@ -45,295 +24,33 @@ beforeAll(async () => {
 })
 afterAll(() => redis?.stop())
 
-async function startServer(name: string, phase: Phase): Promise<Server> {
-  const proc = fork(
-    join(here, 'support/koa-cookie-migration-app.ts'),
-    [JSON.stringify({ name, phase, redisUrl: redis.url })],
-    {
-      cwd: join(here, '..'),
-      execArgv: ['--conditions=@sessionkit/source', '--import', 'tsx'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+/**
+ * Runs `deploy` under load on three servers of `initial`; returns the load and the counts of
+ * every server, read from its admin route before it stops, summed per phase.
+ */
+async function deployed(title: string, initial: Phase, deploy: Deploy<Phase>['deploy']) {
+  const counts: Record<string, { cookieSessions: number; storeSessions: number; moved: number }> = {}
+  const load = await underLoad<Phase>({
+    title,
+    initial,
+    crashes,
+    deploy,
+    servers: {
+      start: (name, phase) =>
+        forkServer('koa-cookie-migration-app.ts', { name, phase, redisUrl: redis.url }, name, phase, crashes),
+      async beforeStop(server: Server<Phase>) {
+        const body = (await (await fetch(`${server.url}/migration`)).json()) as { migration: MigrationCounts }
+        if (!body.migration) return
+        const sum = counts[server.phase] ?? { cookieSessions: 0, storeSessions: 0, moved: 0 }
+        counts[server.phase] = sum
+        sum.cookieSessions += body.migration.cookieSessions
+        sum.storeSessions += body.migration.storeSessions
+        sum.moved += body.migration.moved
+      },
     },
-  )
-  trackChild(proc)
-  let output = ''
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000)
-  }
-  proc.stdout?.on('data', keep)
-  proc.stderr?.on('data', keep)
-  let stopping = false
-  const exited = new Promise<void>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      if (!stopping) crashes.push(`${name} (${phase}) exited (${code ?? signal}):\n${output}`)
-      resolve()
-    }),
-  )
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} not ready in ${STARTUP_BOUND_MS} ms`)),
-      STARTUP_BOUND_MS,
-    )
-    proc.once('message', (message: { port: number }) => {
-      clearTimeout(timer)
-      resolve(message.port)
-    })
-    proc.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} (${phase}) exited during startup (code ${code}):\n${output}`))
-    })
+    summary: () => [`middleware.migration summed per phase: ${JSON.stringify(counts)}`],
   })
-  return {
-    name,
-    phase,
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      stopping = true
-      proc.kill('SIGTERM')
-      await exited
-    },
-  }
-}
-
-/** The servers behind the balancer, replaced one at a time as a rolling deploy does. */
-class Fleet {
-  servers: Server[] = []
-  readonly steps: string[] = []
-  /** Summed counts of the stopped servers, per phase. */
-  readonly counts: Record<string, { cookieSessions: number; storeSessions: number; moved: number }> = {}
-
-  constructor(readonly balancer: Balancer) {}
-
-  static async start(phase: Phase, count = 3): Promise<Fleet> {
-    const fleet = new Fleet(await startBalancer({ backends: [], mode: 'round-robin' }))
-    fleet.servers = await Promise.all(
-      Array.from({ length: count }, (_, i) => startServer(`s${i + 1}`, phase)),
-    )
-    fleet.#route()
-    fleet.steps.push(`${count} × ${phase}`)
-    return fleet
-  }
-
-  /**
-   * Server `index` now runs `phase`: the new one takes traffic first, the old one drains (every
-   * user finished the request it had in flight, as a load balancer's deregistration delay
-   * waits), then it stops.
-   */
-  async replace(index: number, phase: Phase, drained: () => Promise<void>): Promise<void> {
-    const old = this.servers[index]!
-    this.servers[index] = await startServer(old.name, phase)
-    this.#route()
-    await drained()
-    await this.#retire(old)
-    this.steps.push(`${old.name}: ${old.phase} → ${phase}`)
-  }
-
-  #route() {
-    this.balancer.setBackends(this.servers.map((s) => ({ name: `${s.name}:${s.phase}`, url: s.url })))
-  }
-
-  async #retire(server: Server) {
-    const counts = await countsOf(server)
-    await server.stop()
-    if (!counts) return
-    const sum = this.counts[server.phase] ?? { cookieSessions: 0, storeSessions: 0, moved: 0 }
-    this.counts[server.phase] = sum
-    sum.cookieSessions += counts.cookieSessions
-    sum.storeSessions += counts.storeSessions
-    sum.moved += counts.moved
-  }
-
-  async stop() {
-    await Promise.all(this.servers.map((s) => this.#retire(s)))
-    await this.balancer.close()
-  }
-}
-
-interface Figures {
-  requests: number
-  logouts: number
-  lostWrites: number
-  clearedCookies: number
-  serverErrors: number
-  otherErrors: number
-  acknowledgedWrites: number
-  servedBy: Record<string, number>
-  problems: string[]
-}
-
-type Body = { user?: string | null; counter?: number | null; error?: string }
-
-/** One browser tab of one user: a login, then writes (counter + 1) and reads in turn. */
-class User {
-  readonly client: Client
-  acked = 0
-  done = 0
-  polls = 0
-
-  constructor(
-    readonly name: string,
-    baseUrl: string,
-    readonly figures: Figures,
-  ) {
-    this.client = new Client(baseUrl)
-  }
-
-  async login() {
-    const reply = await this.client.post(`/login?user=${this.name}`)
-    if (reply.status !== 200 || (reply.body as Body).user !== this.name)
-      throw new Error(`login of ${this.name} failed`)
-  }
-
-  /** One request, checked: the user is still logged in and sees every acknowledged write. */
-  async step(write: boolean): Promise<void> {
-    try {
-      const reply = await this.client.send(write ? 'POST' : 'GET', write ? '/count' : '/me')
-      this.check(reply, write)
-    } catch (err) {
-      this.figures.otherErrors++
-      this.figures.problems.push(`${this.name}: ${(err as Error).message}`)
-    }
-    this.done++
-  }
-
-  /**
-   * A second tab of the same browser (same cookies) reading while the first one writes: it
-   * sees every write acknowledged before it was sent, and its responses never replace a
-   * cookie a write set meanwhile.
-   */
-  async poll(): Promise<void> {
-    const before = this.acked
-    try {
-      const reply = await this.client.get('/me')
-      const body = reply.body as Body
-      if (
-        this.counted(reply) &&
-        typeof body.counter === 'number' &&
-        (body.counter < before || body.counter > this.acked + 1)
-      ) {
-        this.figures.lostWrites++
-        this.figures.problems.push(
-          `${this.name}: poll saw ${body.counter} on ${reply.instance}, acknowledged ${before}`,
-        )
-      }
-    } catch (err) {
-      this.figures.otherErrors++
-      this.figures.problems.push(`${this.name}: poll: ${(err as Error).message}`)
-    }
-    this.polls++
-  }
-
-  check(reply: Reply, write: boolean) {
-    if (!this.counted(reply)) return
-    const f = this.figures
-    const body = reply.body as Body
-    const expected = write ? this.acked + 1 : this.acked
-    if (body.counter !== expected) {
-      f.lostWrites++
-      f.problems.push(`${this.name}: counter ${body.counter} on ${reply.instance}, expected ${expected}`)
-    }
-    if (write) {
-      f.acknowledgedWrites++
-      this.acked = expected
-    }
-  }
-
-  /** Counts the reply; true when it is a 200 of this user's session (the counter is then checked). */
-  counted(reply: Reply): boolean {
-    const f = this.figures
-    const body = reply.body as Body
-    f.requests++
-    const phase = reply.instance?.split(':')[1] ?? 'balancer'
-    f.servedBy[phase] = (f.servedBy[phase] ?? 0) + 1
-    for (const line of reply.setCookies) {
-      const [pair, ...attrs] = line.split(';')
-      const cleared =
-        pair!.slice(pair!.indexOf('=') + 1) === '' ||
-        attrs.some((a) => /^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) <= Date.now())
-      if (cleared) {
-        f.clearedCookies++
-        f.problems.push(`${this.name}: cookie cleared by ${reply.instance}: ${line}`)
-      }
-    }
-    if (reply.status >= 500) {
-      f.serverErrors++
-      f.problems.push(`${this.name}: ${reply.status} from ${reply.instance}: ${JSON.stringify(body)}`)
-      return false
-    }
-    if (reply.status !== 200) {
-      f.otherErrors++
-      f.problems.push(`${this.name}: ${reply.status} from ${reply.instance}`)
-      return false
-    }
-    if (body.user !== this.name) {
-      f.logouts++
-      f.problems.push(`${this.name}: logged out on ${reply.instance} (saw ${JSON.stringify(body)})`)
-      return false
-    }
-    return true
-  }
-}
-
-/** USERS users in a loop until stopped; `rounds(n)` resolves once each made n more requests. */
-async function startLoad(baseUrl: string) {
-  const figures: Figures = {
-    requests: 0,
-    logouts: 0,
-    lostWrites: 0,
-    clearedCookies: 0,
-    serverErrors: 0,
-    otherErrors: 0,
-    acknowledgedWrites: 0,
-    servedBy: {},
-    problems: [],
-  }
-  const users = Array.from({ length: USERS }, (_, i) => new User(`user${i + 1}`, baseUrl, figures))
-  await Promise.all(users.map((u) => u.login()))
-  let running = true
-  // Both tabs of every user count: a drain waits for the requests of both to finish.
-  const waiters: { target: { done: number; polls: number }[]; resolve: () => void }[] = []
-  const wake = () => {
-    for (const w of [...waiters]) {
-      if (users.every((u, i) => u.done >= w.target[i]!.done && u.polls >= w.target[i]!.polls)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve()
-      }
-    }
-  }
-  const loops = users.flatMap((user) => [
-    (async () => {
-      for (let i = 0; running; i++) {
-        await user.step(i % 2 === 0)
-        wake()
-      }
-    })(),
-    (async () => {
-      while (running) {
-        await user.poll()
-        wake()
-      }
-    })(),
-  ])
-  return {
-    figures,
-    users,
-    rounds: (n: number) =>
-      new Promise<void>((resolve) => {
-        waiters.push({ target: users.map((u) => ({ done: u.done + n, polls: u.polls + 1 })), resolve })
-        wake()
-      }),
-    /** Ends the loops without the final check (a failed deploy step). */
-    async abort() {
-      running = false
-      await Promise.all(loops)
-    },
-    async stop() {
-      running = false
-      await Promise.all(loops)
-      // Every user once more on every server: still logged in, every write there.
-      for (const user of users) for (let i = 0; i < 3; i++) await user.step(false)
-    },
-  }
+  return { load, counts }
 }
 
 async function sessionKeysInRedis(): Promise<number> {
@@ -345,70 +62,9 @@ async function sessionKeysInRedis(): Promise<number> {
   }
 }
 
-function report(title: string, fleet: Fleet, f: Figures, ms: number) {
-  console.log(
-    [
-      `${title} (${USERS} users, ${(ms / 1000).toFixed(1)} s)`,
-      `  steps: ${fleet.steps.join('; ')}`,
-      `  middleware.migration summed per phase: ${JSON.stringify(fleet.counts)}`,
-      `  requests ${f.requests} (a writing tab and a reading tab per user), acknowledged writes ${f.acknowledgedWrites}, served by ${JSON.stringify(f.servedBy)}`,
-      `  logouts ${f.logouts}, lost writes ${f.lostWrites}, cleared cookies ${f.clearedCookies}, 5xx ${f.serverErrors}, other errors ${f.otherErrors}`,
-      ...f.problems.slice(0, 20).map((p) => `  ! ${p}`),
-    ].join('\n'),
-  )
-}
-
-function expectZeros(f: Figures) {
-  expect(f.problems.slice(0, 20)).toEqual([])
-  expect({
-    logouts: f.logouts,
-    lostWrites: f.lostWrites,
-    clearedCookies: f.clearedCookies,
-    serverErrors: f.serverErrors,
-    otherErrors: f.otherErrors,
-  }).toEqual({ logouts: 0, lostWrites: 0, clearedCookies: 0, serverErrors: 0, otherErrors: 0 })
-}
-
-/** Runs `deploy` under load on a fleet that starts with three servers of `initial`. */
-async function underLoad(
-  title: string,
-  initial: Phase,
-  deploy: (fleet: Fleet, rounds: (n: number) => Promise<void>) => Promise<void>,
-) {
-  const fleet = await Fleet.start(initial)
-  const started = performance.now()
-  let load: Awaited<ReturnType<typeof startLoad>>
-  try {
-    load = await startLoad(fleet.balancer.url)
-    try {
-      await load.rounds(ROUNDS)
-      await deploy(fleet, load.rounds)
-    } catch (err) {
-      await load.abort()
-      throw err
-    }
-    await load.stop()
-  } finally {
-    await fleet.stop()
-  }
-  report(title, fleet, load.figures, performance.now() - started)
-  expect(crashes).toEqual([])
-  expectZeros(load.figures)
-  expect(load.figures.acknowledgedWrites).toBeGreaterThan(USERS * ROUNDS)
-  return { load, counts: fleet.counts }
-}
-
-/** Replaces every server, one after the other, with one running `phase`. */
-async function rollTo(fleet: Fleet, phase: Phase, rounds: (n: number) => Promise<void>, which = [0, 1, 2]) {
-  for (const index of which) {
-    await fleet.replace(index, phase, () => rounds(1))
-    await rounds(ROUNDS)
-  }
-}
-
 describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION.md)', () => {
   it('rolling deploy: koa-session cookie mode → sessionkit', { timeout: 300_000 }, async () => {
-    const { load, counts } = await underLoad(
+    const { load, counts } = await deployed(
       'rolling deploy: koa-session cookie mode → sessionkit',
       'koa-session',
       async (fleet, rounds) => {
@@ -429,7 +85,7 @@ describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION
 
   it('rollback: sessionkit → koa-session cookie mode', { timeout: 300_000 }, async () => {
     const keysBefore = await sessionKeysInRedis()
-    const { counts } = await underLoad(
+    const { counts } = await deployed(
       'rollback: sessionkit → koa-session cookie mode',
       'koa-session',
       async (fleet, rounds) => {
@@ -445,7 +101,7 @@ describe('koa-session cookie mode → @sessionkit/koa store mode (docs/MIGRATION
 
   it('rollback: sessionkit finish → sessionkit migrate', { timeout: 300_000 }, async () => {
     const keysBefore = await sessionKeysInRedis()
-    const { counts } = await underLoad(
+    const { counts } = await deployed(
       'rollback: sessionkit finish → sessionkit migrate',
       'migrate',
       async (fleet, rounds) => {
