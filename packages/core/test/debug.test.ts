@@ -13,9 +13,13 @@ const cookie = { originalMaxAge: 3_600_000, secure: true as const }
 
 describe('NODE_DEBUG=sessionkit', () => {
   it('prints each request: where its session came from, the plan, store calls, and never a whole id', async () => {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, NODE_DEBUG: 'sessionkit' },
-    })
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--conditions=@sessionkit/source', '--import', 'tsx', fixture],
+      {
+        env: { ...process.env, NODE_DEBUG: 'sessionkit' },
+      },
+    )
     const lines = stderr.split('\n').filter((line) => line.startsWith('SESSIONKIT'))
     const text = lines.map((line) => line.replace(/^SESSIONKIT \d+: /, '')).join('\n')
     expect(text).toMatch(/^commit \S{6}…: write \(forced\) -> created, set cookie \(new, modified\)$/m)
@@ -33,9 +37,13 @@ describe('NODE_DEBUG=sessionkit', () => {
   })
 
   it('is off unless NODE_DEBUG names it', async () => {
-    const { stderr } = await run(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, NODE_DEBUG: 'http' },
-    })
+    const { stderr } = await run(
+      process.execPath,
+      ['--conditions=@sessionkit/source', '--import', 'tsx', fixture],
+      {
+        env: { ...process.env, NODE_DEBUG: 'http' },
+      },
+    )
     expect(stderr).not.toContain('SESSIONKIT ')
   })
 })
