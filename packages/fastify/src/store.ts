@@ -82,18 +82,25 @@ class MapStore extends EventEmitter {
 const PEER_METHODS = ['get', 'set', 'destroy'] as const
 
 /**
- * What `request.sessionStore` shows: the store given (as @fastify/session, the same object),
- * with the peer's callback `get`/`set`/`destroy` added to a sessionkit store that lacks them
- * (Redis, DynamoDB, ...; the default MemoryStore has its own), so code written for
- * `request.sessionStore.get(sid, cb)` works on every store. Added on the instance, not
- * enumerable, only where the store has no member of that name.
+ * What `request.sessionStore` shows: the store given (as @fastify/session, the same object)
+ * when it has the peer's callback `get`/`set`/`destroy` (the default MemoryStore does), else a
+ * view of it that adds them (Redis, DynamoDB, ...), so code written for
+ * `request.sessionStore.get(sid, cb)` works on every store. A view, never a change to the
+ * app's object: another binding given the same store would take added connect methods for a
+ * connect store's and stop merging attributes.
  */
 export function requestStore(store: object): object {
-  if (!isSessionStore(store)) return store
+  if (!isSessionStore(store) || PEER_METHODS.every((name) => name in store)) return store
   const face = connectFace(store as SessionStore) as unknown as Record<string, unknown>
-  for (const name of PEER_METHODS) {
-    if (name in store) continue
-    Object.defineProperty(store, name, { value: face[name], writable: true, configurable: true })
-  }
-  return store
+  const isPeerMethod = (prop: PropertyKey) =>
+    (PEER_METHODS as readonly PropertyKey[]).includes(prop) && !(prop in store)
+  return new Proxy(store, {
+    get(target, prop) {
+      if (isPeerMethod(prop)) return face[prop as string]
+      const value = Reflect.get(target, prop, target)
+      // Methods run on the store itself: its private fields are not reachable through a proxy.
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+    has: (target, prop) => isPeerMethod(prop) || Reflect.has(target, prop),
+  })
 }
