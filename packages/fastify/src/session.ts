@@ -380,7 +380,7 @@ export function writeCookie(ctx: Context, reply: FastifyReply, cookie: CookieIns
     return
   }
   const { sameSite, priority: _priority, ...attributes } = cookie.attributes
-  reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.id), {
+  reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.value ?? cookie.id), {
     ...attributes,
     // An explicit null, as the peer's cookie.toJSON() gives: @fastify/cookie's own default is Lax.
     sameSite: sameSite ?? null,

@@ -6,6 +6,7 @@ import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
 import { debug, logCommit, logStore, logStoreError, warnSecureOverHttp } from './debug'
 import { type CommitPlan, type PlanInput, planCommit } from './plan'
+import { isSealedStore } from '../sealed/store'
 import { RequestState } from './request-state'
 import type { CommitOutcome, CookieInstruction, Preview } from './request-types'
 
@@ -40,6 +41,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** Operations queued or running: a commit can be settled at once only when none is. */
   #busy = 0
   #end: PreparedEnd | undefined
+  #sealedReleased = false
   /** What the plan reads, made once per request: planning allocates nothing. */
   readonly #planInput: PlanInput = this.#readForPlan()
 
@@ -203,6 +205,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     }
     if (!outcome) return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
     this.#end = { outcome }
+    this.#releaseSealed()
     if (debug.enabled) logCommit('at end', this.session.id, plan, outcome)
     return { plan, cookie: outcome.cookie, outcome }
   }
@@ -217,8 +220,18 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         return await this.#commit(end)
       } finally {
         end?.release?.()
+        this.#releaseSealed()
       }
     }, true)
+  }
+
+  /** A sealed store holds the request's session from begin to commit only. */
+  #releaseSealed(): void {
+    const store = this.host.repository.store
+    if (!isSealedStore(store) || this.#sealedReleased) return
+    this.#sealedReleased = true
+    store.release(this.session.id)
+    if (this.presentedId !== undefined && this.presentedId !== this.session.id) store.release(this.presentedId)
   }
 
   async #commit(end: PreparedEnd | undefined): Promise<CommitOutcome> {
@@ -357,8 +370,13 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     if (plan.cookie === 'clear') {
       return clearCookie({ cookie: this.cookie, secure: this.secure, rules: this.host.rules })
     }
-    if (plan.cookie === 'none' || result === undefined) return undefined
-    return setCookieFor(
+    if (result === undefined) return undefined
+    const store = this.host.repository.store
+    const sealed = isSealedStore(store)
+    // A sealed session's write exists only in the cookie: every write re-sends it.
+    const resealed = sealed && plan.store === 'write' && !plan.secureBlocked && result !== 'unchanged'
+    if (plan.cookie === 'none' && !resealed) return undefined
+    const cookie = setCookieFor(
       result,
       { send: true },
       {
@@ -369,5 +387,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         savedEarly: this.facts.explicitSave !== 'none',
       },
     )
+    if (!sealed || cookie?.action !== 'set') return cookie
+    const value = store.cookieValue(cookie.id)
+    return value === undefined ? undefined : { ...cookie, value }
   }
 }
