@@ -95,6 +95,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   fastify.decorateRequest('sessionStore', { getter: () => shownStore })
   fastify.decorateRequest('session', null as never)
 
+  // The session each request opened, also once `destroy()` set `request.session` to null.
+  const opened = new WeakMap<object, FastifySession>()
   fastify.addHook('onRequest', async (request) => {
     // As @fastify/session: outside the cookie's path a request gets a bare object.
     request.session = {} as FastifySessionObject
@@ -102,11 +104,17 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     if (!pathMatches(url, ctx.cookie.path || '/')) return
     const session = await openSession(ctx, request, presentedValue(ctx, request))
     request.session = session as unknown as FastifySessionObject
+    opened.set(request, session)
   })
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as unknown
     if (!(session instanceof FastifySession)) {
+      // A destroyed sealed session still clears its cookie: the cookie is the session. Other
+      // stores settle nothing here (@fastify/session sends no cookie after `destroy()`).
+      try {
+        opened.get(request)?.[kCommitNow](reply)
+      } catch {}
       done(null, payload)
       return
     }

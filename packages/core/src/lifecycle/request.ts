@@ -160,6 +160,14 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         return { plan: undefined, cookie: undefined } // the commit reports it
       }
     }
+    if (at === 'end' && this.#sealedLogoutDone()) {
+      // Nothing left to call the store for, and the cookie must still be cleared (see #cookie).
+      const plan = this.#plan()
+      const outcome = this.#done(plan)
+      this.#end = { outcome }
+      this.#releaseSealed()
+      return { plan, cookie: outcome.cookie, outcome }
+    }
     if (this.facts.detached || this.session.isDestroyed) return { plan: undefined, cookie: undefined }
     const release = this.hold() // throws for an invalid cookie.maxAge
     let kept = false
@@ -223,6 +231,17 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         this.#releaseSealed()
       }
     }, true)
+  }
+
+  /** A sealed session this request destroyed, its delete done and nothing queued. */
+  #sealedLogoutDone(): boolean {
+    return (
+      this.session.isDestroyed &&
+      this.facts.removal === 'destroyed' &&
+      this.#busy === 0 &&
+      this.#end === undefined &&
+      isSealedStore(this.host.repository.store)
+    )
   }
 
   /** A sealed store holds the request's session from begin to commit only. */
@@ -367,12 +386,15 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
 
   /** The plan's cookie for the store's answer: Set-Cookie only for what the store confirmed. */
   #cookie(plan: CommitPlan, result: CommitResult | undefined): CookieInstruction | undefined {
-    if (plan.cookie === 'clear') {
+    const store = this.host.repository.store
+    const sealed = isSealedStore(store)
+    // A sealed session is the cookie: a logout that left it would log no one out, whatever
+    // the peer does with a stored session's cookie.
+    const sealedLogout = sealed && this.session.isDestroyed && this.presented
+    if (plan.cookie === 'clear' || sealedLogout) {
       return clearCookie({ cookie: this.cookie, secure: this.secure, rules: this.host.rules })
     }
     if (result === undefined) return undefined
-    const store = this.host.repository.store
-    const sealed = isSealedStore(store)
     // A sealed session's write exists only in the cookie: every write re-sends it.
     const resealed = sealed && plan.store === 'write' && !plan.secureBlocked && result !== 'unchanged'
     if (plan.cookie === 'none' && !resealed) return undefined
@@ -388,7 +410,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
       },
     )
     if (!sealed || cookie?.action !== 'set') return cookie
+    // Unknown only in a preview before the write seals it: bindings wait for the commit's cookie.
     const value = store.cookieValue(cookie.id)
-    return value === undefined ? undefined : { ...cookie, value }
+    return value === undefined ? cookie : { ...cookie, value }
   }
 }
