@@ -81,7 +81,13 @@ describe.each(BINDINGS.map((b) => [b.name, b] as const))('sealed cookie on %s', 
     const good = browser.cookie!
     const eve = new Browser()
     await eve.post(`${foreign}/login?user=eve`)
-    for (const bad of [good.slice(0, 60), good.replace(/A/, 'B'), `${good}x`, eve.cookie!, 's%3Agarbage.sig']) {
+    for (const bad of [
+      good.slice(0, 60),
+      good.replace(/A/, 'B'),
+      `${good}x`,
+      eve.cookie!,
+      's%3Agarbage.sig',
+    ]) {
       const tab = new Browser()
       tab.cookie = bad
       const res = await tab.get(`${url}/me`)
@@ -108,7 +114,10 @@ describe.each(BINDINGS.map((b) => [b.name, b] as const))('sealed cookie on %s', 
     const browser = new Browser()
     await browser.post(`${url}/login?user=ann`)
     const res = await browser.post(`${url}/revoke-others`)
-    expect(res.body).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringMatching(/no server state/) })
+    expect(res.body).toMatchObject({
+      code: 'NOT_SUPPORTED',
+      message: expect.stringMatching(/no server state/),
+    })
   })
 })
 

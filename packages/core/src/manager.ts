@@ -47,9 +47,9 @@ import {
   type HttpResponseLike,
   type SessionIdResolver,
 } from './resolvers'
+import { isSealedStore } from './sealed/store'
 import type { Session } from './session'
 import type { Secret } from './signer'
-import { isSealedStore } from './sealed/store'
 import type { SessionStore } from './types'
 
 /** Options of {@link SessionManager}: the repository's, the peer's rules, and how ids travel over plain HTTP. */

@@ -18,8 +18,8 @@ import {
   repositorySettings,
   type SessionRepositoryOptions,
 } from './repository-options'
-import { type AttributeDiff as Diff, Session, STATE } from './session'
 import { isSealedStore } from './sealed/store'
+import { type AttributeDiff as Diff, Session, STATE } from './session'
 import { callStore, storeError } from './store-errors'
 import type { SessionRecord, SessionStore, SessionTouch } from './types'
 

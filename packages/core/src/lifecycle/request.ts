@@ -2,11 +2,11 @@ import { isConnectDriven } from '../adapt-store'
 import { storeErrorForApp } from '../connect-call'
 import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
+import { isSealedStore } from '../sealed/store'
 import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
 import { debug, logCommit, logStore, logStoreError, warnSecureOverHttp } from './debug'
 import { type CommitPlan, type PlanInput, planCommit } from './plan'
-import { isSealedStore } from '../sealed/store'
 import { RequestState } from './request-state'
 import type { CommitOutcome, CookieInstruction, Preview } from './request-types'
 
@@ -250,7 +250,8 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     if (!isSealedStore(store) || this.#sealedReleased) return
     this.#sealedReleased = true
     store.release(this.session.id)
-    if (this.presentedId !== undefined && this.presentedId !== this.session.id) store.release(this.presentedId)
+    if (this.presentedId !== undefined && this.presentedId !== this.session.id)
+      store.release(this.presentedId)
   }
 
   async #commit(end: PreparedEnd | undefined): Promise<CommitOutcome> {

@@ -24,7 +24,8 @@ export interface SealKey {
  * both tried.
  */
 export function deriveKeys(secrets: readonly Secret[]): SealKey[] {
-  if (secrets.length === 0) throw new SessionError('INVALID_OPTIONS', 'sealed cookies need at least one secret')
+  if (secrets.length === 0)
+    throw new SessionError('INVALID_OPTIONS', 'sealed cookies need at least one secret')
   return secrets.map((secret) => {
     const material = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
     if (material.length < 32) {
