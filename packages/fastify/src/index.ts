@@ -4,7 +4,14 @@ import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
-import { type Context, FastifySession, kCommit, kCommitNow, presentedValue } from './session'
+import {
+  type Context,
+  FastifySession,
+  kCommit,
+  kCommitNow,
+  kDestroyedCookie,
+  presentedValue,
+} from './session'
 import { MemoryStore, requestStore } from './store'
 import type { FastifySessionObject, SessionStore } from './types'
 
@@ -110,11 +117,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as unknown
     if (!(session instanceof FastifySession)) {
-      // A destroyed sealed session still clears its cookie: the cookie is the session. Other
-      // stores settle nothing here (@fastify/session sends no cookie after `destroy()`).
-      try {
-        opened.get(request)?.[kCommitNow](reply)
-      } catch {}
+      // A destroyed sealed session still clears its cookie: the cookie is the session.
+      opened.get(request)?.[kDestroyedCookie](reply)
       done(null, payload)
       return
     }
