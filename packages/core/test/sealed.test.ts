@@ -292,4 +292,34 @@ describe('sealed cookie: sessions with no server state', () => {
     expect(await app.store.load(before)).toBeUndefined()
     expect(await app.store.load(after)).toBeUndefined()
   })
+
+  it('two concurrent requests of one session in one process: both commit, and the later cookie holds both changes', async () => {
+    let release!: () => void
+    let entered!: () => void
+    const inside = new Promise<void>((r) => {
+      entered = r
+    })
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const app = await serve([K1], {}, async (_session, req) => {
+      if (req.url?.includes('slow')) {
+        entered()
+        await gate
+      }
+    })
+    const first = await app.request('set=user:ann')
+    const slow = app.request('slow&set=a:1', first.cookie)
+    await inside
+    const fast = await app.request('set=b:2', first.cookie)
+    expect(fast.status).toBe(200)
+    release()
+    const late = await slow
+    expect(late.status).toBe(200)
+    // One process holds one copy while requests use it, so their changes merge; across
+    // processes nothing can merge them and the browser keeps the last cookie.
+    expect(dataOf((await app.request('', late.cookie)).text)).toEqual({ user: 'ann', a: '1', b: '2' })
+    expect(dataOf((await app.request('', fast.cookie)).text)).toEqual({ user: 'ann', b: '2' })
+    expect(await app.store.load(JSON.parse(first.text).id)).toBeUndefined()
+  })
 })
