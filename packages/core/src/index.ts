@@ -56,6 +56,7 @@ export {
   type HttpResponseLike,
   type SessionIdResolver,
 } from './resolvers'
+export { isSealedStore, type SealedCookieOptions, SealedCookieStore } from './sealed/store'
 export { Session } from './session'
 export { createSigner, RecentlySigned, type Secret, type Signer } from './signer'
 export { isNetworkError } from './store-errors'

@@ -47,6 +47,7 @@ import {
   type HttpResponseLike,
   type SessionIdResolver,
 } from './resolvers'
+import { isSealedStore } from './sealed/store'
 import type { Session } from './session'
 import type { Secret } from './signer'
 import type { SessionStore } from './types'
@@ -172,6 +173,12 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
   async begin(input: OpenInput): Promise<RequestLifecycle<Data>> {
     let loaded: Session<Data> | undefined
     const start = debug.enabled ? performance.now() : 0
+    const store = this.repository.store
+    if (isSealedStore(store) && input.id !== undefined) {
+      // The cookie is the session: what it names is the id sealed inside, or nothing (tampered,
+      // truncated, expired, another key) and the request gets a new, empty session.
+      input = { ...input, presented: input.presented ?? true, id: store.unseal(input.id) }
+    }
     try {
       loaded = input.id === undefined ? undefined : await this.repository.load(input.id)
     } catch (err) {
@@ -209,7 +216,7 @@ export class SessionManager<Data extends object = Record<string, unknown>> {
     const { result, cookie } = await lifecycle.commit()
     const resolver = this.#resolver()
     if (cookie?.action === 'set') {
-      resolver.write(res, cookie.id, { expires: cookie.expires, secure: lifecycle.secure })
+      resolver.write(res, cookie.value ?? cookie.id, { expires: cookie.expires, secure: lifecycle.secure })
     } else if (cookie?.action === 'clear') {
       resolver.clear(res, { secure: lifecycle.secure })
     }

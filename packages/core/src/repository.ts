@@ -18,6 +18,7 @@ import {
   repositorySettings,
   type SessionRepositoryOptions,
 } from './repository-options'
+import { isSealedStore } from './sealed/store'
 import { type AttributeDiff as Diff, Session, STATE } from './session'
 import { callStore, storeError } from './store-errors'
 import type { SessionRecord, SessionStore, SessionTouch } from './types'
@@ -307,6 +308,12 @@ export class SessionRepository<Data extends object = Record<string, unknown>> ex
 
   async #recordsOf(principal: string): Promise<SessionRecord[]> {
     const find = this.store.findByPrincipal
+    if (isSealedStore(this.store)) {
+      throw new SessionError(
+        'NOT_SUPPORTED',
+        'sealed-cookie sessions keep no server state, so there is nothing to look up or revoke: a copied cookie opens until it expires. Use a server-side store where revokeAll, destroyAllFor or findByPrincipal is needed',
+      )
+    }
     if (!this.store.capabilities.principalIndex || !find) {
       throw new SessionError(
         'NOT_SUPPORTED',

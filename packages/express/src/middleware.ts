@@ -329,7 +329,7 @@ function serialize(
 ): string {
   if (cookie.action === 'clear')
     return serializeCookie(name, '', cookie.attributes, { secure, expires: new Date(0) })
-  return serializeCookie(name, resolver.wrap(cookie.id), cookie.attributes, {
+  return serializeCookie(name, resolver.wrap(cookie.value ?? cookie.id), cookie.attributes, {
     secure,
     expires: cookie.expires,
   })

@@ -4,7 +4,14 @@ import fp from 'fastify-plugin'
 import type { CookieOptions } from './cookie'
 import { openSession } from './lifecycle'
 import { checkSecret, cookieDefaults, type FastifySessionOptions, signerFor } from './options'
-import { type Context, FastifySession, kCommit, kCommitNow, presentedValue } from './session'
+import {
+  type Context,
+  FastifySession,
+  kCommit,
+  kCommitNow,
+  kDestroyedCookie,
+  presentedValue,
+} from './session'
 import { MemoryStore, requestStore } from './store'
 import type { FastifySessionObject, SessionStore } from './types'
 
@@ -95,6 +102,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   fastify.decorateRequest('sessionStore', { getter: () => shownStore })
   fastify.decorateRequest('session', null as never)
 
+  // The session each request opened, also once `destroy()` set `request.session` to null.
+  const opened = new WeakMap<object, FastifySession>()
   fastify.addHook('onRequest', async (request) => {
     // As @fastify/session: outside the cookie's path a request gets a bare object.
     request.session = {} as FastifySessionObject
@@ -102,11 +111,14 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     if (!pathMatches(url, ctx.cookie.path || '/')) return
     const session = await openSession(ctx, request, presentedValue(ctx, request))
     request.session = session as unknown as FastifySessionObject
+    opened.set(request, session)
   })
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as unknown
     if (!(session instanceof FastifySession)) {
+      // A destroyed sealed session still clears its cookie: the cookie is the session.
+      opened.get(request)?.[kDestroyedCookie](reply)
       done(null, payload)
       return
     }

@@ -48,6 +48,8 @@ export const kCommit: unique symbol = Symbol('sessionkit.fastify.commit')
 export const kExpiredOnLoad: unique symbol = Symbol('sessionkit.fastify.expiredOnLoad')
 /** Commits at once when that needs no store call; answers whether it did (see core's `preview('end')`). */
 export const kCommitNow: unique symbol = Symbol('sessionkit.fastify.commitNow')
+/** onSend after `destroy()`: a sealed session's cookie is cleared (the cookie is the session). */
+export const kDestroyedCookie: unique symbol = Symbol('sessionkit.fastify.destroyedCookie')
 
 /**
  * `request.session`: data as own properties, @fastify/session's methods, and sessionkit's
@@ -282,6 +284,17 @@ export class FastifySession {
     return settle(null, () => promise, callback) ?? promise
   }
 
+  /**
+   * After `destroy()` (`request.session` is null): the cookie core settles for the destroyed
+   * session, which is a clearing one for a sealed store only; other stores settle nothing here,
+   * as @fastify/session sends no cookie after `destroy()`.
+   */
+  [kDestroyedCookie](reply: FastifyReply): void {
+    if (!this.#lifecycle.session.isDestroyed) return
+    const outcome = this.#lifecycle.preview('end').outcome
+    if (outcome) writeCookie(this.#ctx, reply, outcome.cookie)
+  }
+
   /** The onSend half: core's commit, then the cookie it decided. Runs once. */
   [kCommitNow](reply: FastifyReply): boolean {
     if (this.#committing) return false
@@ -380,7 +393,7 @@ export function writeCookie(ctx: Context, reply: FastifyReply, cookie: CookieIns
     return
   }
   const { sameSite, priority: _priority, ...attributes } = cookie.attributes
-  reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.id), {
+  reply.setCookie(ctx.cookieName, ctx.prefix + ctx.signer.sign(cookie.value ?? cookie.id), {
     ...attributes,
     // An explicit null, as the peer's cookie.toJSON() gives: @fastify/cookie's own default is Lax.
     sameSite: sameSite ?? null,

@@ -220,7 +220,7 @@ export class SessionkitSession implements RequestSession, SessionHost {
     if (cookie?.action === 'set') {
       if (this.#inCookie) mode.counts.moved++
       this.#inCookie = undefined
-      mode.carrier.write(ctx, options, cookie.id, cookie.attributes, cookie.expires)
+      mode.carrier.write(ctx, options, cookie.value ?? cookie.id, cookie.attributes, cookie.expires)
       // koa-session forgets a browser-session lifetime once saved (`ctx.session.maxAge` reads undefined).
       if (options.maxAge === 'session') options.maxAge = undefined
     } else if (cookie?.action === 'clear') {

@@ -24,8 +24,10 @@ export interface OpenInput {
 export type CookieInstruction =
   | {
       action: 'set'
-      /** The id to sign and send. */
+      /** The session id. */
       id: string
+      /** What to sign and send when it is not the id: the sealed session of a `SealedCookieStore`. */
+      value?: string
       /** Absent for a browser-session cookie; capped at the absolute timeout. */
       expires: Date | undefined
       /** `expires - now` in ms, for frameworks that send Max-Age. */

@@ -2,6 +2,7 @@ import { isConnectDriven } from '../adapt-store'
 import { storeErrorForApp } from '../connect-call'
 import { peerWrites, readsPeerWrites } from '../peer-writes'
 import type { CommitResult } from '../repository'
+import { isSealedStore } from '../sealed/store'
 import { STATE } from '../session'
 import { clearCookie, setCookieFor } from './cookie-instruction'
 import { debug, logCommit, logStore, logStoreError, warnSecureOverHttp } from './debug'
@@ -40,6 +41,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
   /** Operations queued or running: a commit can be settled at once only when none is. */
   #busy = 0
   #end: PreparedEnd | undefined
+  #sealedReleased = false
   /** What the plan reads, made once per request: planning allocates nothing. */
   readonly #planInput: PlanInput = this.#readForPlan()
 
@@ -158,6 +160,14 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         return { plan: undefined, cookie: undefined } // the commit reports it
       }
     }
+    if (at === 'end' && this.#sealedLogoutDone()) {
+      // Nothing left to call the store for, and the cookie must still be cleared (see #cookie).
+      const plan = this.#plan()
+      const outcome = this.#done(plan)
+      this.#end = { outcome }
+      this.#releaseSealed()
+      return { plan, cookie: outcome.cookie, outcome }
+    }
     if (this.facts.detached || this.session.isDestroyed) return { plan: undefined, cookie: undefined }
     const release = this.hold() // throws for an invalid cookie.maxAge
     let kept = false
@@ -203,6 +213,7 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
     }
     if (!outcome) return { plan, cookie: this.#cookie(plan, this.#predictedResult(plan)) }
     this.#end = { outcome }
+    this.#releaseSealed()
     if (debug.enabled) logCommit('at end', this.session.id, plan, outcome)
     return { plan, cookie: outcome.cookie, outcome }
   }
@@ -217,8 +228,30 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         return await this.#commit(end)
       } finally {
         end?.release?.()
+        this.#releaseSealed()
       }
     }, true)
+  }
+
+  /** A sealed session this request destroyed, its delete done and nothing queued. */
+  #sealedLogoutDone(): boolean {
+    return (
+      this.session.isDestroyed &&
+      this.facts.removal === 'destroyed' &&
+      this.#busy === 0 &&
+      this.#end === undefined &&
+      isSealedStore(this.host.repository.store)
+    )
+  }
+
+  /** A sealed store holds the request's session from begin to commit only. */
+  #releaseSealed(): void {
+    const store = this.host.repository.store
+    if (!isSealedStore(store) || this.#sealedReleased) return
+    this.#sealedReleased = true
+    store.release(this.session.id)
+    if (this.presentedId !== undefined && this.presentedId !== this.session.id)
+      store.release(this.presentedId)
   }
 
   async #commit(end: PreparedEnd | undefined): Promise<CommitOutcome> {
@@ -354,11 +387,19 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
 
   /** The plan's cookie for the store's answer: Set-Cookie only for what the store confirmed. */
   #cookie(plan: CommitPlan, result: CommitResult | undefined): CookieInstruction | undefined {
-    if (plan.cookie === 'clear') {
+    const store = this.host.repository.store
+    const sealed = isSealedStore(store)
+    // A sealed session is the cookie: a logout that left it would log no one out, whatever
+    // the peer does with a stored session's cookie.
+    const sealedLogout = sealed && this.session.isDestroyed && this.presented
+    if (plan.cookie === 'clear' || sealedLogout) {
       return clearCookie({ cookie: this.cookie, secure: this.secure, rules: this.host.rules })
     }
-    if (plan.cookie === 'none' || result === undefined) return undefined
-    return setCookieFor(
+    if (result === undefined) return undefined
+    // A sealed session's write exists only in the cookie: every write re-sends it.
+    const resealed = sealed && plan.store === 'write' && !plan.secureBlocked && result !== 'unchanged'
+    if (plan.cookie === 'none' && !resealed) return undefined
+    const cookie = setCookieFor(
       result,
       { send: true },
       {
@@ -369,5 +410,9 @@ export class RequestLifecycle<Data extends object = Record<string, unknown>> ext
         savedEarly: this.facts.explicitSave !== 'none',
       },
     )
+    if (!sealed || cookie?.action !== 'set') return cookie
+    // Unknown only in a preview before the write seals it: bindings wait for the commit's cookie.
+    const value = store.cookieValue(cookie.id)
+    return value === undefined ? cookie : { ...cookie, value }
   }
 }
