@@ -315,8 +315,10 @@ describe('waitForReplicas covers every write', () => {
       expect(writer).not.toBe(c)
       const id = await create(store, { a: '1' }, 'carol')
       const next = newId()
-      const rotate = () =>
-        store.save({
+      // The old index entry is removed in the background once the take answered: wait for it,
+      // or a busy machine sends that ZREM + WAIT after the recording ended.
+      const rotate = async () => {
+        await store.save({
           id: next,
           previousId: id,
           isNew: false,
@@ -324,11 +326,16 @@ describe('waitForReplicas covers every write', () => {
           set: { a: '1' },
           removed: [],
         })
+        await store.settled()
+      }
       const onReads: string[] = []
       const rotation = await commandsSent(observer, writer, () =>
         commandsSent(observer, c, rotate).then((seen) => onReads.push(...seen)),
       )
-      const del = await commandsSent(observer, writer, () => store.delete(next))
+      const del = await commandsSent(observer, writer, async () => {
+        await store.delete(next)
+        await store.settled()
+      })
       // A script's first use on a connection is an EVAL, then EVALSHA: the same write.
       const scripted = (commands: string[]) => commands.map((name) => (name === 'eval' ? 'evalsha' : name))
       // create + WAIT, index add + WAIT, take + WAIT, index removal + WAIT
